@@ -1,0 +1,284 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './core/access-token.js';
+import { ConfigError } from './errors.js';
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** Parses `600`, `"600"`, `"10m"`, `"14d"`, `"1h30m"` into whole seconds; null when invalid. */
+export function parseDuration(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : null;
+  if (typeof value !== 'string') return null;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  if (!/^(\d+[smhdw])+$/.test(text)) return null;
+  let total = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+)([smhdw])/g)) total += Number(n) * (UNITS[unit ?? 's'] ?? 1);
+  return total;
+}
+
+const duration = (name: string) =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const seconds = parseDuration(value);
+    if (seconds === null) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be seconds or a duration like "10m", "14d"` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+
+/** `"100/15m"` or `{count, window}`. */
+const rate = (name: string) =>
+  z.union([z.string(), z.object({ count: z.number(), window: z.union([z.number(), z.string()]) })]).transform((value, ctx) => {
+    const [countText, windowText] = typeof value === 'string' ? value.split('/') : [String(value.count), value.window];
+    const count = Number(countText);
+    const windowSec = parseDuration(windowText);
+    if (!Number.isInteger(count) || count < 1 || windowSec === null || windowSec < 1) {
+      ctx.addIssue({ code: 'custom', message: `${name} must look like "100/15m" (count/window)` });
+      return z.NEVER;
+    }
+    return { count, windowSec };
+  });
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const int = (min: number) => z.union([z.number(), z.string().regex(/^\d+$/)]).transform(Number).pipe(z.number().int().min(min));
+
+const optionsSchema = z
+  .object({
+    port: int(0).pipe(z.number().max(65535)).default(3000),
+    publicOrigin: z.string().optional(),
+    trustedOrigins: z.union([z.array(z.string()), z.string()]).default([]),
+    basePath: z.string().regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'basePath must look like "/auth"').default('/auth'),
+    dataDir: z.string().min(1).default('./.tokenward'),
+    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'databaseUrl must start with postgres://').optional(),
+    redisUrl: z.string().regex(/^rediss?:\/\//, 'redisUrl must start with redis:// or rediss://').optional(),
+    secret: z.string().min(32, 'secret must be at least 32 characters (32+ random bytes, e.g. base64)').optional(),
+    accessTtl: duration('accessTtl').default(600),
+    refreshGrace: duration('refreshGrace').default(10),
+    refreshIdle: duration('refreshIdle').default(14 * 86400),
+    refreshAbsolute: duration('refreshAbsolute').default(30 * 86400),
+    stepUpTtl: duration('stepUpTtl').default(300),
+    eventsRetention: duration('eventsRetention').default(90 * 86400),
+    limitLoginPerAccount: int(1).default(5),
+    limitLoginBackoffMax: duration('limitLoginBackoffMax').default(900),
+    limitLoginPerIp: rate('limitLoginPerIp').default({ count: 100, windowSec: 900 }),
+    limitSignupPerIp: rate('limitSignupPerIp').default({ count: 20, windowSec: 3600 }),
+    limitConcurrentSessions: int(1).default(20),
+    cookies: z
+      .object({ split: bool.default(false), domain: z.string().regex(/^[a-z0-9.-]+$/i, 'cookies.domain must be a host name').optional() })
+      .default({ split: false }),
+    insecureHttp: bool.default(false),
+    trustProxy: int(0).default(0),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    algorithm: z.enum(SIGNING_ALGORITHMS as [SigningAlgorithm, ...SigningAlgorithm[]]).default('EdDSA'),
+    clearSiteData: z.string().default('"cache", "storage"'),
+    hashConcurrency: int(1).default(2),
+  })
+  .strict();
+
+/** Options accepted by `createTokenward()` (all optional; defaults from API.md). */
+export type TokenwardOptions = z.input<typeof optionsSchema>;
+
+/** Fully resolved configuration. */
+export interface TokenwardConfig {
+  port: number;
+  publicOrigin: string;
+  /** Host part of the public origin. */
+  publicHost: string;
+  trustedOrigins: string[];
+  basePath: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  secret: string | undefined;
+  accessTtlSec: number;
+  refreshGraceSec: number;
+  refreshIdleSec: number;
+  refreshAbsoluteSec: number;
+  stepUpTtlSec: number;
+  eventsRetentionSec: number;
+  limits: {
+    loginPerAccount: number;
+    loginBackoffMaxSec: number;
+    loginPerIp: { count: number; windowSec: number };
+    signupPerIp: { count: number; windowSec: number };
+    concurrentSessions: number;
+  };
+  cookies: { split: boolean; domain: string | undefined };
+  insecureHttp: boolean;
+  /** Whether cookies get `Secure` and `__Host-`/`__Secure-` prefixes. */
+  secureCookies: boolean;
+  trustProxy: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  algorithm: SigningAlgorithm;
+  clearSiteData: string;
+  hashConcurrency: number;
+}
+
+/** Environment variable → option name (TOKENWARD_<UPPER_SNAKE_OPTION>). */
+const ENV_NAMES: Record<string, string> = {
+  PORT: 'port',
+  TOKENWARD_PORT: 'port',
+  TOKENWARD_PUBLIC_ORIGIN: 'publicOrigin',
+  TOKENWARD_TRUSTED_ORIGINS: 'trustedOrigins',
+  TOKENWARD_BASE_PATH: 'basePath',
+  TOKENWARD_DATA_DIR: 'dataDir',
+  TOKENWARD_DATABASE_URL: 'databaseUrl',
+  TOKENWARD_REDIS_URL: 'redisUrl',
+  TOKENWARD_SECRET: 'secret',
+  TOKENWARD_ACCESS_TTL: 'accessTtl',
+  TOKENWARD_REFRESH_GRACE: 'refreshGrace',
+  TOKENWARD_REFRESH_IDLE: 'refreshIdle',
+  TOKENWARD_REFRESH_ABSOLUTE: 'refreshAbsolute',
+  TOKENWARD_STEP_UP_TTL: 'stepUpTtl',
+  TOKENWARD_EVENTS_RETENTION: 'eventsRetention',
+  TOKENWARD_LIMIT_LOGIN_PER_ACCOUNT: 'limitLoginPerAccount',
+  TOKENWARD_LIMIT_LOGIN_BACKOFF_MAX: 'limitLoginBackoffMax',
+  TOKENWARD_LIMIT_LOGIN_PER_IP: 'limitLoginPerIp',
+  TOKENWARD_LIMIT_SIGNUP_PER_IP: 'limitSignupPerIp',
+  TOKENWARD_LIMIT_CONCURRENT_SESSIONS: 'limitConcurrentSessions',
+  TOKENWARD_COOKIES_SPLIT: 'cookies.split',
+  TOKENWARD_COOKIES_DOMAIN: 'cookies.domain',
+  TOKENWARD_INSECURE_HTTP: 'insecureHttp',
+  TOKENWARD_TRUST_PROXY: 'trustProxy',
+  TOKENWARD_LOG_LEVEL: 'logLevel',
+  TOKENWARD_ALGORITHM: 'algorithm',
+  TOKENWARD_CLEAR_SITE_DATA: 'clearSiteData',
+  TOKENWARD_HASH_CONCURRENCY: 'hashConcurrency',
+};
+
+/** Reads `TOKENWARD_*` variables (and `PORT`) into an options object. Empty values are ignored. */
+export function optionsFromEnv(env: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, path] of Object.entries(ENV_NAMES)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    const [head, tail] = path.split('.') as [string, string | undefined];
+    if (tail === undefined) out[head] = value;
+    else out[head] = { ...((out[head] as object | undefined) ?? {}), [tail]: value };
+  }
+  return out;
+}
+
+/** Reads `tokenward.config.json` from `dir` when present. */
+export function optionsFromFile(dir = process.cwd()): Record<string, unknown> {
+  const file = resolve(dir, 'tokenward.config.json');
+  if (!existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`tokenward.config.json: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+function envNameFor(path: string): string {
+  const entry = Object.entries(ENV_NAMES).find(([name, p]) => p === path && name !== 'TOKENWARD_PORT');
+  return entry ? ` (env ${entry[0]})` : '';
+}
+
+function originOf(value: string, option: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${option}: "${value}" is not a URL origin like https://app.example.com`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${option}: must be http(s), got ${url.protocol}`);
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(`${option}: must be an origin only (scheme://host[:port]), got "${value}"`);
+  }
+  return url.origin;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Validates options (object, then file, then env — later wins is NOT used: explicit options win over env,
+ * env over file) and resolves defaults. Throws {@link ConfigError} naming the option.
+ */
+export function resolveConfig(options: TokenwardOptions = {}, sources: { env?: Record<string, string | undefined>; file?: Record<string, unknown> } = {}): TokenwardConfig {
+  const merged: Record<string, unknown> = { ...(sources.file ?? {}), ...optionsFromEnv(sources.env ?? {}) };
+  for (const [k, v] of Object.entries(options)) {
+    if (v === undefined) continue;
+    merged[k] = k === 'cookies' && typeof v === 'object' ? { ...((merged.cookies as object | undefined) ?? {}), ...v } : v;
+  }
+  const parsed = optionsSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.join('.') || '(options)';
+    const message = issue?.code === 'unrecognized_keys' ? `unknown option(s) ${(issue as { keys: string[] }).keys.join(', ')}` : issue?.message;
+    throw new ConfigError(`Invalid configuration: ${path}${envNameFor(path)}: ${message}`);
+  }
+  const o = parsed.data;
+  const publicOrigin = originOf(o.publicOrigin ?? `http://localhost:${o.port}`, `publicOrigin${envNameFor('publicOrigin')}`);
+  const url = new URL(publicOrigin);
+  const trustedList = Array.isArray(o.trustedOrigins) ? o.trustedOrigins : o.trustedOrigins.split(',');
+  const trustedOrigins = trustedList
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => originOf(s, `trustedOrigins${envNameFor('trustedOrigins')}`));
+  const loopback = LOOPBACK_HOSTS.has(url.hostname);
+  if (o.insecureHttp) {
+    if (url.protocol !== 'http:' || loopback) {
+      throw new ConfigError(
+        `Invalid configuration: insecureHttp (env TOKENWARD_INSECURE_HTTP) is only allowed with a plain http: public origin that is not localhost; ${publicOrigin} ${url.protocol === 'https:' ? 'is https' : 'is localhost, where secure cookies already work'}`,
+      );
+    }
+  } else if (url.protocol === 'http:' && !loopback) {
+    throw new ConfigError(
+      `Invalid configuration: publicOrigin${envNameFor('publicOrigin')}: ${publicOrigin} is plain http; use https, http://localhost, or set insecureHttp (TOKENWARD_INSECURE_HTTP=true) for a trusted private network`,
+    );
+  }
+  const domain = o.cookies.domain?.toLowerCase().replace(/^\./, '');
+  if (domain !== undefined) {
+    if (o.insecureHttp) throw new ConfigError('Invalid configuration: cookies.domain cannot be combined with insecureHttp');
+    if (url.hostname !== domain && !url.hostname.endsWith(`.${domain}`)) {
+      throw new ConfigError(`Invalid configuration: cookies.domain (env TOKENWARD_COOKIES_DOMAIN): "${domain}" is not ${url.hostname} or a parent of it`);
+    }
+    if (!domain.includes('.')) throw new ConfigError(`Invalid configuration: cookies.domain: "${domain}" must be a registrable domain like example.com`);
+  }
+  if (o.refreshAbsolute < o.refreshIdle && o.refreshAbsolute > 0) {
+    // idle can never outlive absolute; cap instead of failing (the absolute lifetime always wins).
+  }
+  if (o.accessTtl < 10 || o.accessTtl > 86400) throw new ConfigError('Invalid configuration: accessTtl (env TOKENWARD_ACCESS_TTL): must be between 10s and 24h');
+  if (o.refreshIdle < 60) throw new ConfigError('Invalid configuration: refreshIdle (env TOKENWARD_REFRESH_IDLE): must be at least 60s');
+  if (o.refreshAbsolute < 60) throw new ConfigError('Invalid configuration: refreshAbsolute (env TOKENWARD_REFRESH_ABSOLUTE): must be at least 60s');
+  if (o.refreshGrace > 60) throw new ConfigError('Invalid configuration: refreshGrace (env TOKENWARD_REFRESH_GRACE): must be at most 60s (0 disables)');
+  if (o.stepUpTtl < 1 || o.stepUpTtl > 300) throw new ConfigError('Invalid configuration: stepUpTtl (env TOKENWARD_STEP_UP_TTL): must be between 1s and 300s');
+  if (o.databaseUrl && !o.secret) {
+    throw new ConfigError('Invalid configuration: secret (env TOKENWARD_SECRET) is required with databaseUrl (PostgreSQL): every node must share it');
+  }
+  return {
+    port: o.port,
+    publicOrigin,
+    publicHost: url.hostname,
+    trustedOrigins,
+    basePath: o.basePath,
+    dataDir: resolve(o.dataDir),
+    databaseUrl: o.databaseUrl,
+    redisUrl: o.redisUrl,
+    secret: o.secret,
+    accessTtlSec: o.accessTtl,
+    refreshGraceSec: o.refreshGrace,
+    refreshIdleSec: o.refreshIdle,
+    refreshAbsoluteSec: o.refreshAbsolute,
+    stepUpTtlSec: o.stepUpTtl,
+    eventsRetentionSec: o.eventsRetention,
+    limits: {
+      loginPerAccount: o.limitLoginPerAccount,
+      loginBackoffMaxSec: o.limitLoginBackoffMax,
+      loginPerIp: o.limitLoginPerIp,
+      signupPerIp: o.limitSignupPerIp,
+      concurrentSessions: o.limitConcurrentSessions,
+    },
+    cookies: { split: o.cookies.split, domain },
+    insecureHttp: o.insecureHttp,
+    secureCookies: !o.insecureHttp,
+    trustProxy: o.trustProxy,
+    logLevel: o.logLevel,
+    algorithm: o.algorithm,
+    clearSiteData: o.clearSiteData,
+    hashConcurrency: o.hashConcurrency,
+  };
+}

@@ -1,0 +1,341 @@
+import type { CryptoKey } from 'jose';
+import { TokenwardError } from '../errors.js';
+import { type AccessTokenClaims, signAccessToken, verifyAccessToken } from './access-token.js';
+import { createCsrfToken } from './csrf.js';
+import { randomId, randomToken, sha256 } from './encoding.js';
+import type { KeyRing } from './key-ring.js';
+import { checkPasswordPolicy, normalizePassword } from './passwords.js';
+import type { AuthEvent, Clock, Limiter, PasswordHasher, RevocationBus, RevokeReason, Session, Store, User } from './ports.js';
+import type { RevocationList } from './revocation-list.js';
+import { deriveSealKey, open, seal } from './seal.js';
+import type { VerifiedTokenCache } from './verified-token-cache.js';
+
+/** Policy values the service needs (a slice of the resolved config). */
+export interface AuthPolicy {
+  issuer: string;
+  audience: string;
+  accessTtlSec: number;
+  refreshGraceSec: number;
+  refreshIdleSec: number;
+  refreshAbsoluteSec: number;
+  limits: {
+    loginPerAccount: number;
+    loginBackoffMaxSec: number;
+    loginPerIp: { count: number; windowSec: number };
+    signupPerIp: { count: number; windowSec: number };
+    concurrentSessions: number;
+  };
+}
+
+/** Where a request comes from (for limits, events and the sessions list). */
+export interface RequestContext {
+  ip: string;
+  userAgent: string;
+  deviceId: string | null;
+}
+
+/** Everything a transport needs to deliver a session to a browser or a native client. */
+export interface IssuedSession {
+  user: User;
+  session: Session;
+  accessToken: string;
+  accessExpiresAt: number;
+  refreshToken: string;
+  csrfToken: string;
+}
+
+export interface AuthServiceDeps {
+  store: Store;
+  limiter: Limiter;
+  bus: RevocationBus | null;
+  hasher: PasswordHasher;
+  keys: KeyRing;
+  revocations: RevocationList;
+  cache: VerifiedTokenCache;
+  clock: Clock;
+  policy: AuthPolicy;
+  csrfKey: CryptoKey;
+  commonPasswords: ReadonlySet<string>;
+  /** Digest of a token string for the verified-token cache (sync, fast). */
+  cacheKey: (token: string) => string;
+  /** Called with each recorded event (logging, metrics, hooks); must not throw. */
+  onEvent?: (event: AuthEvent) => void;
+  /** Describes a user agent for events ("Chrome on macOS"). */
+  describeDevice?: (userAgent: string) => string;
+}
+
+/** Refresh tokens: `twr_` + 256 random bits (base64url). */
+export const REFRESH_TOKEN_SHAPE = /^twr_[A-Za-z0-9_-]{43}$/;
+const EMAIL_SHAPE = /^[^\s@"<>()[\],;:\\]+@[^\s@"<>()[\],;:\\]+\.[^\s@"<>()[\],;:\\]+$/;
+
+/** Trims and lowercases an email; null when it is not a plausible address. */
+export function normalizeEmail(value: string): string | null {
+  const email = value.normalize('NFKC').trim().toLowerCase();
+  if (email.length < 3 || email.length > 254 || !EMAIL_SHAPE.test(email)) return null;
+  return email;
+}
+
+/**
+ * The core of Tokenward: signup, login, refresh rotation, logout and token authentication.
+ * Pure logic over ports; the HTTP layer turns results into cookies and problem+json.
+ */
+export class AuthService {
+  readonly #d: AuthServiceDeps;
+  #cacheVersion = -1;
+
+  constructor(deps: AuthServiceDeps) {
+    this.#d = deps;
+  }
+
+  get deps(): AuthServiceDeps {
+    return this.#d;
+  }
+
+  /** Records an audit event (never throws into the caller's path). */
+  async recordEvent(event: Omit<AuthEvent, 'id' | 'at' | 'device' | 'data'> & { data?: Record<string, unknown> | null; userAgent?: string }): Promise<void> {
+    const { userAgent, ...rest } = event;
+    const full: AuthEvent = {
+      id: randomId(),
+      at: this.#d.clock.now(),
+      device: userAgent && this.#d.describeDevice ? this.#d.describeDevice(userAgent) : null,
+      data: null,
+      ...rest,
+    };
+    await this.#d.store.recordEvent(full);
+    this.#d.onEvent?.(full);
+  }
+
+  async signup(input: { email: string; password: string; name: string | null }, ctx: RequestContext): Promise<IssuedSession> {
+    const email = normalizeEmail(input.email);
+    if (email === null) throw new TokenwardError('invalid_request', { detail: 'email must be a valid email address.' });
+    const limit = await this.#d.limiter.consume(`signup:ip:${ctx.ip}`, this.#d.policy.limits.signupPerIp.count, this.#d.policy.limits.signupPerIp.windowSec);
+    if (!limit.allowed) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': String(limit.retryAfterSec) } });
+    const problem = checkPasswordPolicy(input.password, this.#d.commonPasswords, email);
+    if (problem !== null) {
+      const detail = {
+        too_short: 'The password must be at least 8 characters.',
+        too_long: 'The password must be at most 256 characters.',
+        common: 'This password is too common; it appears in lists of breached passwords.',
+        contains_email: 'The password must not be your email address.',
+      }[problem];
+      throw new TokenwardError('weak_password', { detail });
+    }
+    const now = this.#d.clock.now();
+    const user: User = { id: randomId(), email, name: input.name, createdAt: now };
+    const hash = await this.#d.hasher.hash(normalizePassword(input.password));
+    if ((await this.#d.store.createUser(user, hash)) === 'email_taken') throw new TokenwardError('email_taken');
+    await this.recordEvent({ type: 'user.signup', userId: user.id, ip: ctx.ip, sessionId: null, userAgent: ctx.userAgent });
+    return this.#startSession(user, ctx, ['pwd'], 'login.success');
+  }
+
+  async login(input: { email: string; password: string }, ctx: RequestContext): Promise<IssuedSession> {
+    const { limits } = this.#d.policy;
+    const ipLimit = await this.#d.limiter.consume(`login:ip:${ctx.ip}`, limits.loginPerIp.count, limits.loginPerIp.windowSec);
+    if (!ipLimit.allowed) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': String(ipLimit.retryAfterSec) } });
+    // Unparseable emails back off like unknown ones: the key is the normalised text either way.
+    const email = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
+    const accountKey = `login:acct:${email}`;
+    const backoff = await this.#d.limiter.backoffStatus(accountKey);
+    if (!backoff.allowed) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': String(backoff.retryAfterSec) } });
+
+    const user = await this.#d.store.findUserByEmail(email);
+    const credentials = user ? await this.#d.store.getCredentials(user.id) : null;
+    // Same work for unknown emails: verify against a dummy hash.
+    const hash = credentials?.passwordHash ?? (await this.#d.hasher.dummyHash());
+    const password = normalizePassword(input.password);
+    const valid = await this.#d.hasher.verify(hash, password);
+    if (!user || !credentials || !valid) {
+      await this.#d.limiter.backoffFailure(accountKey, { freeFailures: limits.loginPerAccount, baseSec: 1, maxSec: limits.loginBackoffMaxSec });
+      if (user) await this.recordEvent({ type: 'login.failed', userId: user.id, ip: ctx.ip, sessionId: null, userAgent: ctx.userAgent });
+      throw new TokenwardError('invalid_credentials');
+    }
+    await this.#d.limiter.backoffReset(accountKey);
+    if (this.#d.hasher.needsRehash(credentials.passwordHash)) {
+      await this.#d.store.setPasswordHash(user.id, await this.#d.hasher.hash(password));
+    }
+    return this.#startSession(user, ctx, ['pwd'], 'login.success');
+  }
+
+  /** Creates a session for an already authenticated user (login, signup, OIDC, second factor). */
+  async #startSession(user: User, ctx: RequestContext, amr: string[], eventType: string): Promise<IssuedSession> {
+    const now = this.#d.clock.now();
+    const { policy } = this.#d;
+    const refreshToken = `twr_${randomToken(32)}`;
+    const session: Session = {
+      id: randomId(),
+      userId: user.id,
+      createdAt: now,
+      lastActiveAt: now,
+      idleExpiresAt: now + Math.min(policy.refreshIdleSec, policy.refreshAbsoluteSec) * 1000,
+      absoluteExpiresAt: now + policy.refreshAbsoluteSec * 1000,
+      authTime: now,
+      amr,
+      revokedAt: null,
+      revokeReason: null,
+      ip: ctx.ip,
+      userAgent: ctx.userAgent.slice(0, 512),
+      deviceId: ctx.deviceId,
+      newDevice: false,
+      dpopJkt: null,
+    };
+    const { evicted } = await this.#d.store.createSession({
+      session,
+      refreshHash: await sha256(refreshToken),
+      maxSessions: policy.limits.concurrentSessions,
+    });
+    if (evicted.length > 0) {
+      await this.#revoked(evicted, now);
+      for (const id of evicted) {
+        await this.recordEvent({ type: 'session.evicted', userId: user.id, ip: ctx.ip, sessionId: id, userAgent: ctx.userAgent, data: { reason: 'session_limit' } });
+      }
+    }
+    await this.recordEvent({ type: eventType, userId: user.id, ip: ctx.ip, sessionId: session.id, userAgent: ctx.userAgent });
+    return this.#issue(user, session, refreshToken);
+  }
+
+  async #issue(user: User, session: Session, refreshToken: string): Promise<IssuedSession> {
+    const { accessToken, accessExpiresAt } = await this.issueAccessToken(session);
+    const csrfToken = await createCsrfToken(this.#d.csrfKey, session.id, Math.min(session.absoluteExpiresAt, this.#d.clock.now() + this.#d.policy.refreshIdleSec * 1000));
+    return { user, session, accessToken, accessExpiresAt, refreshToken, csrfToken };
+  }
+
+  /** Signs an access token for a session; it never outlives the session's absolute expiry. */
+  async issueAccessToken(session: Session, extra: { cnf?: { jkt: string } } = {}): Promise<{ accessToken: string; accessExpiresAt: number }> {
+    const now = this.#d.clock.now();
+    const nowSec = Math.floor(now / 1000);
+    const exp = Math.min(nowSec + this.#d.policy.accessTtlSec, Math.floor(session.absoluteExpiresAt / 1000));
+    const claims: AccessTokenClaims = {
+      iss: this.#d.policy.issuer,
+      aud: this.#d.policy.audience,
+      sub: session.userId,
+      sid: session.id,
+      jti: randomToken(16),
+      iat: nowSec,
+      exp,
+      auth_time: Math.floor(session.authTime / 1000),
+      amr: session.amr,
+      ...(extra.cnf ? { cnf: extra.cnf } : {}),
+    };
+    return { accessToken: await signAccessToken(claims, this.#d.keys.current()), accessExpiresAt: exp * 1000 };
+  }
+
+  /**
+   * Rotates a refresh token. Within the grace window a rotated token yields the same successor
+   * (racing tabs); after it, presenting it again revokes the session.
+   */
+  async refresh(presented: string | null, ctx: RequestContext): Promise<IssuedSession> {
+    if (presented === null || !REFRESH_TOKEN_SHAPE.test(presented)) throw new TokenwardError('refresh_invalid');
+    const now = this.#d.clock.now();
+    const successor = `twr_${randomToken(32)}`;
+    const sealKey = await deriveSealKey(presented, 'refresh-successor');
+    const [presentedHash, successorHash, successorSealed] = await Promise.all([sha256(presented), sha256(successor), seal(sealKey, successor)]);
+    const outcome = await this.#d.store.rotateRefreshToken({
+      presentedHash,
+      successorHash,
+      successorSealed,
+      now,
+      graceMs: this.#d.policy.refreshGraceSec * 1000,
+      idleMs: this.#d.policy.refreshIdleSec * 1000,
+      reuseEvent: { id: randomId(), type: 'refresh.reuse_detected', at: now, ip: ctx.ip, device: this.#d.describeDevice?.(ctx.userAgent) ?? null, data: null },
+    });
+    switch (outcome.kind) {
+      case 'invalid':
+        throw new TokenwardError('refresh_invalid');
+      case 'expired':
+        throw new TokenwardError('session_expired');
+      case 'reused':
+        await this.#revoked([outcome.session.id], now);
+        throw new TokenwardError('refresh_reused');
+      case 'grace': {
+        const token = await open(sealKey, outcome.successorSealed);
+        if (token === null) throw new TokenwardError('refresh_invalid');
+        return this.#issueFor(outcome.session, token);
+      }
+      case 'rotated':
+        return this.#issueFor(outcome.session, successor);
+    }
+  }
+
+  async #issueFor(session: Session, refreshToken: string): Promise<IssuedSession> {
+    const user = await this.#d.store.findUserById(session.userId);
+    if (!user) throw new TokenwardError('refresh_invalid');
+    return this.#issue(user, session, refreshToken);
+  }
+
+  /**
+   * Authenticates an access token: signature and claims (cached per exact token string), then
+   * the revoked-session check on every call. Null when invalid, expired or revoked.
+   */
+  async authenticate(token: string): Promise<AccessTokenClaims | null> {
+    const { cache, keys, revocations, clock } = this.#d;
+    if (this.#cacheVersion !== keys.version) {
+      cache.clear();
+      this.#cacheVersion = keys.version;
+    }
+    const now = clock.now();
+    const key = this.#d.cacheKey(token);
+    let claims = cache.get(key, now);
+    if (claims === undefined) {
+      const result = await verifyAccessToken(token, {
+        issuer: this.#d.policy.issuer,
+        audience: this.#d.policy.audience,
+        algorithms: keys.algorithms(),
+        keyFor: (kid) => keys.keyFor(kid),
+        now,
+      });
+      if (!result.ok) return null;
+      claims = result.claims;
+      cache.set(key, claims);
+    }
+    if (revocations.has(claims.sid)) return null;
+    return claims;
+  }
+
+  /** The session a refresh token belongs to, if still active. */
+  async sessionForRefreshToken(presented: string | null): Promise<Session | null> {
+    if (presented === null || !REFRESH_TOKEN_SHAPE.test(presented)) return null;
+    const session = await this.#d.store.findSessionByRefreshHash(await sha256(presented));
+    const now = this.#d.clock.now();
+    if (!session || session.revokedAt !== null || session.absoluteExpiresAt <= now || session.idleExpiresAt <= now) return null;
+    return session;
+  }
+
+  /** Revokes one session (idempotent) and makes its access tokens fail everywhere. */
+  async revokeSession(sessionId: string, reason: RevokeReason, ctx: RequestContext | null): Promise<Session | null> {
+    const now = this.#d.clock.now();
+    const session = await this.#d.store.revokeSession(sessionId, now, reason);
+    if (session) {
+      await this.#revoked([session.id], now);
+      await this.recordEvent({ type: 'session.revoked', userId: session.userId, ip: ctx?.ip ?? null, sessionId: session.id, data: { reason }, ...(ctx ? { userAgent: ctx.userAgent } : {}) });
+    }
+    return session;
+  }
+
+  /** Revokes every session of a user (except one, if given). Returns the revoked ids. */
+  async revokeUserSessions(userId: string, reason: RevokeReason, ctx: RequestContext | null, exceptId?: string): Promise<string[]> {
+    const now = this.#d.clock.now();
+    const ids = await this.#d.store.revokeUserSessions(userId, now, reason, exceptId);
+    if (ids.length > 0) await this.#revoked(ids, now);
+    await this.recordEvent({ type: reason === 'logout_all' ? 'session.logout_all' : 'session.revoke_others', userId, ip: ctx?.ip ?? null, sessionId: exceptId ?? null, data: { count: ids.length }, ...(ctx ? { userAgent: ctx.userAgent } : {}) });
+    return ids;
+  }
+
+  /** Local denylist first (this node, immediately), then the fan-out to other nodes. */
+  async #revoked(ids: string[], at: number): Promise<void> {
+    for (const id of ids) this.#d.revocations.add(id, at);
+    if (this.#d.bus) {
+      try {
+        await this.#d.bus.publish(ids.map((sessionId) => ({ sessionId, at })));
+      } catch {
+        // Other nodes still learn it by polling the store's revocations (≤ 1 s).
+      }
+    }
+  }
+
+  /** Loads the user and session behind verified claims (for /auth/me). */
+  async describe(claims: AccessTokenClaims): Promise<{ user: User; session: Session } | null> {
+    const [user, session] = await Promise.all([this.#d.store.findUserById(claims.sub), this.#d.store.getSession(claims.sid)]);
+    if (!user || !session || session.revokedAt !== null) return null;
+    return { user, session };
+  }
+}

@@ -1,0 +1,36 @@
+import { base64url } from 'jose';
+
+const encoder = new TextEncoder();
+
+/** `bytes` of CSPRNG output, base64url-encoded (no padding). */
+export function randomToken(bytes = 32): string {
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+/** A random UUID (v4) from the platform CSPRNG. */
+export function randomId(): string {
+  return crypto.randomUUID();
+}
+
+/** SHA-256 of a UTF-8 string, base64url-encoded. */
+export async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(text));
+  return base64url.encode(new Uint8Array(digest));
+}
+
+export function utf8(text: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(text);
+}
+
+/** Constant-time comparison of two strings of any length (compares fixed-size digests). */
+export async function timingSafeEqualStrings(a: string, b: string): Promise<boolean> {
+  const [da, db] = await Promise.all([
+    crypto.subtle.digest('SHA-256', encoder.encode(a)),
+    crypto.subtle.digest('SHA-256', encoder.encode(b)),
+  ]);
+  const x = new Uint8Array(da);
+  const y = new Uint8Array(db);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}

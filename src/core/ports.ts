@@ -1,0 +1,235 @@
+/**
+ * Ports: the only way `core` touches the world. Implementations live in `src/store`
+ * (SQLite, PostgreSQL, memory) and `src/server` (Redis/memory limiter and bus).
+ * All times are epoch milliseconds.
+ */
+
+/** Source of the current time; tests freeze it. */
+export interface Clock {
+  now(): number;
+}
+
+export interface User {
+  id: string;
+  /** Lowercase, trimmed. */
+  email: string;
+  name: string | null;
+  createdAt: number;
+}
+
+export interface Credentials {
+  userId: string;
+  passwordHash: string;
+  /** TOTP secret sealed with the server secret, or null. */
+  totpSecretSealed: string | null;
+  totpConfirmedAt: number | null;
+  /** Last accepted TOTP time step (replay protection). */
+  totpLastStep: number | null;
+}
+
+export type RevokeReason =
+  | 'logout'
+  | 'logout_all'
+  | 'refresh_reuse'
+  | 'revoked_by_user'
+  | 'revoke_others'
+  | 'session_limit'
+  | 'password_change'
+  | 'admin'
+  | 'not_me';
+
+export interface Session {
+  id: string;
+  userId: string;
+  createdAt: number;
+  lastActiveAt: number;
+  /** When the refresh chain dies without use. Moves forward on every rotation. */
+  idleExpiresAt: number;
+  /** When the refresh chain dies at the latest. Never moves. */
+  absoluteExpiresAt: number;
+  /** Time of the primary authentication (JWT `auth_time`). */
+  authTime: number;
+  /** Authentication methods (JWT `amr`), e.g. `["pwd"]`. */
+  amr: string[];
+  revokedAt: number | null;
+  revokeReason: RevokeReason | null;
+  ip: string;
+  userAgent: string;
+  deviceId: string | null;
+  newDevice: boolean;
+  /** DPoP key thumbprint the session is bound to, if any. */
+  dpopJkt: string | null;
+}
+
+/** A row of `refresh_tokens`: only the SHA-256 of the token is stored. */
+export interface RefreshTokenRecord {
+  hash: string;
+  sessionId: string;
+  createdAt: number;
+  usedAt: number | null;
+  successorHash: string | null;
+  /** The successor token sealed with a key derived from this (presented) token: only its holder can open it. */
+  successorSealed: string | null;
+}
+
+export interface AuthEvent {
+  id: string;
+  userId: string | null;
+  type: string;
+  at: number;
+  ip: string | null;
+  sessionId: string | null;
+  /** Readable device label, e.g. "Chrome on macOS". */
+  device: string | null;
+  data: Record<string, unknown> | null;
+}
+
+export type SigningKeyState = 'next' | 'current' | 'retiring' | 'retired';
+
+export interface SigningKeyRecord {
+  kid: string;
+  alg: string;
+  state: SigningKeyState;
+  /** Public JWK as JSON text. */
+  publicJwk: string;
+  /** Private JWK sealed with the server secret. */
+  privateJwkSealed: string;
+  createdAt: number;
+  /** When the state last changed. */
+  updatedAt: number;
+}
+
+/** What happened to a presented refresh token, decided in one transaction. */
+export type RotateOutcome =
+  /** First use: the successor passed in was stored; the session's idle expiry moved. */
+  | { kind: 'rotated'; session: Session }
+  /** Already rotated, within the grace window: the original successor is returned (sealed). */
+  | { kind: 'grace'; session: Session; successorSealed: string }
+  /** Already rotated, after the grace window: the session was revoked (and a revocation + event recorded). */
+  | { kind: 'reused'; session: Session }
+  /** The session is revoked, idle-expired or past its absolute lifetime. */
+  | { kind: 'expired'; session: Session }
+  /** No such token. */
+  | { kind: 'invalid' };
+
+export interface RotateInput {
+  presentedHash: string;
+  successorHash: string;
+  /** Successor token sealed with a key derived from the presented token. */
+  successorSealed: string;
+  now: number;
+  graceMs: number;
+  idleMs: number;
+  /** Event recorded when reuse is detected (ip/device of the presenter). */
+  reuseEvent: Omit<AuthEvent, 'userId' | 'sessionId'>;
+}
+
+export interface CreateSessionInput {
+  session: Session;
+  refreshHash: string;
+  /** Revoke the least recently active sessions so that at most this many stay active. */
+  maxSessions: number;
+}
+
+export interface EventPage {
+  events: AuthEvent[];
+  /** Pass as `before` to get the next (older) page; null at the end. */
+  nextCursor: string | null;
+}
+
+/** Durable state: users, sessions, refresh tokens, events, signing keys, revocations. */
+export interface Store {
+  /** `'email_taken'` when the (lowercase) email exists already. */
+  createUser(user: User, passwordHash: string): Promise<'ok' | 'email_taken'>;
+  findUserByEmail(email: string): Promise<User | null>;
+  findUserById(id: string): Promise<User | null>;
+  getCredentials(userId: string): Promise<Credentials | null>;
+  setPasswordHash(userId: string, passwordHash: string): Promise<void>;
+  setTotp(userId: string, fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>): Promise<void>;
+  /**
+   * Atomically advances the last accepted TOTP step: true only if `step` is greater than the
+   * stored one (so a code is accepted once).
+   */
+  claimTotpStep(userId: string, step: number): Promise<boolean>;
+
+  /** Inserts a session and its first refresh token; evicts beyond `maxSessions`. Returns evicted ids. */
+  createSession(input: CreateSessionInput): Promise<{ evicted: string[] }>;
+  getSession(id: string): Promise<Session | null>;
+  /** The session a refresh token (by hash, used or not) belongs to, or null. */
+  findSessionByRefreshHash(hash: string): Promise<Session | null>;
+  /** Sessions of a user that are neither revoked nor expired at `now`, most recently active first. */
+  listActiveSessions(userId: string, now: number): Promise<Session[]>;
+  /** Sets `last_active_at` (callers throttle). */
+  touchSession(id: string, at: number): Promise<void>;
+  /** Revokes one session if active; returns it (null if unknown or already revoked). Records a revocation row. */
+  revokeSession(id: string, at: number, reason: RevokeReason): Promise<Session | null>;
+  /** Revokes every active session of a user except `exceptId`; returns the revoked ids. */
+  revokeUserSessions(userId: string, at: number, reason: RevokeReason, exceptId?: string): Promise<string[]>;
+  /** One transaction: rotate, replay within grace, or detect reuse. Never two successors. */
+  rotateRefreshToken(input: RotateInput): Promise<RotateOutcome>;
+  /** Revocations recorded at or after `since` (for polling nodes), oldest first. */
+  listRevocationsSince(since: number): Promise<Array<{ sessionId: string; at: number }>>;
+
+  recordEvent(event: AuthEvent): Promise<void>;
+  /** The user's events, newest first; `before` is a cursor from a previous page. */
+  listEvents(userId: string, options: { limit: number; before?: string | undefined }): Promise<EventPage>;
+  /** Deletes events, revocations and dead sessions older than `before`. Returns rows deleted. */
+  prune(before: number): Promise<number>;
+
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /** Inserts a key; false if a key in state `current` already exists and `key.state` is `current` (another node won). */
+  insertSigningKey(key: SigningKeyRecord): Promise<boolean>;
+  setSigningKeyState(kid: string, state: SigningKeyState, at: number): Promise<void>;
+
+  /** Throws when the store is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LimitResult {
+  allowed: boolean;
+  /** Whole seconds until a retry can succeed (≥ 1 when not allowed). */
+  retryAfterSec: number;
+}
+
+export interface BackoffPolicy {
+  /** Failures allowed before backoff starts. */
+  freeFailures: number;
+  baseSec: number;
+  maxSec: number;
+}
+
+/** Shared counters: fixed windows, exponential backoff, single-use claims. */
+export interface Limiter {
+  /** Counts one hit against `limit` per `windowSec`. */
+  consume(key: string, limit: number, windowSec: number): Promise<LimitResult>;
+  /** Whether `key` is currently backing off. Does not count anything. */
+  backoffStatus(key: string): Promise<LimitResult>;
+  /** Records a failure; once more than `freeFailures` accumulate, the key backs off (doubling). */
+  backoffFailure(key: string, policy: BackoffPolicy): Promise<void>;
+  backoffReset(key: string): Promise<void>;
+  /** True for the first claim of `key` within `ttlSec`, false afterwards (replay caches). */
+  claimOnce(key: string, ttlSec: number): Promise<boolean>;
+  /** 'ok', or 'degraded' when a shared backend is unreachable and the limiter fell back to local counting. */
+  health(): 'ok' | 'degraded';
+  close(): Promise<void>;
+}
+
+/** Fan-out of revoked session ids between nodes. */
+export interface RevocationBus {
+  publish(revocations: Array<{ sessionId: string; at: number }>): Promise<void>;
+  /** Returns an unsubscribe function. */
+  subscribe(handler: (revocations: Array<{ sessionId: string; at: number }>) => void): () => void;
+  health(): 'ok' | 'degraded';
+  close(): Promise<void>;
+}
+
+/** Password hashing (argon2id); runs off the event loop. */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+  /** True when the hash was made with other parameters than the current ones (upgrade on login). */
+  needsRehash(hash: string): boolean;
+  /** A valid hash of a random password: verified against when the user is unknown, so timing matches. */
+  dummyHash(): Promise<string>;
+}
