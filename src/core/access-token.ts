@@ -10,6 +10,33 @@ export const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 export const MAX_ACCESS_TOKEN_LENGTH = 4096;
 /** The only protected header members we issue; anything else (jwk, jku, x5u, x5c, crit, …) is refused. */
 const ALLOWED_HEADER_MEMBERS = new Set(['alg', 'typ', 'kid']);
+/**
+ * RFC 9068 §4: `typ` must be `at+jwt` or `application/at+jwt`. Media types compare
+ * case-insensitively and RFC 7515 §4.1.9 lets the `application/` prefix be omitted, so both
+ * spellings in any case are the same type (jose normalises the same way); any other value is a
+ * different kind of JWT and is refused (RFC 8725 §3.11, explicit typing).
+ */
+const ACCESS_TOKEN_TYP = /^(?:application\/)?at\+jwt$/i;
+/**
+ * The last character of a canonical base64url segment carries no set padding bits (RFC 4648
+ * §3.5). Without this check one signature has several spellings (JWS malleability), so the same
+ * token would have several cache keys.
+ */
+const LAST_CHAR_2 = /[AQgw]$/; // length % 4 === 2: the last char holds 2 data bits
+const LAST_CHAR_3 = /[AEIMQUYcgkosw048]$/; // length % 4 === 3: the last char holds 4 data bits
+
+function isCanonicalBase64url(segment: string): boolean {
+  switch (segment.length % 4) {
+    case 0:
+      return true;
+    case 2:
+      return LAST_CHAR_2.test(segment);
+    case 3:
+      return LAST_CHAR_3.test(segment);
+    default:
+      return false;
+  }
+}
 
 /** Claims of a Tokenward access token (RFC 9068 profile). */
 export interface AccessTokenClaims {
@@ -50,11 +77,15 @@ export interface VerifyAccessTokenOptions {
   audience: string;
   /** Allowed algorithms (never `none`, never HMAC). */
   algorithms: readonly SigningAlgorithm[];
-  /** Finds the key for a `kid`; undefined for unknown kids. */
-  keyFor: (kid: string) => VerificationKey | undefined | Promise<VerificationKey | undefined>;
-  /** Current time in ms. */
+  /**
+   * Finds the key for a `kid` (the header's `alg` is passed too, for key sets where one `kid`
+   * names keys of several types); undefined for unknown kids. Only called for tokens whose shape,
+   * header and `alg` already passed. An error it throws propagates to the caller unchanged.
+   */
+  keyFor: (kid: string, alg: SigningAlgorithm) => VerificationKey | undefined | Promise<VerificationKey | undefined>;
+  /** Current time in ms (finite). */
   now: number;
-  /** Allowed clock skew in seconds for exp/nbf/iat (0 on the issuing server). */
+  /** Allowed clock skew in seconds for exp/nbf/iat (0 on the issuing server; finite, ≥ 0). */
   clockToleranceSec?: number;
   maxLength?: number;
 }
@@ -72,8 +103,14 @@ export interface VerifyAccessTokenOptions {
  * ```
  */
 export async function verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<AccessTokenResult> {
+  // A NaN clock or an infinite leeway would make every exp check pass: refuse the options instead.
+  if (!Number.isFinite(options.now)) throw new RangeError('verifyAccessToken: now must be a finite number of ms');
+  const skew = options.clockToleranceSec ?? 0;
+  if (!Number.isFinite(skew) || skew < 0) throw new RangeError('verifyAccessToken: clockToleranceSec must be finite and >= 0');
+  if (typeof token !== 'string') return { ok: false, reason: 'malformed' };
   if (token.length > (options.maxLength ?? MAX_ACCESS_TOKEN_LENGTH)) return { ok: false, reason: 'too_large' };
   if (!COMPACT_JWS.test(token)) return { ok: false, reason: 'malformed' };
+  if (!token.split('.').every(isCanonicalBase64url)) return { ok: false, reason: 'malformed' };
   let header: Record<string, unknown>;
   try {
     header = decodeProtectedHeader(token) as Record<string, unknown>;
@@ -83,14 +120,20 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
   for (const name of Object.keys(header)) {
     if (!ALLOWED_HEADER_MEMBERS.has(name)) return { ok: false, reason: 'header' };
   }
-  if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'at+jwt') return { ok: false, reason: 'header' };
+  if (typeof header.typ !== 'string' || !ACCESS_TOKEN_TYP.test(header.typ)) return { ok: false, reason: 'header' };
   const alg = header.alg;
-  if (typeof alg !== 'string' || !options.algorithms.includes(alg as SigningAlgorithm)) {
+  // Both lists must allow it: a JavaScript caller passing 'HS256' or 'none' in `algorithms`
+  // still never gets HMAC-with-the-public-key or unsigned tokens accepted (RFC 8725 §3.1).
+  if (
+    typeof alg !== 'string' ||
+    !SIGNING_ALGORITHMS.includes(alg as SigningAlgorithm) ||
+    !options.algorithms.includes(alg as SigningAlgorithm)
+  ) {
     return { ok: false, reason: 'algorithm' };
   }
   const kid = header.kid;
   if (typeof kid !== 'string' || kid.length === 0 || kid.length > 128) return { ok: false, reason: 'unknown_key' };
-  const entry = await options.keyFor(kid);
+  const entry = await options.keyFor(kid, alg as SigningAlgorithm);
   if (entry === undefined) return { ok: false, reason: 'unknown_key' };
   if (entry.alg !== alg) return { ok: false, reason: 'algorithm' };
 
@@ -102,7 +145,7 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
       audience: options.audience,
       typ: 'at+jwt',
       currentDate: new Date(options.now),
-      clockTolerance: options.clockToleranceSec ?? 0,
+      clockTolerance: skew,
       requiredClaims: ['iss', 'aud', 'sub', 'jti', 'iat', 'exp'],
     });
     payload = result.payload;
@@ -118,13 +161,14 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
   }
   const p = payload as Record<string, unknown>;
   const nowSec = options.now / 1000;
-  const skew = options.clockToleranceSec ?? 0;
   if (
-    typeof p.sid !== 'string' ||
-    typeof p.sub !== 'string' ||
-    typeof p.jti !== 'string' ||
+    !isNonEmptyString(p.sid) ||
+    !isNonEmptyString(p.sub) ||
+    !isNonEmptyString(p.jti) ||
     typeof p.auth_time !== 'number' ||
+    !Number.isFinite(p.auth_time) ||
     !Array.isArray(p.amr) ||
+    !p.amr.every((method) => typeof method === 'string') ||
     typeof p.iat !== 'number' ||
     p.iat > nowSec + skew
   ) {
@@ -134,6 +178,10 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
     return { ok: false, reason: 'claims' };
   }
   return { ok: true, claims: payload as unknown as AccessTokenClaims };
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
 }
 
 /** The private half used for signing. */
