@@ -1,0 +1,41 @@
+import type { CryptoKey } from 'jose';
+import type { Logger } from 'pino';
+import type { TokenwardConfig } from '../config.js';
+import type { AccessTokenClaims } from '../core/access-token.js';
+import type { AuthService, IssuedSession, RequestContext } from '../core/auth-service.js';
+import type { Clock, Limiter, RevocationBus, Store } from '../core/ports.js';
+import type { KeyRing } from '../core/key-ring.js';
+import type { CookieJar } from './cookies.js';
+import type { Metrics } from './metrics.js';
+
+/** What route modules and middleware share. */
+export interface ServerContext {
+  config: TokenwardConfig;
+  service: AuthService;
+  store: Store;
+  limiter: Limiter;
+  bus: RevocationBus | null;
+  keys: KeyRing;
+  cookies: CookieJar;
+  csrfKey: CryptoKey;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** The authenticated request, as seen by app routes behind `requireSession()`. */
+export interface SessionInfo {
+  userId: string;
+  sessionId: string;
+  claims: AccessTokenClaims;
+  /** How the token arrived. */
+  via: 'cookie' | 'bearer';
+}
+
+/** Hono environment of Tokenward apps. */
+export interface TokenwardEnv {
+  Bindings: { incoming?: { socket?: { remoteAddress?: string } }; ip?: string };
+  Variables: { tokenward: SessionInfo };
+}
+
+export type { IssuedSession, RequestContext };

@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { pino, type Logger } from 'pino';
+import { MemoryBus } from '../bus/memory-bus.js';
+import { resolveConfig, type TokenwardConfig, type TokenwardOptions } from '../config.js';
+import { AuthService } from '../core/auth-service.js';
+import { KeyRing } from '../core/key-ring.js';
+import type { Clock, Limiter, RevocationBus, Store } from '../core/ports.js';
+import { RevocationList } from '../core/revocation-list.js';
+import { deriveHmacKey, deriveSealKey } from '../core/seal.js';
+import { VerifiedTokenCache } from '../core/verified-token-cache.js';
+import { ConfigError, isTokenwardError } from '../errors.js';
+import { MemoryLimiter } from '../limiter/memory-limiter.js';
+import { openStore } from '../store/index.js';
+import type { ServerContext, SessionInfo, TokenwardEnv } from './context.js';
+import { CookieJar } from './cookies.js';
+import { errorResponse, problemResponse } from './http.js';
+import { Metrics } from './metrics.js';
+import { authenticateRequest, type RequireSessionOptions, requireSession } from './middleware/session.js';
+import { securityHeaders } from './middleware/security-headers.js';
+import { Argon2Hasher } from './password-hasher.js';
+import { credentialRoutes } from './routes/credentials.js';
+import { operationRoutes } from './routes/operations.js';
+import { sessionLifecycleRoutes } from './routes/session-lifecycle.js';
+import { loadOrCreateSecret } from './secret.js';
+
+/** Replaceable parts (tests, custom deployments). Anything omitted is built from the config. */
+export interface TokenwardDependencies {
+  store?: Store;
+  limiter?: Limiter;
+  bus?: RevocationBus | null;
+  clock?: Clock;
+  logger?: Logger;
+  /** Read `TOKENWARD_*` env variables (default: false for the library, true for the CLI/demo). */
+  env?: Record<string, string | undefined>;
+  /** Options from `tokenward.config.json`. */
+  file?: Record<string, unknown>;
+}
+
+/** A running Tokenward instance. */
+export interface Tokenward {
+  /** The Hono app: auth routes are mounted; add your own routes to it. */
+  app: Hono<TokenwardEnv>;
+  /** Web-standard handler `(Request) => Response` (pass `{ ip }` or node-server's env as the second argument). */
+  fetch: (request: Request, env?: TokenwardEnv['Bindings']) => Promise<Response>;
+  /** Middleware guarding a route with a session (and the CSRF rule for state-changing cookie requests). */
+  requireSession: (options?: RequireSessionOptions) => MiddlewareHandler<TokenwardEnv>;
+  config: TokenwardConfig;
+  context: ServerContext;
+  /** Stops background work and closes the store, limiter and bus. */
+  close: () => Promise<void>;
+}
+
+let commonPasswordsCache: Set<string> | undefined;
+/** The bundled list of common/breached passwords (data/common-passwords.txt). */
+export function loadCommonPasswords(): Set<string> {
+  if (!commonPasswordsCache) {
+    // src/server/ in development, dist/src/server/ when built: the list sits in the package's data/.
+    const candidates = ['../../data/common-passwords.txt', '../../../data/common-passwords.txt'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+    const file = candidates.find((p) => existsSync(p));
+    if (!file) throw new ConfigError('data/common-passwords.txt is missing from the package');
+    const text = readFileSync(file, 'utf8');
+    commonPasswordsCache = new Set(text.split('\n').filter(Boolean));
+  }
+  return commonPasswordsCache;
+}
+
+const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
+
+function isUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  if (typeof e.code === 'string' && DB_UNAVAILABLE_CODES.has(e.code)) return true;
+  return typeof e.message === 'string' && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message);
+}
+
+/**
+ * Creates a Tokenward server: validates the configuration (throws {@link ConfigError} naming the
+ * option), opens the store, loads or creates signing keys, and mounts the auth routes.
+ *
+ * @example
+ * ```ts
+ * const tw = await createTokenward({ publicOrigin: 'https://app.example.com' });
+ * tw.app.get('/api/profile', tw.requireSession(), (c) => c.json({ user: c.get('tokenward').userId }));
+ * serve({ fetch: tw.fetch, port: 3000 });
+ * ```
+ */
+export async function createTokenward(options: TokenwardOptions = {}, deps: TokenwardDependencies = {}): Promise<Tokenward> {
+  const config = resolveConfig(options, { env: deps.env ?? {}, file: deps.file ?? {} });
+  const logger = deps.logger ?? pino({ level: config.logLevel, base: null });
+  const clock: Clock = deps.clock ?? { now: () => Date.now() };
+  const embedded = deps.store === undefined && config.databaseUrl === undefined;
+  const { secret } = loadOrCreateSecret({ secret: config.secret, dataDir: config.dataDir, embedded: embedded || deps.store !== undefined });
+  if (config.insecureHttp) {
+    logger.warn({ publicOrigin: config.publicOrigin }, 'insecureHttp is on: cookies are sent without Secure and without __Host-/__Secure- prefixes; use only on a trusted private network');
+  }
+
+  const store = deps.store ?? (await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl }));
+  const limiter = deps.limiter ?? new MemoryLimiter(clock);
+  const bus = deps.bus === undefined ? new MemoryBus() : deps.bus;
+  const [sealKey, csrfKey] = await Promise.all([deriveSealKey(secret, 'key-encryption'), deriveHmacKey(secret, 'csrf')]);
+  const keys = new KeyRing({ store, sealKey, algorithm: config.algorithm, clock });
+  try {
+    await keys.load();
+  } catch (error) {
+    await store.close();
+    throw new ConfigError(`Cannot load signing keys: ${(error as Error).message}`);
+  }
+  const revocations = new RevocationList(config.accessTtlSec);
+  const metrics = new Metrics();
+  const cookies = new CookieJar(config);
+  const service = new AuthService({
+    store,
+    limiter,
+    bus,
+    hasher: new Argon2Hasher({ concurrency: config.hashConcurrency }),
+    keys,
+    revocations,
+    cache: new VerifiedTokenCache(),
+    clock,
+    csrfKey,
+    commonPasswords: loadCommonPasswords(),
+    cacheKey: (token) => createHash('sha256').update(token).digest('base64url'),
+    onEvent: (event) => {
+      metrics.authEvents.inc({ type: event.type });
+      logger.info({ event: event.type, userId: event.userId, sessionId: event.sessionId, ip: event.ip }, 'auth event');
+    },
+    policy: {
+      issuer: config.publicOrigin,
+      audience: config.publicOrigin,
+      accessTtlSec: config.accessTtlSec,
+      refreshGraceSec: config.refreshGraceSec,
+      refreshIdleSec: config.refreshIdleSec,
+      refreshAbsoluteSec: config.refreshAbsoluteSec,
+      limits: config.limits,
+    },
+  });
+  const ctx: ServerContext = { config, service, store, limiter, bus, keys, cookies, csrfKey, clock, logger, metrics };
+  await checkCookieBudget(ctx);
+
+  // Revocations recorded by other nodes (or other processes on the same store) reach this node
+  // through the bus and, as a fallback, by polling the store every 500 ms.
+  const now = clock.now();
+  for (const r of await store.listRevocationsSince(now - (config.accessTtlSec + 60) * 1000)) revocations.add(r.sessionId, r.at);
+  const unsubscribe = bus?.subscribe((list) => {
+    for (const r of list) revocations.add(r.sessionId, r.at);
+  });
+  let pollFrom = now;
+  let polling = false;
+  const timers = [
+    setInterval(async () => {
+      if (polling) return;
+      polling = true;
+      try {
+        const t = clock.now();
+        for (const r of await store.listRevocationsSince(pollFrom - 2000)) revocations.add(r.sessionId, r.at);
+        pollFrom = t;
+        revocations.sweep(t);
+        metrics.revokedSessions.set(revocations.size);
+      } catch (error) {
+        logger.debug({ err: (error as Error).message }, 'revocation poll failed');
+      } finally {
+        polling = false;
+      }
+    }, 500),
+    setInterval(() => {
+      keys.reload().catch((error: Error) => logger.warn({ err: error.message }, 'signing key reload failed'));
+    }, 10_000),
+    setInterval(() => {
+      store.prune(clock.now() - config.eventsRetentionSec * 1000).catch((error: Error) => logger.warn({ err: error.message }, 'prune failed'));
+    }, 3600_000),
+  ];
+  for (const t of timers) t.unref();
+
+  const app = new Hono<TokenwardEnv>();
+  app.use('*', securityHeaders(config));
+  app.onError((error) => {
+    if (isTokenwardError(error)) return errorResponse(error);
+    if (isUnavailable(error)) {
+      logger.error({ err: (error as Error).message }, 'store unavailable');
+      return problemResponse('service_unavailable');
+    }
+    logger.error({ err: error }, 'unhandled error');
+    return problemResponse('internal_error');
+  });
+  app.notFound(() => problemResponse('not_found'));
+  credentialRoutes(app, ctx);
+  sessionLifecycleRoutes(app, ctx);
+  operationRoutes(app, ctx);
+
+  let closed = false;
+  return {
+    app,
+    fetch: (request, env) => Promise.resolve(app.fetch(request, (env ?? {}) as TokenwardEnv['Bindings'])),
+    requireSession: (opts) => requireSession(ctx, opts),
+    config,
+    context: ctx,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      for (const t of timers) clearInterval(t);
+      unsubscribe?.();
+      await Promise.allSettled([store.close(), limiter.close(), bus?.close()]);
+    },
+  };
+}
+
+/** Worst-case cookie sizes with the configured claims; refuses to start above 4096 bytes. */
+async function checkCookieBudget(ctx: ServerContext): Promise<void> {
+  const fakeSession = {
+    id: crypto.randomUUID(),
+    userId: crypto.randomUUID(),
+    createdAt: 0,
+    lastActiveAt: 0,
+    idleExpiresAt: 0,
+    absoluteExpiresAt: Date.now() + 86400_000,
+    authTime: Date.now(),
+    amr: ['pwd', 'otp', 'mfa'],
+    revokedAt: null,
+    revokeReason: null,
+    ip: '',
+    userAgent: '',
+    deviceId: null,
+    newDevice: false,
+    dpopJkt: null,
+  };
+  const { accessToken } = await ctx.service.issueAccessToken(fakeSession, { cnf: { jkt: 'x'.repeat(43) } });
+  const worst = ctx.cookies.serialize('at', accessToken, ctx.config.refreshAbsoluteSec).length;
+  if (worst > 4096) {
+    throw new ConfigError(`Cookie budget exceeded: the access-token cookie can reach ${worst} bytes (> 4096); shorten publicOrigin or use EdDSA/ES256`);
+  }
+}
+
+export type { SessionInfo };
+export { authenticateRequest };

@@ -1,0 +1,5 @@
+/** `tokenward/server`: the Hono-based auth server. */
+export { createTokenward, loadCommonPasswords, type Tokenward, type TokenwardDependencies } from './create-tokenward.js';
+export type { ServerContext, SessionInfo, TokenwardEnv } from './context.js';
+export { requireSession, authenticateRequest, type RequireSessionOptions } from './middleware/session.js';
+export { CookieJar, readCookie } from './cookies.js';

@@ -1,0 +1,43 @@
+import type { Hono } from 'hono';
+import { TokenwardError } from '../../errors.js';
+import type { ServerContext, TokenwardEnv } from '../context.js';
+import { readJsonObject, stringField } from '../http.js';
+import { enforceCsrf } from '../middleware/csrf.js';
+import { requestContext } from '../request-context.js';
+import { sessionJson, setSessionCookies, userJson } from '../session-cookies.js';
+import { defineRoute } from './define-route.js';
+
+/** `POST /auth/signup` and `POST /auth/login`. */
+export function credentialRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
+  const base = ctx.config.basePath;
+  // Login CSRF: the double-submit token for anonymous requests is bound to no session.
+  const csrf = { loginCsrf: true, bindings: () => [null] };
+
+  defineRoute(app, `${base}/signup`, {
+    POST: async (c) => {
+      await enforceCsrf(ctx, c, csrf);
+      const body = await readJsonObject(c);
+      const email = stringField(body, 'email', { max: 320 }) as string;
+      const password = stringField(body, 'password', { max: 1024, allowControl: true }) as string;
+      const name = stringField(body, 'name', { max: 100, optional: true }) ?? null;
+      if (password.includes('\u0000')) throw new TokenwardError('weak_password', { detail: 'The password must not contain NUL characters.' });
+      const rc = requestContext(ctx, c);
+      const issued = await ctx.service.signup({ email, password, name: name === null ? null : name.trim() || null }, rc);
+      setSessionCookies(ctx, c, issued, rc.deviceId);
+      return c.json({ user: userJson(issued.user), session: sessionJson(issued.session, issued.accessExpiresAt) }, 201);
+    },
+  });
+
+  defineRoute(app, `${base}/login`, {
+    POST: async (c) => {
+      await enforceCsrf(ctx, c, csrf);
+      const body = await readJsonObject(c);
+      const email = stringField(body, 'email', { max: 320 }) as string;
+      const password = stringField(body, 'password', { max: 1024, allowControl: true }) as string;
+      const rc = requestContext(ctx, c);
+      const issued = await ctx.service.login({ email, password }, rc);
+      setSessionCookies(ctx, c, issued, rc.deviceId);
+      return c.json({ user: userJson(issued.user), session: sessionJson(issued.session, issued.accessExpiresAt) }, 200);
+    },
+  });
+}
