@@ -1,0 +1,158 @@
+import type { ChannelLike, DocumentLike, LockManagerLike } from './env.js';
+
+/**
+ * The signed-in user, as the server returns it. Never a password hash, never a token.
+ *
+ * @example
+ * ```ts
+ * const user: User = { id: 'u_1', email: 'ada@example.com', name: 'Ada', createdAt: '2025-01-01T00:00:00Z' };
+ * ```
+ */
+export interface User {
+  id: string;
+  email: string;
+  name: string | null;
+  createdAt: string;
+}
+
+/**
+ * Metadata of the current session (ISO 8601 UTC times). `accessExpiresAt` drives the
+ * proactive refresh; `expiresAt` is when the refresh chain ends at the latest.
+ *
+ * @example
+ * ```ts
+ * const state = client.state();
+ * if (state.status === 'authenticated') console.log(state.session.expiresAt);
+ * ```
+ */
+export interface Session {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  accessExpiresAt: string;
+}
+
+/**
+ * What `login`, `signup` and `me` resolve with.
+ *
+ * @example
+ * ```ts
+ * const { user, session }: SessionInfo = await client.login({ email, password });
+ * ```
+ */
+export interface SessionInfo {
+  user: User;
+  session: Session;
+}
+
+/**
+ * One entry of the user's session list (`GET /auth/sessions`).
+ *
+ * @example
+ * ```ts
+ * for (const s of await client.sessions()) console.log(s.device.label, s.current ? '(this device)' : '');
+ * ```
+ */
+export interface DeviceSession {
+  id: string;
+  current: boolean;
+  device: { browser: string; os: string; label: string };
+  ip: string;
+  createdAt: string;
+  lastActiveAt: string;
+  newDevice: boolean;
+}
+
+/**
+ * The auth state every tab agrees on. `unknown` only until the first `me()`, `login()`,
+ * `signup()` or refresh outcome; listeners are never called with it.
+ *
+ * @example
+ * ```ts
+ * client.onChange((state: AuthState) => {
+ *   if (state.status === 'anonymous') router.navigate('/login');
+ * });
+ * ```
+ */
+export type AuthState =
+  | { status: 'unknown' }
+  | { status: 'authenticated'; user: User; session: Session }
+  | { status: 'anonymous' };
+
+/**
+ * Proof of the user's identity for `stepUp`.
+ *
+ * @example
+ * ```ts
+ * const proof: StepUpProof = { totp: '123456' };
+ * ```
+ */
+export type StepUpProof = { password: string } | { totp: string };
+
+/**
+ * Options of `createClient`.
+ *
+ * @example
+ * ```ts
+ * const options: ClientOptions = { baseUrl: 'https://api.example.com', basePath: '/auth' };
+ * ```
+ */
+export interface ClientOptions {
+  /**
+   * Origin (optionally with a path prefix) of the Tokenward server. Defaults to the page's
+   * own origin. Relative URLs given to `client.fetch` resolve against it.
+   */
+  baseUrl?: string;
+  /** Where Tokenward's routes are mounted. Default `/auth`. */
+  basePath?: string;
+  /** @internal Test seam: the underlying `fetch`. */
+  fetch?: (request: Request) => Promise<Response>;
+  /** @internal Test seam: Web Locks; `null` simulates a browser without them. */
+  locks?: LockManagerLike | null;
+  /** @internal Test seam: opens the cross-tab channel; `null` simulates no BroadcastChannel. */
+  channelFactory?: ((name: string) => ChannelLike) | null;
+  /** @internal Test seam: `document` (cookies, visibility); `null` for none. */
+  document?: DocumentLike | null;
+}
+
+/**
+ * The browser SDK returned by `createClient`.
+ *
+ * @example
+ * ```ts
+ * const client: TokenwardClient = createClient();
+ * const notes = await client.fetch('/api/notes').then((r) => r.json());
+ * ```
+ */
+export interface TokenwardClient {
+  /**
+   * `fetch` for your API: sends the session cookies, adds `X-CSRF-Token` to state-changing
+   * requests, and on a 401 `invalid_token` refreshes once (one refresh for all tabs) and
+   * retries once. Requests to other origins pass through untouched (no cookies, no CSRF token).
+   */
+  fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
+  /** `POST {basePath}/login`; broadcasts the new state to every tab. */
+  login(credentials: { email: string; password: string }): Promise<SessionInfo>;
+  /** `POST {basePath}/signup`; broadcasts the new state to every tab. */
+  signup(details: { email: string; password: string; name?: string }): Promise<SessionInfo>;
+  /** `POST {basePath}/logout`; every tab becomes anonymous. */
+  logout(): Promise<void>;
+  /** `POST {basePath}/logout-all`: ends every session of the user, on every device. */
+  logoutAll(): Promise<void>;
+  /** `GET {basePath}/me`; resolves `null` (and the state becomes anonymous) when signed out. */
+  me(): Promise<SessionInfo | null>;
+  /** `GET {basePath}/sessions`: the user's sessions on all devices. */
+  sessions(): Promise<DeviceSession[]>;
+  /** `DELETE {basePath}/sessions/:id`; revoking the current session signs every tab out. */
+  revokeSession(id: string): Promise<void>;
+  /** `POST {basePath}/sessions/revoke-others`; resolves the number of sessions revoked. */
+  revokeOthers(): Promise<number>;
+  /** `POST {basePath}/step-up`; the grant itself is an HttpOnly cookie. */
+  stepUp(proof: StepUpProof): Promise<{ stepUpUntil: string }>;
+  /** Calls `listener` whenever this or another tab changes the auth state; returns an unsubscribe. */
+  onChange(listener: (state: AuthState) => void): () => void;
+  /** The current state; the same object until it changes (fits React's `useSyncExternalStore`). */
+  state(): AuthState;
+  /** Stops timers and cross-tab listening (tests, hot reload). */
+  close(): void;
+}
