@@ -1,0 +1,14 @@
+/**
+ * `tokenward/verify`: an edge-safe verifier of Tokenward access tokens for other services.
+ * No `node:*` imports: only `jose`, `fetch` and Web Crypto.
+ *
+ * @example
+ * ```ts
+ * import { createVerifier, VerifyError } from 'tokenward/verify';
+ * const verifier = createVerifier({ issuer, audience, jwksUrl });
+ * const claims = await verifier.verify(token);
+ * ```
+ */
+export { createVerifier, type VerifiedAccessToken, type Verifier, type VerifierOptions } from './create-verifier.js';
+export { isVerifyError, VerifyError, type VerifyErrorCode, type VerifyErrorReason } from './verify-error.js';
+export type { AccessTokenClaims, AccessTokenFailure, SigningAlgorithm } from '../core/access-token.js';
