@@ -53,6 +53,9 @@ export function mountDemo(tw: Tokenward, options: { assets?: Record<string, stri
     });
   }
 
+  // Two tiny routes with the same body, one bare and one behind the middleware (the benchmark compares them).
+  app.get('/api/ping', (c) => c.json({ ok: true }));
+  app.get('/api/ping/protected', tw.requireSession(), (c) => c.json({ ok: true }));
   app.get('/api/profile', tw.requireSession(), async (c) => {
     const user = await tw.context.store.findUserById(c.get('tokenward').userId);
     if (!user) throw new TokenwardError('invalid_token');
