@@ -34,6 +34,22 @@ export const ERRORS = {
     detail: 'This action needs a fresh authentication.',
   },
   invalid_code: { status: 400, title: 'Invalid code', detail: 'The code is invalid or was already used.' },
+  totp_already_enabled: {
+    status: 409,
+    title: 'TOTP already enabled',
+    detail: 'Two-factor authentication is already on; disable it before enrolling again.',
+  },
+  mfa_required: {
+    status: 401,
+    title: 'Second factor required',
+    detail: 'This account requires a second factor; complete the login at /login/totp.',
+  },
+  mfa_pending_invalid: {
+    status: 401,
+    title: 'Pending login invalid',
+    detail: 'The pending login is missing, expired or already completed; log in again.',
+  },
+  invalid_link: { status: 400, title: 'Invalid link', detail: 'The link is invalid, expired or was already used.' },
   invalid_grant: { status: 400, title: 'Invalid grant', detail: 'The grant is invalid, expired or revoked.' },
   unsupported_grant_type: { status: 400, title: 'Unsupported grant type', detail: 'The grant type is not supported.' },
   invalid_dpop_proof: { status: 400, title: 'Invalid DPoP proof', detail: 'The DPoP proof is invalid.' },
