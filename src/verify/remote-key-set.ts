@@ -101,7 +101,9 @@ export class RemoteKeySet {
   async keyFor(kid: string, alg: SigningAlgorithm): Promise<VerificationKey | undefined> {
     let snapshot = await this.#current();
     let key = pick(snapshot, kid, alg);
-    if (key === undefined && this.#now() - this.#lastAttempt >= this.#cooldownMs) {
+    // Join a refetch already under way (concurrent tokens with a new kid share it) or start one
+    // when the cooldown allows.
+    if (key === undefined && (this.#inFlight !== undefined || this.#now() - this.#lastAttempt >= this.#cooldownMs)) {
       await this.#refresh().catch(() => undefined); // a failed refetch leaves the current keys in use
       snapshot = this.#snapshot ?? snapshot;
       key = pick(snapshot, kid, alg);
