@@ -2,6 +2,7 @@ import type { CryptoKey } from 'jose';
 import { TokenwardError } from '../errors.js';
 import { type AccessTokenClaims, signAccessToken, verifyAccessToken } from './access-token.js';
 import { createCsrfToken } from './csrf.js';
+import { deviceMarkers, isKnownDevice } from './device.js';
 import { randomId, randomToken, sha256 } from './encoding.js';
 import type { KeyRing } from './key-ring.js';
 import { checkPasswordPolicy, normalizePassword } from './passwords.js';
@@ -62,7 +63,12 @@ export interface AuthServiceDeps {
   onEvent?: (event: AuthEvent) => void;
   /** Describes a user agent for events ("Chrome on macOS"). */
   describeDevice?: (userAgent: string) => string;
+  /** Called after a session from a device the user never used starts; must not throw or block. */
+  onNewDevice?: (user: User, session: Session) => void;
 }
+
+/** What a correct password leads to: a session, or (TOTP on) a second step. */
+export type LoginOutcome = { kind: 'session'; issued: IssuedSession } | { kind: 'second_factor'; user: User; amr: string[] };
 
 /** Refresh tokens: `twr_` + 256 random bits (base64url). */
 export const REFRESH_TOKEN_SHAPE = /^twr_[A-Za-z0-9_-]{43}$/;
@@ -125,10 +131,25 @@ export class AuthService {
     const hash = await this.#d.hasher.hash(normalizePassword(input.password));
     if ((await this.#d.store.createUser(user, hash)) === 'email_taken') throw new TokenwardError('email_taken');
     await this.recordEvent({ type: 'user.signup', userId: user.id, ip: ctx.ip, sessionId: null, userAgent: ctx.userAgent });
-    return this.#startSession(user, ctx, ['pwd'], 'login.success');
+    // The account's first device is not "new": there is nothing to compare it with.
+    return this.#startSession(user, ctx, ['pwd'], 'login.success', { detectNewDevice: false });
   }
 
+  /**
+   * Password login for transports without a second step (native clients): fails closed with
+   * 401 `mfa_required` when the account has TOTP on.
+   */
   async login(input: { email: string; password: string }, ctx: RequestContext): Promise<IssuedSession> {
+    const outcome = await this.beginLogin(input, ctx);
+    if (outcome.kind === 'second_factor') throw new TokenwardError('mfa_required');
+    return outcome.issued;
+  }
+
+  /**
+   * Checks email and password (limits, backoff, same work for unknown emails). With TOTP on,
+   * no session is created: the caller holds the pending login until the second factor.
+   */
+  async beginLogin(input: { email: string; password: string }, ctx: RequestContext): Promise<LoginOutcome> {
     const { limits } = this.#d.policy;
     const ipLimit = await this.#d.limiter.consume(`login:ip:${ctx.ip}`, limits.loginPerIp.count, limits.loginPerIp.windowSec);
     if (!ipLimit.allowed) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': String(ipLimit.retryAfterSec) } });
@@ -153,14 +174,30 @@ export class AuthService {
     if (this.#d.hasher.needsRehash(credentials.passwordHash)) {
       await this.#d.store.setPasswordHash(user.id, await this.#d.hasher.hash(password));
     }
-    return this.#startSession(user, ctx, ['pwd'], 'login.success');
+    if (credentials.totpConfirmedAt !== null && credentials.totpSecretSealed !== null) return { kind: 'second_factor', user, amr: ['pwd'] };
+    return { kind: 'session', issued: await this.#startSession(user, ctx, ['pwd'], 'login.success') };
+  }
+
+  /**
+   * Starts the session of a login whose second factor the caller has just verified
+   * (`amr` e.g. `["pwd", "otp", "mfa"]`). 401 `mfa_pending_invalid` if the user is gone.
+   */
+  async completeLogin(userId: string, amr: string[], ctx: RequestContext): Promise<IssuedSession> {
+    const user = await this.#d.store.findUserById(userId);
+    if (!user) throw new TokenwardError('mfa_pending_invalid');
+    return this.#startSession(user, ctx, amr, 'login.success');
   }
 
   /** Creates a session for an already authenticated user (login, signup, OIDC, second factor). */
-  async #startSession(user: User, ctx: RequestContext, amr: string[], eventType: string): Promise<IssuedSession> {
+  async #startSession(user: User, ctx: RequestContext, amr: string[], eventType: string, options: { detectNewDevice?: boolean } = {}): Promise<IssuedSession> {
     const now = this.#d.clock.now();
     const { policy } = this.#d;
     const refreshToken = `twr_${randomToken(32)}`;
+    // A browser without the device cookie gets a fresh id now, stored with the session (and set as cookie by the transport).
+    const deviceId = ctx.deviceId ?? randomToken(24);
+    const probe = { deviceId: ctx.deviceId, userAgent: ctx.userAgent, ip: ctx.ip };
+    const markers = await deviceMarkers({ ...probe, deviceId });
+    const newDevice = options.detectNewDevice !== false && !(await isKnownDevice(this.#d.store, user.id, probe, markers, now));
     const session: Session = {
       id: randomId(),
       userId: user.id,
@@ -174,8 +211,8 @@ export class AuthService {
       revokeReason: null,
       ip: ctx.ip,
       userAgent: ctx.userAgent.slice(0, 512),
-      deviceId: ctx.deviceId,
-      newDevice: false,
+      deviceId,
+      newDevice,
       dpopJkt: null,
     };
     const { evicted } = await this.#d.store.createSession({
@@ -189,7 +226,16 @@ export class AuthService {
         await this.recordEvent({ type: 'session.evicted', userId: user.id, ip: ctx.ip, sessionId: id, userAgent: ctx.userAgent, data: { reason: 'session_limit' } });
       }
     }
-    await this.recordEvent({ type: eventType, userId: user.id, ip: ctx.ip, sessionId: session.id, userAgent: ctx.userAgent });
+    // The device markers let later logins recognise this device (see core/device.ts).
+    await this.recordEvent({ type: eventType, userId: user.id, ip: ctx.ip, sessionId: session.id, userAgent: ctx.userAgent, data: { ...markers } });
+    if (newDevice) {
+      await this.recordEvent({ type: 'login.new_device', userId: user.id, ip: ctx.ip, sessionId: session.id, userAgent: ctx.userAgent });
+      try {
+        this.#d.onNewDevice?.(user, session);
+      } catch {
+        // The alert is best effort; the login never fails because of it.
+      }
+    }
     return this.#issue(user, session, refreshToken);
   }
 

@@ -28,7 +28,8 @@ export function setSessionCookies(ctx: ServerContext, c: Context, issued: Issued
   }
   c.header('Set-Cookie', cookies.serialize('rt', issued.refreshToken, refreshMaxAge), { append: true });
   c.header('Set-Cookie', cookies.serialize('csrf', issued.csrfToken, refreshMaxAge), { append: true });
-  if (deviceId === null) c.header('Set-Cookie', cookies.serialize('dev', randomToken(24), DEVICE_COOKIE_MAX_AGE), { append: true });
+  // The device cookie carries the id stored with the session, so the next login from this browser is recognised.
+  if (deviceId === null) c.header('Set-Cookie', cookies.serialize('dev', issued.session.deviceId ?? randomToken(24), DEVICE_COOKIE_MAX_AGE), { append: true });
 }
 
 /** Clears every session cookie with the attributes it was set with, plus Clear-Site-Data. */
