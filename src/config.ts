@@ -74,6 +74,11 @@ const optionsSchema = z
     algorithm: z.enum(SIGNING_ALGORITHMS as [SigningAlgorithm, ...SigningAlgorithm[]]).default('EdDSA'),
     clearSiteData: z.string().default('"cache", "storage"'),
     hashConcurrency: int(1).default(2),
+    serviceTokens: z
+      .union([z.array(z.string()), z.string()])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(z.string().min(32, 'serviceTokens must each be at least 32 characters')))
+      .default([]),
   })
   .strict();
 
@@ -114,6 +119,8 @@ export interface TokenwardConfig {
   algorithm: SigningAlgorithm;
   clearSiteData: string;
   hashConcurrency: number;
+  /** Bearer tokens that other services use for `GET {basePath}/revocations` (empty: endpoint disabled). */
+  serviceTokens: string[];
 }
 
 /** Environment variable → option name (TOKENWARD_<UPPER_SNAKE_OPTION>). */
@@ -146,6 +153,7 @@ const ENV_NAMES: Record<string, string> = {
   TOKENWARD_ALGORITHM: 'algorithm',
   TOKENWARD_CLEAR_SITE_DATA: 'clearSiteData',
   TOKENWARD_HASH_CONCURRENCY: 'hashConcurrency',
+  TOKENWARD_SERVICE_TOKENS: 'serviceTokens',
 };
 
 /** Reads `TOKENWARD_*` variables (and `PORT`) into an options object. Empty values are ignored. */
@@ -280,5 +288,6 @@ export function resolveConfig(options: TokenwardOptions = {}, sources: { env?: R
     algorithm: o.algorithm,
     clearSiteData: o.clearSiteData,
     hashConcurrency: o.hashConcurrency,
+    serviceTokens: o.serviceTokens,
   };
 }

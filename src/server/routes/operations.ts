@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import { timingSafeEqualStrings } from '../../core/encoding.js';
 import { TokenwardError } from '../../errors.js';
 import type { ServerContext, TokenwardEnv } from '../context.js';
 import { defineRoute } from './define-route.js';
@@ -11,6 +12,25 @@ export function operationRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): vo
       // shorter than the access-token lifetime never miss a key.
       c.header('Cache-Control', `public, max-age=${Math.min(300, ctx.config.accessTtlSec)}`);
       return c.json(ctx.keys.jwks());
+    },
+  });
+
+  // Revocations for other services' verifiers (tokenward/verify `revocation` option).
+  defineRoute(app, `${ctx.config.basePath}/revocations`, {
+    GET: async (c) => {
+      const presented = /^Bearer +(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+      let allowed = false;
+      if (presented) {
+        for (const token of ctx.config.serviceTokens) if (await timingSafeEqualStrings(presented, token)) allowed = true;
+      }
+      if (!allowed) throw new TokenwardError(ctx.config.serviceTokens.length === 0 ? 'not_found' : 'unauthenticated', { headers: ctx.config.serviceTokens.length === 0 ? {} : { 'WWW-Authenticate': 'Bearer realm="tokenward-revocations"' } });
+      const sinceText = c.req.query('since') ?? '0';
+      if (!/^\d{1,15}$/.test(sinceText)) throw new TokenwardError('invalid_request', { detail: 'since must be epoch milliseconds.' });
+      const now = ctx.clock.now();
+      // Older revocations cannot matter: every access token of those sessions has expired.
+      const since = Math.max(Number(sinceText), now - (ctx.config.accessTtlSec + 60) * 1000);
+      const list = await ctx.store.listRevocationsSince(since);
+      return c.json({ revocations: list.map((r) => ({ sid: r.sessionId, at: r.at })), now });
     },
   });
 
