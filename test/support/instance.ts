@@ -85,7 +85,7 @@ export class Browser {
   readonly cookies = new Map<string, string>();
   constructor(
     private readonly send: (path: string, init?: RequestInit) => Promise<Response>,
-    private readonly origin = 'http://localhost:3000',
+    readonly origin = 'http://localhost:3000',
   ) {}
 
   cookieHeader(): string {
