@@ -5,6 +5,7 @@ import type { AccessTokenClaims } from '../core/access-token.js';
 import type { AuthService, IssuedSession, RequestContext } from '../core/auth-service.js';
 import type { Clock, Limiter, RevocationBus, Store } from '../core/ports.js';
 import type { KeyRing } from '../core/key-ring.js';
+import type { AccountSecurity } from './account-security.js';
 import type { CookieJar } from './cookies.js';
 import type { Metrics } from './metrics.js';
 
@@ -21,6 +22,8 @@ export interface ServerContext {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  /** Step-up, TOTP, new-device alerts and session activity (keys derived from the server secret). */
+  security: AccountSecurity;
 }
 
 /** The authenticated request, as seen by app routes behind `requireSession()`. */

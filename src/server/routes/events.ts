@@ -1,0 +1,47 @@
+import type { Hono } from 'hono';
+import type { AuthEvent } from '../../core/ports.js';
+import { TokenwardError } from '../../errors.js';
+import type { ServerContext, TokenwardEnv } from '../context.js';
+import { iso } from '../http.js';
+import { signedIn } from '../middleware/step-up.js';
+import { defineRoute } from './define-route.js';
+
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 100;
+/** Cursors are opaque to clients; anything outside this shape is not one of ours. */
+const CURSOR_SHAPE = /^[A-Za-z0-9_.:~-]{1,200}$/;
+
+/** The JSON view of an audit event (API.md). `data` stays server-side (it may hold device markers). */
+export function eventJson(event: AuthEvent): Record<string, unknown> {
+  return { type: event.type, at: iso(event.at), ip: event.ip, device: event.device, sessionId: event.sessionId };
+}
+
+/** `GET /auth/events?before=<cursor>&limit=<1..100>`: the user's own audit trail, newest first. */
+export function eventRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
+  defineRoute(app, `${ctx.config.basePath}/events`, {
+    GET: async (c) => {
+      const info = await signedIn(ctx, c);
+      const limitText = c.req.query('limit');
+      const before = c.req.query('before');
+      let limit = DEFAULT_LIMIT;
+      if (limitText !== undefined) {
+        if (!/^\d{1,3}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_LIMIT) {
+          throw new TokenwardError('invalid_request', { detail: `limit must be an integer from 1 to ${MAX_LIMIT}.` });
+        }
+        limit = Number(limitText);
+      }
+      if (before !== undefined && !CURSOR_SHAPE.test(before)) throw new TokenwardError('invalid_request', { detail: 'before is not a valid cursor.' });
+      let page: Awaited<ReturnType<typeof ctx.store.listEvents>>;
+      try {
+        page = await ctx.store.listEvents(info.userId, { limit, before });
+      } catch (error) {
+        // A cursor the store cannot decode is bad input, not a server error (outages still are).
+        if (before !== undefined && (error instanceof SyntaxError || error instanceof TypeError || error instanceof RangeError)) {
+          throw new TokenwardError('invalid_request', { detail: 'before is not a valid cursor.' });
+        }
+        throw error;
+      }
+      return c.json({ events: page.events.map(eventJson), nextCursor: page.nextCursor });
+    },
+  });
+}
