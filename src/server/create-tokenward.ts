@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { resolveConfig, type TokenwardConfig, type TokenwardOptions } from '../config.js';
 import { AuthService } from '../core/auth-service.js';
+import { describeUserAgent } from '../core/device.js';
 import { KeyRing } from '../core/key-ring.js';
 import type { Clock, Limiter, RevocationBus, Store } from '../core/ports.js';
 import { RevocationList } from '../core/revocation-list.js';
@@ -14,16 +15,23 @@ import { VerifiedTokenCache } from '../core/verified-token-cache.js';
 import { ConfigError, isTokenwardError } from '../errors.js';
 import { MemoryLimiter } from '../limiter/memory-limiter.js';
 import { openStore } from '../store/index.js';
+import { createAccountSecurity, type NewDeviceAlert, type NewDeviceHook } from './account-security.js';
 import type { ServerContext, SessionInfo, TokenwardEnv } from './context.js';
 import { CookieJar } from './cookies.js';
 import { errorResponse, problemResponse } from './http.js';
 import { Metrics } from './metrics.js';
 import { authenticateRequest, type RequireSessionOptions, requireSession } from './middleware/session.js';
 import { securityHeaders } from './middleware/security-headers.js';
+import { type RequireStepUpOptions, requireStepUp } from './middleware/step-up.js';
 import { Argon2Hasher } from './password-hasher.js';
 import { credentialRoutes } from './routes/credentials.js';
+import { eventRoutes } from './routes/events.js';
 import { operationRoutes } from './routes/operations.js';
+import { passwordRoutes } from './routes/password.js';
 import { sessionLifecycleRoutes } from './routes/session-lifecycle.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { stepUpRoutes } from './routes/step-up.js';
+import { totpRoutes } from './routes/totp.js';
 import { loadOrCreateSecret } from './secret.js';
 
 /** Replaceable parts (tests, custom deployments). Anything omitted is built from the config. */
@@ -37,6 +45,11 @@ export interface TokenwardDependencies {
   env?: Record<string, string | undefined>;
   /** Options from `tokenward.config.json`. */
   file?: Record<string, unknown>;
+  /**
+   * Called when a session starts on a device the user never used (send the "was this you?"
+   * email with `alert.notMeUrl`). Never awaited by the login; errors are logged.
+   */
+  onNewDevice?: NewDeviceHook;
 }
 
 /** A running Tokenward instance. */
@@ -47,6 +60,11 @@ export interface Tokenward {
   fetch: (request: Request, env?: TokenwardEnv['Bindings']) => Promise<Response>;
   /** Middleware guarding a route with a session (and the CSRF rule for state-changing cookie requests). */
   requireSession: (options?: RequireSessionOptions) => MiddlewareHandler<TokenwardEnv>;
+  /**
+   * Middleware guarding a sensitive route with step-up: a session, the CSRF rule, and a single-use
+   * step-up grant (from `POST {basePath}/step-up`) consumed atomically; else 401 `step_up_required` (RFC 9470).
+   */
+  requireStepUp: (options?: RequireStepUpOptions) => MiddlewareHandler<TokenwardEnv>;
   config: TokenwardConfig;
   context: ServerContext;
   /** Stops background work and closes the store, limiter and bus. */
@@ -111,6 +129,7 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
   const revocations = new RevocationList(config.accessTtlSec);
   const metrics = new Metrics();
   const cookies = new CookieJar(config);
+  const security = await createAccountSecurity({ secret, config, store, limiter, clock, logger, onNewDevice: deps.onNewDevice });
   const service = new AuthService({
     store,
     limiter,
@@ -127,6 +146,8 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
       metrics.authEvents.inc({ type: event.type });
       logger.info({ event: event.type, userId: event.userId, sessionId: event.sessionId, ip: event.ip }, 'auth event');
     },
+    describeDevice: (userAgent) => describeUserAgent(userAgent).label,
+    onNewDevice: (user, session) => security.alertNewDevice(user, session),
     policy: {
       issuer: config.publicOrigin,
       audience: config.publicOrigin,
@@ -137,7 +158,7 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
       limits: config.limits,
     },
   });
-  const ctx: ServerContext = { config, service, store, limiter, bus, keys, cookies, csrfKey, clock, logger, metrics };
+  const ctx: ServerContext = { config, service, store, limiter, bus, keys, cookies, csrfKey, clock, logger, metrics, security };
   await checkCookieBudget(ctx);
 
   // Revocations recorded by other nodes (or other processes on the same store) reach this node
@@ -189,12 +210,18 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
   credentialRoutes(app, ctx);
   sessionLifecycleRoutes(app, ctx);
   operationRoutes(app, ctx);
+  sessionRoutes(app, ctx);
+  eventRoutes(app, ctx);
+  stepUpRoutes(app, ctx);
+  totpRoutes(app, ctx);
+  passwordRoutes(app, ctx);
 
   let closed = false;
   return {
     app,
     fetch: (request, env) => Promise.resolve(app.fetch(request, (env ?? {}) as TokenwardEnv['Bindings'])),
     requireSession: (opts) => requireSession(ctx, opts),
+    requireStepUp: (opts) => requireStepUp(ctx, opts),
     config,
     context: ctx,
     close: async () => {
@@ -233,5 +260,5 @@ async function checkCookieBudget(ctx: ServerContext): Promise<void> {
   }
 }
 
-export type { SessionInfo };
+export type { NewDeviceAlert, RequireStepUpOptions, SessionInfo };
 export { authenticateRequest };

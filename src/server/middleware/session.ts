@@ -51,6 +51,8 @@ export async function authenticateRequest(ctx: ServerContext, c: Context): Promi
       headers: { 'WWW-Authenticate': `${realm(ctx)}, error="invalid_token", error_description="The access token is invalid, expired or revoked"` },
     });
   }
+  // Throttled last_active_at (≤ 1 write per session per minute, fire-and-forget).
+  ctx.security.activity.touch(claims.sid);
   return { userId: claims.sub, sessionId: claims.sid, claims, via: presented.via };
 }
 

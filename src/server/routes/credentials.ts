@@ -3,6 +3,7 @@ import { TokenwardError } from '../../errors.js';
 import type { ServerContext, TokenwardEnv } from '../context.js';
 import { readJsonObject, stringField } from '../http.js';
 import { enforceCsrf } from '../middleware/csrf.js';
+import { setPendingLoginCookie } from '../pending-login-cookie.js';
 import { requestContext } from '../request-context.js';
 import { sessionJson, setSessionCookies, userJson } from '../session-cookies.js';
 import { defineRoute } from './define-route.js';
@@ -35,7 +36,13 @@ export function credentialRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): v
       const email = stringField(body, 'email', { max: 320 }) as string;
       const password = stringField(body, 'password', { max: 1024, allowControl: true }) as string;
       const rc = requestContext(ctx, c);
-      const issued = await ctx.service.login({ email, password }, rc);
+      const outcome = await ctx.service.beginLogin({ email, password }, rc);
+      if (outcome.kind === 'second_factor') {
+        // TOTP on: no session yet; a sealed 5-minute cookie carries the login to POST {base}/login/totp.
+        await setPendingLoginCookie(ctx, c, outcome.user.id, outcome.amr);
+        return c.json({ mfaRequired: true }, 200);
+      }
+      const { issued } = outcome;
       setSessionCookies(ctx, c, issued, rc.deviceId);
       return c.json({ user: userJson(issued.user), session: sessionJson(issued.session, issued.accessExpiresAt) }, 200);
     },
