@@ -72,7 +72,8 @@ export function mountDemo(tw: Tokenward, options: { assets?: Record<string, stri
     notes.set(c.get('tokenward').userId, list);
     return c.json({ note }, 201);
   });
-  app.post('/api/transfer', tw.requireSession(), async (c) => {
+  // Step-up: a fresh, single-use grant from POST /auth/step-up, consumed by this request.
+  app.post('/api/transfer', tw.requireSession(), tw.requireStepUp(), async (c) => {
     const body = await readJsonObject(c);
     const amount = body.amount;
     if (typeof amount !== 'number' || !Number.isFinite(amount) || amount <= 0 || amount > 1_000_000) {
