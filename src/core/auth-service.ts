@@ -70,6 +70,11 @@ export interface AuthServiceDeps {
 /** What a correct password leads to: a session, or (TOTP on) a second step. */
 export type LoginOutcome = { kind: 'session'; issued: IssuedSession } | { kind: 'second_factor'; user: User; amr: string[] };
 
+/** A DPoP key (RFC 7638 thumbprint) the issued tokens are bound to; absent for Bearer tokens. */
+export interface TokenBinding {
+  dpopJkt?: string | null;
+}
+
 /** Refresh tokens: `twr_` + 256 random bits (base64url). */
 export const REFRESH_TOKEN_SHAPE = /^twr_[A-Za-z0-9_-]{43}$/;
 const EMAIL_SHAPE = /^[^\s@"<>()[\],;:\\]+@[^\s@"<>()[\],;:\\]+\.[^\s@"<>()[\],;:\\]+$/;
@@ -139,8 +144,8 @@ export class AuthService {
    * Password login for transports without a second step (native clients): fails closed with
    * 401 `mfa_required` when the account has TOTP on.
    */
-  async login(input: { email: string; password: string }, ctx: RequestContext): Promise<IssuedSession> {
-    const outcome = await this.beginLogin(input, ctx);
+  async login(input: { email: string; password: string }, ctx: RequestContext, binding: TokenBinding = {}): Promise<IssuedSession> {
+    const outcome = await this.beginLogin(input, ctx, binding);
     if (outcome.kind === 'second_factor') throw new TokenwardError('mfa_required');
     return outcome.issued;
   }
@@ -149,7 +154,7 @@ export class AuthService {
    * Checks email and password (limits, backoff, same work for unknown emails). With TOTP on,
    * no session is created: the caller holds the pending login until the second factor.
    */
-  async beginLogin(input: { email: string; password: string }, ctx: RequestContext): Promise<LoginOutcome> {
+  async beginLogin(input: { email: string; password: string }, ctx: RequestContext, binding: TokenBinding = {}): Promise<LoginOutcome> {
     const { limits } = this.#d.policy;
     const ipLimit = await this.#d.limiter.consume(`login:ip:${ctx.ip}`, limits.loginPerIp.count, limits.loginPerIp.windowSec);
     if (!ipLimit.allowed) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': String(ipLimit.retryAfterSec) } });
@@ -175,7 +180,7 @@ export class AuthService {
       await this.#d.store.setPasswordHash(user.id, await this.#d.hasher.hash(password));
     }
     if (credentials.totpConfirmedAt !== null && credentials.totpSecretSealed !== null) return { kind: 'second_factor', user, amr: ['pwd'] };
-    return { kind: 'session', issued: await this.#startSession(user, ctx, ['pwd'], 'login.success') };
+    return { kind: 'session', issued: await this.#startSession(user, ctx, ['pwd'], 'login.success', { dpopJkt: binding.dpopJkt ?? null }) };
   }
 
   /**
@@ -189,7 +194,7 @@ export class AuthService {
   }
 
   /** Creates a session for an already authenticated user (login, signup, OIDC, second factor). */
-  async #startSession(user: User, ctx: RequestContext, amr: string[], eventType: string, options: { detectNewDevice?: boolean } = {}): Promise<IssuedSession> {
+  async #startSession(user: User, ctx: RequestContext, amr: string[], eventType: string, options: { detectNewDevice?: boolean; dpopJkt?: string | null } = {}): Promise<IssuedSession> {
     const now = this.#d.clock.now();
     const { policy } = this.#d;
     const refreshToken = `twr_${randomToken(32)}`;
@@ -213,7 +218,7 @@ export class AuthService {
       userAgent: ctx.userAgent.slice(0, 512),
       deviceId,
       newDevice,
-      dpopJkt: null,
+      dpopJkt: options.dpopJkt ?? null,
     };
     const { evicted } = await this.#d.store.createSession({
       session,
@@ -239,8 +244,9 @@ export class AuthService {
     return this.#issue(user, session, refreshToken);
   }
 
-  async #issue(user: User, session: Session, refreshToken: string): Promise<IssuedSession> {
-    const { accessToken, accessExpiresAt } = await this.issueAccessToken(session);
+  async #issue(user: User, session: Session, refreshToken: string, accessJkt: string | null = session.dpopJkt): Promise<IssuedSession> {
+    // A DPoP-bound session only ever gets access tokens bound to the same key (RFC 9449 §6).
+    const { accessToken, accessExpiresAt } = await this.issueAccessToken(session, accessJkt === null ? {} : { cnf: { jkt: accessJkt } });
     const csrfToken = await createCsrfToken(this.#d.csrfKey, session.id, Math.min(session.absoluteExpiresAt, this.#d.clock.now() + this.#d.policy.refreshIdleSec * 1000));
     return { user, session, accessToken, accessExpiresAt, refreshToken, csrfToken };
   }
@@ -268,9 +274,20 @@ export class AuthService {
   /**
    * Rotates a refresh token. Within the grace window a rotated token yields the same successor
    * (racing tabs); after it, presenting it again revokes the session.
+   *
+   * `binding.dpopJkt` is the key of the request's verified DPoP proof (native clients). The
+   * refresh token of a DPoP-bound session is refused, before anything rotates, unless the proof
+   * key is the session's (400 `invalid_dpop_proof`; without a proof, e.g. from a cookie: 401
+   * `refresh_invalid`), so a stolen bound token cannot be downgraded. With a proof and an unbound
+   * session, the new access token is bound to the proof key.
    */
-  async refresh(presented: string | null, ctx: RequestContext): Promise<IssuedSession> {
+  async refresh(presented: string | null, ctx: RequestContext, binding: TokenBinding = {}): Promise<IssuedSession> {
     if (presented === null || !REFRESH_TOKEN_SHAPE.test(presented)) throw new TokenwardError('refresh_invalid');
+    const proofJkt = binding.dpopJkt ?? null;
+    const bound = await this.#d.store.findSessionByRefreshHash(await sha256(presented));
+    if (bound !== null && bound.dpopJkt !== null && bound.dpopJkt !== proofJkt) {
+      throw new TokenwardError(proofJkt === null ? 'refresh_invalid' : 'invalid_dpop_proof');
+    }
     const now = this.#d.clock.now();
     const successor = `twr_${randomToken(32)}`;
     const sealKey = await deriveSealKey(presented, 'refresh-successor');
@@ -295,17 +312,17 @@ export class AuthService {
       case 'grace': {
         const token = await open(sealKey, outcome.successorSealed);
         if (token === null) throw new TokenwardError('refresh_invalid');
-        return this.#issueFor(outcome.session, token);
+        return this.#issueFor(outcome.session, token, proofJkt);
       }
       case 'rotated':
-        return this.#issueFor(outcome.session, successor);
+        return this.#issueFor(outcome.session, successor, proofJkt);
     }
   }
 
-  async #issueFor(session: Session, refreshToken: string): Promise<IssuedSession> {
+  async #issueFor(session: Session, refreshToken: string, proofJkt: string | null): Promise<IssuedSession> {
     const user = await this.#d.store.findUserById(session.userId);
     if (!user) throw new TokenwardError('refresh_invalid');
-    return this.#issue(user, session, refreshToken);
+    return this.#issue(user, session, refreshToken, session.dpopJkt ?? proofJkt);
   }
 
   /**
