@@ -53,6 +53,7 @@ export const ERRORS = {
   invalid_grant: { status: 400, title: 'Invalid grant', detail: 'The grant is invalid, expired or revoked.' },
   unsupported_grant_type: { status: 400, title: 'Unsupported grant type', detail: 'The grant type is not supported.' },
   invalid_dpop_proof: { status: 400, title: 'Invalid DPoP proof', detail: 'The DPoP proof is invalid.' },
+  use_dpop_nonce: { status: 400, title: 'DPoP nonce required', detail: 'Retry with the nonce from the DPoP-Nonce header in the proof.' },
   invalid_return_to: { status: 400, title: 'Invalid return path', detail: 'returnTo must be a same-origin path.' },
   oidc_state_mismatch: { status: 400, title: 'OIDC state mismatch', detail: 'The login state is missing or does not match.' },
   oidc_provider_error: { status: 502, title: 'Identity provider error', detail: 'The identity provider returned an error.' },
