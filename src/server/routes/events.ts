@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { AuthEvent } from '../../core/ports.js';
 import { TokenwardError } from '../../errors.js';
+import { decodeEventCursor } from '../../store/event-cursor.js';
 import type { ServerContext, TokenwardEnv } from '../context.js';
 import { iso } from '../http.js';
 import { signedIn } from '../middleware/step-up.js';
@@ -8,8 +9,6 @@ import { defineRoute } from './define-route.js';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 100;
-/** Cursors are opaque to clients; anything outside this shape is not one of ours. */
-const CURSOR_SHAPE = /^[A-Za-z0-9_.:~-]{1,200}$/;
 
 /** The JSON view of an audit event (API.md). `data` stays server-side (it may hold device markers). */
 export function eventJson(event: AuthEvent): Record<string, unknown> {
@@ -30,17 +29,9 @@ export function eventRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
         }
         limit = Number(limitText);
       }
-      if (before !== undefined && !CURSOR_SHAPE.test(before)) throw new TokenwardError('invalid_request', { detail: 'before is not a valid cursor.' });
-      let page: Awaited<ReturnType<typeof ctx.store.listEvents>>;
-      try {
-        page = await ctx.store.listEvents(info.userId, { limit, before });
-      } catch (error) {
-        // A cursor the store cannot decode is bad input, not a server error (outages still are).
-        if (before !== undefined && (error instanceof SyntaxError || error instanceof TypeError || error instanceof RangeError)) {
-          throw new TokenwardError('invalid_request', { detail: 'before is not a valid cursor.' });
-        }
-        throw error;
-      }
+      // Cursors are opaque to clients; one the store did not produce is bad input (not an empty page).
+      if (before !== undefined && decodeEventCursor(before) === null) throw new TokenwardError('invalid_request', { detail: 'before is not a valid cursor.' });
+      const page = await ctx.store.listEvents(info.userId, { limit, before });
       return c.json({ events: page.events.map(eventJson), nextCursor: page.nextCursor });
     },
   });
