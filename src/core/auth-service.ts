@@ -277,16 +277,17 @@ export class AuthService {
    *
    * `binding.dpopJkt` is the key of the request's verified DPoP proof (native clients). The
    * refresh token of a DPoP-bound session is refused, before anything rotates, unless the proof
-   * key is the session's (400 `invalid_dpop_proof`; without a proof, e.g. from a cookie: 401
-   * `refresh_invalid`), so a stolen bound token cannot be downgraded. With a proof and an unbound
-   * session, the new access token is bound to the proof key.
+   * key is the session's: 400 `invalid_dpop_proof` for a DPoP-capable transport (`dpopJkt`
+   * given, null when the request had no proof), 401 `refresh_invalid` for the cookie transport
+   * (`dpopJkt` absent). So a stolen bound token cannot be downgraded. With a proof and an
+   * unbound session, the new access token is bound to the proof key.
    */
   async refresh(presented: string | null, ctx: RequestContext, binding: TokenBinding = {}): Promise<IssuedSession> {
     if (presented === null || !REFRESH_TOKEN_SHAPE.test(presented)) throw new TokenwardError('refresh_invalid');
     const proofJkt = binding.dpopJkt ?? null;
     const bound = await this.#d.store.findSessionByRefreshHash(await sha256(presented));
     if (bound !== null && bound.dpopJkt !== null && bound.dpopJkt !== proofJkt) {
-      throw new TokenwardError(proofJkt === null ? 'refresh_invalid' : 'invalid_dpop_proof');
+      throw new TokenwardError(binding.dpopJkt === undefined ? 'refresh_invalid' : 'invalid_dpop_proof');
     }
     const now = this.#d.clock.now();
     const successor = `twr_${randomToken(32)}`;
