@@ -4,6 +4,7 @@ import type { TokenwardConfig } from '../config.js';
 import type { AccessTokenClaims } from '../core/access-token.js';
 import type { AuthService, IssuedSession, RequestContext } from '../core/auth-service.js';
 import type { Clock, Limiter, RevocationBus, Store } from '../core/ports.js';
+import type { DpopVerifier } from '../core/dpop.js';
 import type { KeyRing } from '../core/key-ring.js';
 import type { AccountSecurity } from './account-security.js';
 import type { CookieJar } from './cookies.js';
@@ -24,6 +25,8 @@ export interface ServerContext {
   metrics: Metrics;
   /** Step-up, TOTP, new-device alerts and session activity (keys derived from the server secret). */
   security: AccountSecurity;
+  /** DPoP proof verification and server nonces (RFC 9449). */
+  dpop: DpopVerifier;
 }
 
 /** The authenticated request, as seen by app routes behind `requireSession()`. */
@@ -31,8 +34,8 @@ export interface SessionInfo {
   userId: string;
   sessionId: string;
   claims: AccessTokenClaims;
-  /** How the token arrived. */
-  via: 'cookie' | 'bearer';
+  /** How the token arrived (`dpop`: `Authorization: DPoP` with a verified proof). */
+  via: 'cookie' | 'bearer' | 'dpop';
 }
 
 /** Hono environment of Tokenward apps. */

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import type { AccessTokenClaims } from '../../core/access-token.js';
 import { TokenwardError } from '../../errors.js';
 import type { ServerContext, SessionInfo, TokenwardEnv } from '../context.js';
 import { readCookie } from '../cookies.js';
@@ -9,16 +10,16 @@ const MAX_TOKEN_CHARS = 8192;
 
 export interface PresentedToken {
   token: string;
-  via: 'cookie' | 'bearer';
+  via: 'cookie' | 'bearer' | 'dpop';
 }
 
-/** The access token of a request: `Authorization: Bearer`, else the cookie(s) (split mode stitched). */
+/** The access token of a request: `Authorization: Bearer|DPoP`, else the cookie(s) (split mode stitched). */
 export function presentedAccessToken(ctx: ServerContext, c: Context): PresentedToken | null {
   const authorization = c.req.header('authorization');
   if (authorization !== undefined) {
-    const match = /^Bearer +([^\s]+) *$/i.exec(authorization.slice(0, MAX_TOKEN_CHARS + 16));
-    if (match?.[1]) return { token: match[1], via: 'bearer' };
-    return { token: '', via: 'bearer' };
+    const match = /^(Bearer|DPoP) +([^\s]+) *$/i.exec(authorization.slice(0, MAX_TOKEN_CHARS + 16));
+    const via = (match?.[1] ?? authorization.slice(0, 5)).toLowerCase() === 'dpop' ? 'dpop' : 'bearer';
+    return { token: match?.[2] ?? '', via };
   }
   const cookieHeader = c.req.header('cookie');
   if (!cookieHeader) return null;
@@ -51,9 +52,46 @@ export async function authenticateRequest(ctx: ServerContext, c: Context): Promi
       headers: { 'WWW-Authenticate': `${realm(ctx)}, error="invalid_token", error_description="The access token is invalid, expired or revoked"` },
     });
   }
+  // RFC 9449 §7: a bound token only with the DPoP scheme and a valid proof (no downgrade to
+  // Bearer or cookie); the DPoP scheme only with a bound token.
+  if (presented.via === 'dpop' || claims.cnf !== undefined) await checkDpopProof(ctx, c, presented, claims);
   // Throttled last_active_at (≤ 1 write per session per minute, fire-and-forget).
   ctx.security.activity.touch(claims.sid);
   return { userId: claims.sub, sessionId: claims.sid, claims, via: presented.via };
+}
+
+/** Requests whose proof already passed (a route may authenticate twice; a proof is single-use). */
+const verifiedProofs = new WeakMap<Request, string>();
+
+function dpopChallenge(ctx: ServerContext, error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce', description: string): string {
+  return `DPoP realm="${new URL(ctx.config.publicOrigin).host}", algs="${ctx.dpop.algorithms.join(' ')}", error="${error}", error_description="${description}"`;
+}
+
+/** Verifies the `DPoP` proof of a resource request against the token's `cnf.jkt` (RFC 9449 §7.1). */
+async function checkDpopProof(ctx: ServerContext, c: Context, presented: PresentedToken, claims: AccessTokenClaims): Promise<void> {
+  const reject = (error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce', description: string, extra: Record<string, string> = {}): never => {
+    ctx.metrics.rejectedTokens.inc();
+    throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': dpopChallenge(ctx, error, description), ...extra } });
+  };
+  const jkt = claims.cnf?.jkt;
+  if (jkt === undefined) reject('invalid_token', 'The access token is not DPoP-bound; use the Bearer scheme');
+  if (presented.via !== 'dpop') reject('invalid_token', 'The access token is DPoP-bound; use the DPoP scheme with a proof');
+  const proof = c.req.header('dpop') ?? null;
+  if (proof !== null && verifiedProofs.get(c.req.raw) === proof) return;
+  const result = await ctx.dpop.verify({
+    proof,
+    method: c.req.method,
+    // htu is the URI the client addressed: the public origin (not the Host header) + the path.
+    url: `${ctx.config.publicOrigin}${new URL(c.req.url).pathname}`,
+    accessToken: presented.token,
+    expectedJkt: jkt as string,
+  });
+  if (result.ok) {
+    verifiedProofs.set(c.req.raw, proof as string);
+    return;
+  }
+  if (result.reason === 'nonce') reject('use_dpop_nonce', 'Resend the request with the server nonce in the DPoP proof', { 'DPoP-Nonce': await ctx.dpop.nonce() });
+  reject('invalid_dpop_proof', `The DPoP proof is invalid (${result.reason})`);
 }
 
 export interface RequireSessionOptions {
