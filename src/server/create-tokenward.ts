@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { resolveConfig, type TokenwardConfig, type TokenwardOptions } from '../config.js';
 import { AuthService } from '../core/auth-service.js';
+import { type DpopPolicy, DpopVerifier } from '../core/dpop.js';
 import { describeUserAgent } from '../core/device.js';
 import { KeyRing } from '../core/key-ring.js';
 import type { Clock, Limiter, RevocationBus, Store } from '../core/ports.js';
@@ -29,6 +30,7 @@ import { eventRoutes } from './routes/events.js';
 import { operationRoutes } from './routes/operations.js';
 import { passwordRoutes } from './routes/password.js';
 import { sessionLifecycleRoutes } from './routes/session-lifecycle.js';
+import { tokenRoutes } from './routes/token.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { stepUpRoutes } from './routes/step-up.js';
 import { totpRoutes } from './routes/totp.js';
@@ -36,6 +38,8 @@ import { loadOrCreateSecret } from './secret.js';
 
 /** Replaceable parts (tests, custom deployments). Anything omitted is built from the config. */
 export interface TokenwardDependencies {
+  /** DPoP settings (RFC 9449): proof window, algorithms, required server nonce. */
+  dpop?: DpopPolicy;
   store?: Store;
   limiter?: Limiter;
   bus?: RevocationBus | null;
@@ -65,6 +69,8 @@ export interface Tokenward {
    * step-up grant (from `POST {basePath}/step-up`) consumed atomically; else 401 `step_up_required` (RFC 9470).
    */
   requireStepUp: (options?: RequireStepUpOptions) => MiddlewareHandler<TokenwardEnv>;
+  /** The problem+json response for an error thrown by Tokenward middleware (used by framework adapters). */
+  errorResponse: (error: unknown) => Response;
   config: TokenwardConfig;
   context: ServerContext;
   /** Stops background work and closes the store, limiter and bus. */
@@ -118,7 +124,7 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
   const store = deps.store ?? (await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl }));
   const limiter = deps.limiter ?? new MemoryLimiter(clock);
   const bus = deps.bus === undefined ? new MemoryBus() : deps.bus;
-  const [sealKey, csrfKey] = await Promise.all([deriveSealKey(secret, 'key-encryption'), deriveHmacKey(secret, 'csrf')]);
+  const [sealKey, csrfKey, dpopNonceKey] = await Promise.all([deriveSealKey(secret, 'key-encryption'), deriveHmacKey(secret, 'csrf'), deriveHmacKey(secret, 'dpop-nonce')]);
   const keys = new KeyRing({ store, sealKey, algorithm: config.algorithm, clock });
   try {
     await keys.load();
@@ -158,7 +164,8 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
       limits: config.limits,
     },
   });
-  const ctx: ServerContext = { config, service, store, limiter, bus, keys, cookies, csrfKey, clock, logger, metrics, security };
+  const dpop = new DpopVerifier({ limiter, clock, nonceKey: dpopNonceKey, ...(deps.dpop ? { policy: deps.dpop } : {}) });
+  const ctx: ServerContext = { config, service, store, limiter, bus, keys, cookies, csrfKey, clock, logger, metrics, security, dpop };
   await checkCookieBudget(ctx);
 
   // Revocations recorded by other nodes (or other processes on the same store) reach this node
@@ -197,7 +204,7 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
 
   const app = new Hono<TokenwardEnv>();
   app.use('*', securityHeaders(config));
-  app.onError((error) => {
+  const toErrorResponse = (error: unknown): Response => {
     if (isTokenwardError(error)) return errorResponse(error);
     if (isUnavailable(error)) {
       logger.error({ err: (error as Error).message }, 'store unavailable');
@@ -205,7 +212,8 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
     }
     logger.error({ err: error }, 'unhandled error');
     return problemResponse('internal_error');
-  });
+  };
+  app.onError(toErrorResponse);
   app.notFound(() => problemResponse('not_found'));
   credentialRoutes(app, ctx);
   sessionLifecycleRoutes(app, ctx);
@@ -215,6 +223,7 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
   stepUpRoutes(app, ctx);
   totpRoutes(app, ctx);
   passwordRoutes(app, ctx);
+  tokenRoutes(app, ctx);
 
   let closed = false;
   return {
@@ -222,6 +231,7 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
     fetch: (request, env) => Promise.resolve(app.fetch(request, (env ?? {}) as TokenwardEnv['Bindings'])),
     requireSession: (opts) => requireSession(ctx, opts),
     requireStepUp: (opts) => requireStepUp(ctx, opts),
+    errorResponse: toErrorResponse,
     config,
     context: ctx,
     close: async () => {

@@ -1,0 +1,157 @@
+import type { Context, Hono } from 'hono';
+import type { IssuedSession } from '../../core/auth-service.js';
+import { type ErrorCode, isTokenwardError, problemBody, TokenwardError } from '../../errors.js';
+import type { ServerContext, TokenwardEnv } from '../context.js';
+import { MAX_BODY_BYTES, readJsonObject, stringField } from '../http.js';
+import { requestContext } from '../request-context.js';
+import { defineRoute } from './define-route.js';
+
+/** RFC 6749 §5.2 `error` values (and RFC 9449 §5/§8 for DPoP) for the problem codes of this endpoint. */
+const OAUTH_ERROR: Partial<Record<ErrorCode, string>> = {
+  invalid_request: 'invalid_request',
+  unsupported_media_type: 'invalid_request',
+  payload_too_large: 'invalid_request',
+  invalid_grant: 'invalid_grant',
+  unsupported_grant_type: 'unsupported_grant_type',
+  invalid_dpop_proof: 'invalid_dpop_proof',
+  use_dpop_nonce: 'use_dpop_nonce',
+  too_many_attempts: 'temporarily_unavailable',
+};
+
+/** Failures of the grant itself: all are `invalid_grant` on the wire, the detail says which. */
+const GRANT_FAILURES = new Set<ErrorCode>(['invalid_credentials', 'refresh_invalid', 'refresh_reused', 'session_expired', 'mfa_required']);
+const MFA_DETAIL = 'This account uses two-factor authentication; sign in with the browser flow.';
+
+/** No-store on every answer of the token endpoint (RFC 6749 §5.1), Pragma for HTTP/1.0 caches. */
+const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
+
+/**
+ * The problem+json body of this endpoint: the Tokenward problem with the RFC 6749 `error` member
+ * added, so OAuth client libraries and Tokenward clients both understand it. Deterministic.
+ */
+function tokenErrorResponse(error: TokenwardError): Response {
+  let code = error.code;
+  let detail = error.detail;
+  if (GRANT_FAILURES.has(code)) {
+    detail = code === 'mfa_required' ? MFA_DETAIL : error.detail;
+    code = 'invalid_grant';
+  }
+  const oauthError = OAUTH_ERROR[code];
+  const body = oauthError === undefined ? problemBody(code, detail) : { ...problemBody(code, detail), error: oauthError };
+  const headers = new Headers({ ...error.headers, ...NO_STORE });
+  headers.set('Content-Type', 'application/problem+json');
+  return new Response(JSON.stringify(body), { status: body.status, headers });
+}
+
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;\s*charset="?utf-8"?\s*)?$/i;
+
+/** Reads an `application/x-www-form-urlencoded` body (64 KiB cap); a repeated parameter is 400 (RFC 6749 §3.2). */
+async function readForm(c: Context): Promise<Record<string, unknown>> {
+  const declared = c.req.header('content-length');
+  if (declared !== undefined && (!/^\d+$/.test(declared) || Number(declared) > MAX_BODY_BYTES)) {
+    throw new TokenwardError(/^\d+$/.test(declared) ? 'payload_too_large' : 'invalid_request');
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const body = c.req.raw.body;
+  if (body) {
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        await reader.cancel().catch(() => {});
+        throw new TokenwardError('payload_too_large');
+      }
+      chunks.push(value);
+    }
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new TokenwardError('invalid_request', { detail: 'The body is not valid UTF-8.' });
+  }
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [name, value] of new URLSearchParams(text)) {
+    // RFC 6749 §3.2: parameters sent without a value are treated as omitted.
+    if (value === '') continue;
+    if (Object.hasOwn(out, name)) throw new TokenwardError('invalid_request', { detail: `${name} is repeated.` });
+    out[name] = value;
+  }
+  return out;
+}
+
+/** `POST {base}/token` body, form-encoded or JSON; anything else is 415. */
+async function readTokenRequest(c: Context): Promise<Record<string, unknown>> {
+  const contentType = c.req.header('content-type');
+  if (contentType !== undefined && FORM_TYPE.test(contentType.trim())) return readForm(c);
+  return readJsonObject(c);
+}
+
+/**
+ * `POST {base}/token` for native and first-party clients (RFC 6749 §4.3 password grant, §6
+ * refresh grant; responses §5.1/§5.2). Tokens travel in the body only here, never in cookies.
+ * With a `DPoP` header (RFC 9449) the access and refresh tokens are bound to the proof key.
+ *
+ * No CSRF rule: the endpoint reads no cookie and sets none, so a cross-site request can do
+ * nothing its sender could not do directly (and cannot read the answer).
+ */
+export function tokenRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
+  const endpoint = `${ctx.config.basePath}/token`;
+  const htu = `${ctx.config.publicOrigin}${endpoint}`;
+
+  /** The key of the request's DPoP proof, null without one; throws for a bad proof. */
+  const proofKey = async (c: Context): Promise<string | null> => {
+    const proof = c.req.header('dpop');
+    if (proof === undefined) return null;
+    const result = await ctx.dpop.verify({ proof, method: c.req.method, url: htu });
+    if (result.ok) return result.jkt;
+    if (result.reason === 'nonce') throw new TokenwardError('use_dpop_nonce', { headers: { 'DPoP-Nonce': await ctx.dpop.nonce() } });
+    throw new TokenwardError('invalid_dpop_proof', { detail: `The DPoP proof is invalid (${result.reason}).` });
+  };
+
+  const grant = async (c: Context<TokenwardEnv>): Promise<Response> => {
+    const body = await readTokenRequest(c);
+    const grantType = stringField(body, 'grant_type', { max: 64 }) as string;
+    let issue: (jkt: string | null) => Promise<IssuedSession>;
+    const rc = requestContext(ctx, c);
+    if (grantType === 'password') {
+      const username = stringField(body, 'username', { max: 320 }) as string;
+      const password = stringField(body, 'password', { max: 1024, allowControl: true }) as string;
+      issue = (jkt) => ctx.service.login({ email: username, password }, rc, { dpopJkt: jkt });
+    } else if (grantType === 'refresh_token') {
+      const refreshToken = stringField(body, 'refresh_token', { max: 256 }) as string;
+      issue = (jkt) => ctx.service.refresh(refreshToken, rc, { dpopJkt: jkt });
+    } else {
+      throw new TokenwardError('unsupported_grant_type');
+    }
+    const jkt = await proofKey(c);
+    const issued = await issue(jkt);
+    const tokenType = issued.session.dpopJkt !== null || jkt !== null ? 'DPoP' : 'Bearer';
+    const headers: Record<string, string> = { ...NO_STORE };
+    if (jkt !== null && ctx.dpop.requireNonce) headers['DPoP-Nonce'] = await ctx.dpop.nonce();
+    return c.json(
+      {
+        access_token: issued.accessToken,
+        token_type: tokenType,
+        expires_in: Math.max(0, Math.floor((issued.accessExpiresAt - ctx.clock.now()) / 1000)),
+        refresh_token: issued.refreshToken,
+      },
+      200,
+      headers,
+    );
+  };
+
+  defineRoute(app, endpoint, {
+    POST: async (c) => {
+      try {
+        return await grant(c);
+      } catch (error) {
+        if (isTokenwardError(error)) return tokenErrorResponse(error);
+        throw error;
+      }
+    },
+  });
+}
