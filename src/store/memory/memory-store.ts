@@ -1,0 +1,278 @@
+import type {
+  AuthEvent,
+  Credentials,
+  CreateSessionInput,
+  EventPage,
+  RefreshTokenRecord,
+  RevokeReason,
+  RotateInput,
+  RotateOutcome,
+  Session,
+  SigningKeyRecord,
+  SigningKeyState,
+  Store,
+  User,
+} from '../../core/ports.js';
+import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
+
+/**
+ * An in-process {@link Store} with the same semantics as the SQL stores, for unit tests of core.
+ * Every method runs to completion without awaiting, so each one is atomic like a transaction.
+ * Records are copied in and out: callers never hold a reference into the store.
+ *
+ * @example
+ * ```ts
+ * const store = createMemoryStore();
+ * await store.createUser({ id: 'u1', email: 'a@example.com', name: null, createdAt: 0 }, hash);
+ * ```
+ */
+export function createMemoryStore(): Store {
+  return new MemoryStore();
+}
+
+const isActive = (s: Session, now: number): boolean => s.revokedAt === null && s.idleExpiresAt > now && s.absoluteExpiresAt > now;
+const byRecentActivity = (a: Session, b: Session): number => b.lastActiveAt - a.lastActiveAt || b.createdAt - a.createdAt || compare(b.id, a.id);
+const byNewest = (a: AuthEvent, b: AuthEvent): number => b.at - a.at || compare(b.id, a.id);
+
+/** Binary (code unit) order, like SQL's default collation for ASCII ids. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function copySession(s: Session): Session {
+  return { ...s, amr: [...s.amr] };
+}
+
+function copyEvent(e: AuthEvent): AuthEvent {
+  return { ...e, data: e.data === null ? null : structuredClone(e.data) };
+}
+
+class MemoryStore implements Store {
+  readonly #users = new Map<string, User>();
+  /** Lowercased email → user id (the unique index). */
+  readonly #emails = new Map<string, string>();
+  readonly #credentials = new Map<string, Credentials>();
+  readonly #sessions = new Map<string, Session>();
+  readonly #refreshTokens = new Map<string, RefreshTokenRecord>();
+  readonly #events = new Map<string, AuthEvent>();
+  readonly #signingKeys = new Map<string, SigningKeyRecord>();
+  readonly #revocations = new Map<string, number>();
+  #closed = false;
+
+  async createUser(user: User, passwordHash: string): Promise<'ok' | 'email_taken'> {
+    const email = user.email.toLowerCase();
+    if (this.#emails.has(email)) return 'email_taken';
+    if (this.#users.has(user.id)) throw new Error(`duplicate user id ${user.id}`);
+    this.#users.set(user.id, { ...user });
+    this.#emails.set(email, user.id);
+    this.#credentials.set(user.id, { userId: user.id, passwordHash, totpSecretSealed: null, totpConfirmedAt: null, totpLastStep: null });
+    return 'ok';
+  }
+
+  async findUserByEmail(email: string): Promise<User | null> {
+    const id = this.#emails.get(email.toLowerCase());
+    const user = id === undefined ? undefined : this.#users.get(id);
+    return user ? { ...user } : null;
+  }
+
+  async findUserById(id: string): Promise<User | null> {
+    const user = this.#users.get(id);
+    return user ? { ...user } : null;
+  }
+
+  async getCredentials(userId: string): Promise<Credentials | null> {
+    const c = this.#credentials.get(userId);
+    return c ? { ...c } : null;
+  }
+
+  async setPasswordHash(userId: string, passwordHash: string): Promise<void> {
+    const c = this.#credentials.get(userId);
+    if (c) c.passwordHash = passwordHash;
+  }
+
+  async setTotp(userId: string, fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>): Promise<void> {
+    const c = this.#credentials.get(userId);
+    if (!c) return;
+    if (fields.totpSecretSealed !== undefined) c.totpSecretSealed = fields.totpSecretSealed;
+    if (fields.totpConfirmedAt !== undefined) c.totpConfirmedAt = fields.totpConfirmedAt;
+    if (fields.totpLastStep !== undefined) c.totpLastStep = fields.totpLastStep;
+  }
+
+  async claimTotpStep(userId: string, step: number): Promise<boolean> {
+    const c = this.#credentials.get(userId);
+    if (!c || (c.totpLastStep !== null && c.totpLastStep >= step)) return false;
+    c.totpLastStep = step;
+    return true;
+  }
+
+  async createSession(input: CreateSessionInput): Promise<{ evicted: string[] }> {
+    const { session } = input;
+    if (this.#sessions.has(session.id)) throw new Error(`duplicate session id ${session.id}`);
+    if (this.#refreshTokens.has(input.refreshHash)) throw new Error('duplicate refresh token hash');
+    this.#sessions.set(session.id, copySession(session));
+    this.#refreshTokens.set(input.refreshHash, { hash: input.refreshHash, sessionId: session.id, createdAt: session.createdAt, usedAt: null, successorHash: null, successorSealed: null });
+    const now = session.createdAt;
+    const others = this.#activeOf(session.userId, now).filter((s) => s.id !== session.id);
+    const evicted: string[] = [];
+    for (const s of others.slice(Math.max(0, input.maxSessions - 1))) {
+      this.#revoke(s, now, 'session_limit');
+      evicted.push(s.id);
+    }
+    return { evicted };
+  }
+
+  async getSession(id: string): Promise<Session | null> {
+    const s = this.#sessions.get(id);
+    return s ? copySession(s) : null;
+  }
+
+  async findSessionByRefreshHash(hash: string): Promise<Session | null> {
+    const token = this.#refreshTokens.get(hash);
+    const s = token ? this.#sessions.get(token.sessionId) : undefined;
+    return s ? copySession(s) : null;
+  }
+
+  async listActiveSessions(userId: string, now: number): Promise<Session[]> {
+    return this.#activeOf(userId, now).map(copySession);
+  }
+
+  async touchSession(id: string, at: number): Promise<void> {
+    const s = this.#sessions.get(id);
+    if (s) s.lastActiveAt = at;
+  }
+
+  async revokeSession(id: string, at: number, reason: RevokeReason): Promise<Session | null> {
+    const s = this.#sessions.get(id);
+    if (!s || s.revokedAt !== null) return null;
+    this.#revoke(s, at, reason);
+    return copySession(s);
+  }
+
+  async revokeUserSessions(userId: string, at: number, reason: RevokeReason, exceptId?: string): Promise<string[]> {
+    const revoked: string[] = [];
+    for (const s of this.#activeOf(userId, at)) {
+      if (s.id === exceptId) continue;
+      this.#revoke(s, at, reason);
+      revoked.push(s.id);
+    }
+    return revoked;
+  }
+
+  async rotateRefreshToken(input: RotateInput): Promise<RotateOutcome> {
+    const { now } = input;
+    const token = this.#refreshTokens.get(input.presentedHash);
+    const session = token ? this.#sessions.get(token.sessionId) : undefined;
+    if (!token || !session) return { kind: 'invalid' };
+    if (session.revokedAt !== null || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now) return { kind: 'expired', session: copySession(session) };
+
+    if (token.usedAt === null) {
+      if (this.#refreshTokens.has(input.successorHash)) throw new Error('duplicate refresh token hash');
+      token.usedAt = now;
+      token.successorHash = input.successorHash;
+      token.successorSealed = input.successorSealed;
+      this.#refreshTokens.set(input.successorHash, { hash: input.successorHash, sessionId: session.id, createdAt: now, usedAt: null, successorHash: null, successorSealed: null });
+      session.lastActiveAt = now;
+      session.idleExpiresAt = Math.min(now + input.idleMs, session.absoluteExpiresAt);
+      return { kind: 'rotated', session: copySession(session) };
+    }
+    if (token.successorSealed !== null && now < token.usedAt + input.graceMs) {
+      return { kind: 'grace', session: copySession(session), successorSealed: token.successorSealed };
+    }
+    this.#revoke(session, now, 'refresh_reuse');
+    this.#events.set(input.reuseEvent.id, copyEvent({ ...input.reuseEvent, userId: session.userId, sessionId: session.id }));
+    return { kind: 'reused', session: copySession(session) };
+  }
+
+  async listRevocationsSince(since: number): Promise<Array<{ sessionId: string; at: number }>> {
+    return [...this.#revocations]
+      .filter(([, at]) => at >= since)
+      .map(([sessionId, at]) => ({ sessionId, at }))
+      .sort((a, b) => a.at - b.at || compare(a.sessionId, b.sessionId));
+  }
+
+  async recordEvent(event: AuthEvent): Promise<void> {
+    if (this.#events.has(event.id)) throw new Error(`duplicate event id ${event.id}`);
+    this.#events.set(event.id, copyEvent(event));
+  }
+
+  async listEvents(userId: string, options: { limit: number; before?: string | undefined }): Promise<EventPage> {
+    const limit = Math.max(1, Math.trunc(options.limit));
+    let events = [...this.#events.values()].filter((e) => e.userId === userId).sort(byNewest);
+    if (options.before !== undefined) {
+      const cursor = decodeEventCursor(options.before);
+      if (!cursor) return { events: [], nextCursor: null };
+      events = events.filter((e) => e.at < cursor.at || (e.at === cursor.at && compare(e.id, cursor.id) < 0));
+    }
+    const page = events.slice(0, limit).map(copyEvent);
+    const last = page.at(-1);
+    return { events: page, nextCursor: events.length > limit && last ? encodeEventCursor(last) : null };
+  }
+
+  async prune(before: number): Promise<number> {
+    let deleted = 0;
+    for (const [id, e] of this.#events) {
+      if (e.at < before) {
+        this.#events.delete(id);
+        deleted++;
+      }
+    }
+    for (const [id, at] of this.#revocations) {
+      if (at < before) {
+        this.#revocations.delete(id);
+        deleted++;
+      }
+    }
+    const dead = new Set<string>();
+    for (const [id, s] of this.#sessions) {
+      if ((s.revokedAt !== null && s.revokedAt < before) || s.idleExpiresAt < before || s.absoluteExpiresAt < before) dead.add(id);
+    }
+    for (const [hash, t] of this.#refreshTokens) {
+      if (dead.has(t.sessionId)) {
+        this.#refreshTokens.delete(hash);
+        deleted++;
+      }
+    }
+    for (const id of dead) this.#sessions.delete(id);
+    return deleted + dead.size;
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return [...this.#signingKeys.values()].sort((a, b) => a.createdAt - b.createdAt || compare(a.kid, b.kid)).map((k) => ({ ...k }));
+  }
+
+  async insertSigningKey(key: SigningKeyRecord): Promise<boolean> {
+    if (this.#signingKeys.has(key.kid)) return false;
+    if (key.state === 'current' && [...this.#signingKeys.values()].some((k) => k.state === 'current')) return false;
+    this.#signingKeys.set(key.kid, { ...key });
+    return true;
+  }
+
+  async setSigningKeyState(kid: string, state: SigningKeyState, at: number): Promise<void> {
+    const key = this.#signingKeys.get(kid);
+    if (!key) return;
+    if (state === 'current' && key.state !== 'current' && [...this.#signingKeys.values()].some((k) => k.state === 'current')) {
+      // Same as the SQL stores' unique index: a second current key is a programming error.
+      throw Object.assign(new Error('Another signing key is already current'), { code: 'UNIQUE_VIOLATION' });
+    }
+    key.state = state;
+    key.updatedAt = at;
+  }
+
+  async ping(): Promise<void> {
+    if (this.#closed) throw Object.assign(new Error('The memory store is closed'), { code: 'STORE_CLOSED' });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #activeOf(userId: string, now: number): Session[] {
+    return [...this.#sessions.values()].filter((s) => s.userId === userId && isActive(s, now)).sort(byRecentActivity);
+  }
+
+  #revoke(s: Session, at: number, reason: RevokeReason): void {
+    s.revokedAt = at;
+    s.revokeReason = reason;
+    if (!this.#revocations.has(s.id)) this.#revocations.set(s.id, at);
+  }
+}

@@ -1,0 +1,103 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { initialSchema } from './0001-initial.js';
+
+/**
+ * Every migration, in order. Static (no directory scan), so it works the same from `src/` under
+ * tsx and from `dist/`. Names sort in execution order; never rename or edit a shipped one.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001-initial': initialSchema,
+};
+
+/** Kysely's bookkeeping tables, prefixed so they do not clash with an application's own. */
+export const MIGRATION_TABLE = 'tokenward_migration';
+export const MIGRATION_LOCK_TABLE = 'tokenward_migration_lock';
+
+/** Where the migration bookkeeping lives (PostgreSQL: the schema the store uses). */
+export interface MigrationOptions {
+  /** PostgreSQL schema of the bookkeeping tables; omit for SQLite. */
+  schema?: string | undefined;
+}
+
+/** Result of {@link checkSchema}. */
+export type SchemaStatus = 'ok' | 'unmigrated' | 'newer';
+
+/** The database schema does not match this version of Tokenward. */
+export class SchemaError extends Error {
+  readonly code: 'schema_unmigrated' | 'schema_newer';
+  constructor(status: Exclude<SchemaStatus, 'ok'>) {
+    super(
+      status === 'newer'
+        ? 'The database schema is newer than this version of Tokenward: upgrade Tokenward (never run an older version against a migrated database).'
+        : 'The database schema is missing or out of date: run `tokenward migrate` (or open the store with migrate: true) before starting the server.',
+    );
+    this.name = 'SchemaError';
+    this.code = status === 'newer' ? 'schema_newer' : 'schema_unmigrated';
+  }
+}
+
+const staticProvider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations work on the untyped database.
+function migratorFor(db: Kysely<any>, options: MigrationOptions): Migrator {
+  return new Migrator({
+    db,
+    provider: staticProvider,
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+    ...(options.schema === undefined ? {} : { migrationTableSchema: options.schema }),
+  });
+}
+
+/**
+ * Brings the schema up to date (idempotent; concurrent callers are serialised by Kysely's
+ * migration lock). Refuses a database migrated by a newer Tokenward.
+ *
+ * @example
+ * ```ts
+ * await migrateToLatest(new Kysely({ dialect: new SqliteDialect({ database }) }));
+ * ```
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see migratorFor().
+export async function migrateToLatest(db: Kysely<any>, options: MigrationOptions = {}): Promise<void> {
+  if ((await checkSchema(db, options)) === 'newer') throw new SchemaError('newer');
+  const { error, results } = await migratorFor(db, options).migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`Database migration${failed ? ` ${failed}` : ''} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+/**
+ * Compares the migrations recorded in the database with the ones this version knows:
+ * `'unmigrated'` when some are missing (or the database is empty), `'newer'` when the database
+ * has migrations this version does not know.
+ *
+ * @example
+ * ```ts
+ * if ((await checkSchema(db)) !== 'ok') throw new Error('run tokenward migrate');
+ * ```
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see migratorFor().
+export async function checkSchema(db: Kysely<any>, options: MigrationOptions = {}): Promise<SchemaStatus> {
+  const table = options.schema === undefined ? sql.table(MIGRATION_TABLE) : sql.table(`${options.schema}.${MIGRATION_TABLE}`);
+  let executed: string[];
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
+    executed = rows.map((r) => r.name);
+  } catch (error) {
+    if (isMissingTable(error)) return 'unmigrated';
+    throw error;
+  }
+  const known = new Set(Object.keys(MIGRATIONS));
+  if (executed.some((name) => !known.has(name))) return 'newer';
+  const done = new Set(executed);
+  return [...known].every((name) => done.has(name)) ? 'ok' : 'unmigrated';
+}
+
+function isMissingTable(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  // 42P01 undefined_table, 3F000 invalid_schema_name (PostgreSQL); "no such table" (SQLite).
+  if (e?.code === '42P01' || e?.code === '3F000') return true;
+  return typeof e?.message === 'string' && /no such table/i.test(e.message);
+}

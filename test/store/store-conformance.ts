@@ -1,0 +1,490 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AuthEvent, RotateInput, Session, SigningKeyRecord, Store, User } from '../../src/core/ports.js';
+
+/**
+ * The behaviour every {@link Store} must have, from the TSDoc of `src/core/ports.ts`. Each test
+ * gets a fresh, empty store from `factory` and closes it afterwards.
+ */
+export function describeStoreConformance(name: string, factory: () => Promise<Store> | Store): void {
+  describe(`store conformance › ${name}`, () => {
+    let store: Store;
+    const T0 = 1_700_000_000_000;
+    const SEC = 1000;
+    const DAY = 86_400_000;
+
+    beforeEach(async () => {
+      store = await factory();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    function newUser(email = `${randomUUID()}@example.com`): User {
+      return { id: randomUUID(), email, name: 'Ada', createdAt: T0 };
+    }
+
+    async function addUser(email?: string): Promise<User> {
+      const user = newUser(email);
+      expect(await store.createUser(user, 'hash-1')).toBe('ok');
+      return user;
+    }
+
+    function newSession(userId: string, at = T0, overrides: Partial<Session> = {}): Session {
+      return {
+        id: randomUUID(),
+        userId,
+        createdAt: at,
+        lastActiveAt: at,
+        idleExpiresAt: at + 14 * DAY,
+        absoluteExpiresAt: at + 30 * DAY,
+        authTime: at,
+        amr: ['pwd'],
+        revokedAt: null,
+        revokeReason: null,
+        ip: '203.0.113.7',
+        userAgent: 'Mozilla/5.0 (test)',
+        deviceId: 'dev-1',
+        newDevice: true,
+        dpopJkt: null,
+        ...overrides,
+      };
+    }
+
+    async function addSession(userId: string, at = T0, overrides: Partial<Session> = {}, maxSessions = 100): Promise<{ session: Session; refreshHash: string }> {
+      const session = newSession(userId, at, overrides);
+      const refreshHash = `rt-${randomUUID()}`;
+      await store.createSession({ session, refreshHash, maxSessions });
+      return { session, refreshHash };
+    }
+
+    function rotateInput(presentedHash: string, now: number, overrides: Partial<RotateInput> = {}): RotateInput {
+      const successor = `rt-${randomUUID()}`;
+      return {
+        presentedHash,
+        successorHash: successor,
+        successorSealed: `sealed:${successor}`,
+        now,
+        graceMs: 10 * SEC,
+        idleMs: 14 * DAY,
+        reuseEvent: { id: randomUUID(), type: 'refresh.reuse_detected', at: now, ip: '198.51.100.9', device: 'Firefox on Linux', data: null },
+        ...overrides,
+      };
+    }
+
+    function event(userId: string | null, at: number, overrides: Partial<AuthEvent> = {}): AuthEvent {
+      return { id: randomUUID(), userId, type: 'login.succeeded', at, ip: '203.0.113.7', sessionId: null, device: 'Chrome on macOS', data: null, ...overrides };
+    }
+
+    function signingKey(state: SigningKeyRecord['state'], at: number, kid = randomUUID()): SigningKeyRecord {
+      return { kid, alg: 'EdDSA', state, publicJwk: `{"kid":"${kid}"}`, privateJwkSealed: `sealed-${kid}`, createdAt: at, updatedAt: at };
+    }
+
+    describe('users and credentials', () => {
+      it('createUser stores the user and credentials; lookups by email and id return them', async () => {
+        const user = await addUser('ada@example.com');
+        expect(await store.findUserByEmail('ada@example.com')).toEqual(user);
+        expect(await store.findUserById(user.id)).toEqual(user);
+        expect(await store.getCredentials(user.id)).toEqual({ userId: user.id, passwordHash: 'hash-1', totpSecretSealed: null, totpConfirmedAt: null, totpLastStep: null });
+      });
+
+      it('a user without a name round-trips null', async () => {
+        const user = { ...newUser(), name: null };
+        expect(await store.createUser(user, 'h')).toBe('ok');
+        expect(await store.findUserById(user.id)).toEqual(user);
+      });
+
+      it('unknown users give null', async () => {
+        expect(await store.findUserByEmail('nobody@example.com')).toBeNull();
+        expect(await store.findUserById(randomUUID())).toBeNull();
+        expect(await store.getCredentials(randomUUID())).toBeNull();
+      });
+
+      it('a taken email answers email_taken and changes nothing', async () => {
+        const first = await addUser('bob@example.com');
+        const second = newUser('bob@example.com');
+        expect(await store.createUser(second, 'hash-2')).toBe('email_taken');
+        expect(await store.findUserById(second.id)).toBeNull();
+        expect(await store.getCredentials(second.id)).toBeNull();
+        expect((await store.getCredentials(first.id))?.passwordHash).toBe('hash-1');
+      });
+
+      it('email uniqueness is case-insensitive', async () => {
+        await addUser('carol@example.com');
+        expect(await store.createUser(newUser('Carol@Example.COM'), 'h')).toBe('email_taken');
+      });
+
+      it('concurrent signups with one email: exactly one wins', async () => {
+        const results = await Promise.all(Array.from({ length: 10 }, () => store.createUser(newUser('race@example.com'), 'h')));
+        expect(results.filter((r) => r === 'ok')).toHaveLength(1);
+        expect(results.filter((r) => r === 'email_taken')).toHaveLength(9);
+      });
+
+      it('setPasswordHash replaces the hash', async () => {
+        const user = await addUser();
+        await store.setPasswordHash(user.id, 'hash-new');
+        expect((await store.getCredentials(user.id))?.passwordHash).toBe('hash-new');
+      });
+
+      it('setTotp changes only the given fields', async () => {
+        const user = await addUser();
+        await store.setTotp(user.id, { totpSecretSealed: 'secret-sealed' });
+        expect(await store.getCredentials(user.id)).toMatchObject({ totpSecretSealed: 'secret-sealed', totpConfirmedAt: null, totpLastStep: null });
+        await store.setTotp(user.id, { totpConfirmedAt: T0 + 5, totpLastStep: 42 });
+        expect(await store.getCredentials(user.id)).toMatchObject({ totpSecretSealed: 'secret-sealed', totpConfirmedAt: T0 + 5, totpLastStep: 42, passwordHash: 'hash-1' });
+        await store.setTotp(user.id, { totpSecretSealed: null, totpConfirmedAt: null, totpLastStep: null });
+        expect(await store.getCredentials(user.id)).toMatchObject({ totpSecretSealed: null, totpConfirmedAt: null, totpLastStep: null });
+      });
+
+      it('claimTotpStep accepts only steps greater than the last one', async () => {
+        const user = await addUser();
+        expect(await store.claimTotpStep(user.id, 1000)).toBe(true);
+        expect(await store.claimTotpStep(user.id, 1000)).toBe(false);
+        expect(await store.claimTotpStep(user.id, 999)).toBe(false);
+        expect(await store.claimTotpStep(user.id, 1001)).toBe(true);
+        expect((await store.getCredentials(user.id))?.totpLastStep).toBe(1001);
+        expect(await store.claimTotpStep(randomUUID(), 5)).toBe(false);
+      });
+
+      it('claimTotpStep: concurrent claims of one step, exactly one succeeds', async () => {
+        const user = await addUser();
+        const results = await Promise.all(Array.from({ length: 10 }, () => store.claimTotpStep(user.id, 77)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('sessions', () => {
+      it('createSession stores the session and its first refresh token', async () => {
+        const user = await addUser();
+        const { session, refreshHash } = await addSession(user.id, T0, { amr: ['pwd', 'otp'], dpopJkt: 'jkt-1', deviceId: null, newDevice: false });
+        expect(await store.getSession(session.id)).toEqual(session);
+        expect(await store.findSessionByRefreshHash(refreshHash)).toEqual(session);
+        expect(await store.findSessionByRefreshHash('rt-unknown')).toBeNull();
+        expect(await store.getSession(randomUUID())).toBeNull();
+      });
+
+      it('createSession evicts the least recently active sessions beyond maxSessions', async () => {
+        const user = await addUser();
+        const other = await addUser();
+        const a = await addSession(user.id, T0);
+        const b = await addSession(user.id, T0 + 1 * SEC);
+        const c = await addSession(user.id, T0 + 2 * SEC);
+        const foreign = await addSession(other.id, T0);
+        await store.touchSession(a.session.id, T0 + 3 * SEC); // a is now the most recently active; b the least
+        const d = newSession(user.id, T0 + 4 * SEC);
+        const result = await store.createSession({ session: d, refreshHash: `rt-${randomUUID()}`, maxSessions: 3 });
+        expect(result.evicted).toEqual([b.session.id]);
+        expect(await store.getSession(b.session.id)).toMatchObject({ revokedAt: T0 + 4 * SEC, revokeReason: 'session_limit' });
+        expect((await store.listActiveSessions(user.id, T0 + 4 * SEC)).map((s) => s.id)).toEqual([d.id, a.session.id, c.session.id]);
+        expect((await store.getSession(foreign.session.id))?.revokedAt).toBeNull();
+        expect(await store.listRevocationsSince(0)).toEqual([{ sessionId: b.session.id, at: T0 + 4 * SEC }]);
+      });
+
+      it('createSession does not count revoked or expired sessions against the limit', async () => {
+        const user = await addUser();
+        const revoked = await addSession(user.id, T0);
+        await store.revokeSession(revoked.session.id, T0 + 1, 'logout');
+        await addSession(user.id, T0, { idleExpiresAt: T0 + 10 * SEC });
+        const live = await addSession(user.id, T0 + 1 * SEC);
+        const { evicted } = await store.createSession({ session: newSession(user.id, T0 + 60 * SEC), refreshHash: `rt-${randomUUID()}`, maxSessions: 2 });
+        expect(evicted).toEqual([]);
+        expect((await store.getSession(live.session.id))?.revokedAt).toBeNull();
+      });
+
+      it('concurrent logins never leave more than maxSessions active', async () => {
+        const user = await addUser();
+        await Promise.all(Array.from({ length: 12 }, (_, i) => addSession(user.id, T0 + i, {}, 5)));
+        expect(await store.listActiveSessions(user.id, T0 + SEC)).toHaveLength(5);
+      });
+
+      it('listActiveSessions excludes revoked and expired sessions, most recently active first', async () => {
+        const user = await addUser();
+        const now = T0 + DAY;
+        const old = await addSession(user.id, T0);
+        const recent = await addSession(user.id, T0 + 10 * SEC);
+        const revoked = await addSession(user.id, T0);
+        await store.revokeSession(revoked.session.id, T0 + 1, 'logout');
+        await addSession(user.id, T0, { idleExpiresAt: now });
+        await addSession(user.id, T0, { absoluteExpiresAt: now - 1 });
+        await store.touchSession(old.session.id, T0 + 20 * SEC);
+        const active = await store.listActiveSessions(user.id, now);
+        expect(active.map((s) => s.id)).toEqual([old.session.id, recent.session.id]);
+        expect(active[0]?.lastActiveAt).toBe(T0 + 20 * SEC);
+      });
+
+      it('revokeSession revokes once, records a revocation and returns the revoked session', async () => {
+        const user = await addUser();
+        const { session } = await addSession(user.id);
+        const revoked = await store.revokeSession(session.id, T0 + 5 * SEC, 'logout');
+        expect(revoked).toEqual({ ...session, revokedAt: T0 + 5 * SEC, revokeReason: 'logout' });
+        expect(await store.revokeSession(session.id, T0 + 6 * SEC, 'admin')).toBeNull();
+        expect(await store.getSession(session.id)).toMatchObject({ revokedAt: T0 + 5 * SEC, revokeReason: 'logout' });
+        expect(await store.revokeSession(randomUUID(), T0, 'logout')).toBeNull();
+        expect(await store.listRevocationsSince(T0)).toEqual([{ sessionId: session.id, at: T0 + 5 * SEC }]);
+      });
+
+      it('revokeUserSessions revokes every active session of the user except the given one', async () => {
+        const user = await addUser();
+        const other = await addUser();
+        const keep = await addSession(user.id);
+        const s1 = await addSession(user.id);
+        const s2 = await addSession(user.id);
+        const already = await addSession(user.id);
+        await store.revokeSession(already.session.id, T0 + 1, 'logout');
+        const foreign = await addSession(other.id);
+        const ids = await store.revokeUserSessions(user.id, T0 + 2 * SEC, 'revoke_others', keep.session.id);
+        expect(ids.sort()).toEqual([s1.session.id, s2.session.id].sort());
+        expect((await store.getSession(keep.session.id))?.revokedAt).toBeNull();
+        expect(await store.getSession(s1.session.id)).toMatchObject({ revokedAt: T0 + 2 * SEC, revokeReason: 'revoke_others' });
+        expect(await store.getSession(already.session.id)).toMatchObject({ revokeReason: 'logout' });
+        expect((await store.getSession(foreign.session.id))?.revokedAt).toBeNull();
+        const revocations = await store.listRevocationsSince(T0 + 2 * SEC);
+        expect(revocations.map((r) => r.sessionId).sort()).toEqual(ids.sort());
+        expect(await store.revokeUserSessions(user.id, T0 + 3 * SEC, 'logout_all')).toEqual([keep.session.id]);
+        expect(await store.listActiveSessions(user.id, T0 + 3 * SEC)).toEqual([]);
+      });
+
+      it('listRevocationsSince is inclusive of `since` and oldest first', async () => {
+        const user = await addUser();
+        const a = await addSession(user.id);
+        const b = await addSession(user.id);
+        const c = await addSession(user.id);
+        await store.revokeSession(b.session.id, T0 + 20, 'logout');
+        await store.revokeSession(a.session.id, T0 + 10, 'logout');
+        await store.revokeSession(c.session.id, T0 + 30, 'logout');
+        expect(await store.listRevocationsSince(T0 + 20)).toEqual([
+          { sessionId: b.session.id, at: T0 + 20 },
+          { sessionId: c.session.id, at: T0 + 30 },
+        ]);
+        expect(await store.listRevocationsSince(T0 + 31)).toEqual([]);
+      });
+    });
+
+    describe('refresh rotation', () => {
+      it('first use rotates: the successor is stored and the idle expiry moves', async () => {
+        const user = await addUser();
+        const { session, refreshHash } = await addSession(user.id);
+        const now = T0 + DAY;
+        const input = rotateInput(refreshHash, now);
+        const outcome = await store.rotateRefreshToken(input);
+        const expected = { ...session, lastActiveAt: now, idleExpiresAt: now + 14 * DAY };
+        expect(outcome).toEqual({ kind: 'rotated', session: expected });
+        expect(await store.getSession(session.id)).toEqual(expected);
+        expect(await store.findSessionByRefreshHash(input.successorHash)).toEqual(expected);
+        const next = await store.rotateRefreshToken(rotateInput(input.successorHash, now + 60 * SEC));
+        expect(next.kind).toBe('rotated');
+      });
+
+      it('the idle expiry never passes the absolute expiry', async () => {
+        const user = await addUser();
+        const { session, refreshHash } = await addSession(user.id, T0, { idleExpiresAt: T0 + 29 * DAY });
+        const now = T0 + 25 * DAY;
+        const outcome = await store.rotateRefreshToken(rotateInput(refreshHash, now));
+        expect(outcome.kind === 'rotated' && outcome.session.idleExpiresAt).toBe(session.absoluteExpiresAt);
+      });
+
+      it('the same token within the grace window returns the same sealed successor and stores nothing new', async () => {
+        const user = await addUser();
+        const { session, refreshHash } = await addSession(user.id);
+        const first = rotateInput(refreshHash, T0 + SEC);
+        expect((await store.rotateRefreshToken(first)).kind).toBe('rotated');
+        const again = rotateInput(refreshHash, T0 + SEC + 9_999);
+        const outcome = await store.rotateRefreshToken(again);
+        expect(outcome).toEqual({ kind: 'grace', session: { ...session, lastActiveAt: T0 + SEC, idleExpiresAt: T0 + SEC + 14 * DAY }, successorSealed: first.successorSealed });
+        expect(await store.findSessionByRefreshHash(again.successorHash)).toBeNull();
+        expect(await store.listRevocationsSince(0)).toEqual([]);
+      });
+
+      it('after the grace window it is reuse: the session is revoked with a revocation and an event', async () => {
+        const user = await addUser();
+        const { session, refreshHash } = await addSession(user.id);
+        const first = rotateInput(refreshHash, T0 + SEC);
+        await store.rotateRefreshToken(first);
+        const now = T0 + SEC + 10 * SEC; // exactly at the end of the window: no longer grace
+        const replay = rotateInput(refreshHash, now);
+        const outcome = await store.rotateRefreshToken(replay);
+        expect(outcome.kind).toBe('reused');
+        expect(outcome.kind === 'reused' && outcome.session).toMatchObject({ id: session.id, revokedAt: now, revokeReason: 'refresh_reuse' });
+        expect(await store.getSession(session.id)).toMatchObject({ revokedAt: now, revokeReason: 'refresh_reuse' });
+        expect(await store.listRevocationsSince(0)).toEqual([{ sessionId: session.id, at: now }]);
+        const { events } = await store.listEvents(user.id, { limit: 10 });
+        expect(events).toEqual([{ ...replay.reuseEvent, userId: user.id, sessionId: session.id }]);
+        expect(await store.findSessionByRefreshHash(replay.successorHash)).toBeNull();
+        // The legitimate holder's successor is dead too.
+        expect((await store.rotateRefreshToken(rotateInput(first.successorHash, now + 1))).kind).toBe('expired');
+      });
+
+      it('a grace window of 0 makes any second presentation reuse', async () => {
+        const user = await addUser();
+        const { refreshHash } = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC, { graceMs: 0 }));
+        expect((await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC, { graceMs: 0 }))).kind).toBe('reused');
+      });
+
+      it('an unknown token is invalid', async () => {
+        expect(await store.rotateRefreshToken(rotateInput('rt-unknown', T0))).toEqual({ kind: 'invalid' });
+      });
+
+      it('an idle-expired session is expired and nothing rotates', async () => {
+        const user = await addUser();
+        const { session, refreshHash } = await addSession(user.id);
+        const input = rotateInput(refreshHash, session.idleExpiresAt);
+        expect(await store.rotateRefreshToken(input)).toEqual({ kind: 'expired', session });
+        expect(await store.findSessionByRefreshHash(input.successorHash)).toBeNull();
+      });
+
+      it('a session past its absolute lifetime is expired', async () => {
+        const user = await addUser();
+        const { session, refreshHash } = await addSession(user.id, T0, { idleExpiresAt: T0 + 40 * DAY });
+        expect(await store.rotateRefreshToken(rotateInput(refreshHash, session.absoluteExpiresAt))).toEqual({ kind: 'expired', session });
+      });
+
+      it('a revoked session is expired, also for a token used within the grace window', async () => {
+        const user = await addUser();
+        const { session, refreshHash } = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC));
+        await store.revokeSession(session.id, T0 + 2 * SEC, 'logout');
+        const outcome = await store.rotateRefreshToken(rotateInput(refreshHash, T0 + 3 * SEC));
+        expect(outcome.kind).toBe('expired');
+        expect(outcome.kind === 'expired' && outcome.session.revokeReason).toBe('logout');
+      });
+
+      it('20 concurrent rotations of one token: one rotated, the rest grace with its successor, one successor stored', async () => {
+        const user = await addUser();
+        const { refreshHash } = await addSession(user.id);
+        const inputs = Array.from({ length: 20 }, () => rotateInput(refreshHash, T0 + SEC));
+        const outcomes = await Promise.all(inputs.map((input) => store.rotateRefreshToken(input)));
+        const rotatedIndex = outcomes.findIndex((o) => o.kind === 'rotated');
+        expect(outcomes.filter((o) => o.kind === 'rotated')).toHaveLength(1);
+        expect(outcomes.filter((o) => o.kind === 'grace')).toHaveLength(19);
+        const winner = inputs[rotatedIndex];
+        for (const o of outcomes) if (o.kind === 'grace') expect(o.successorSealed).toBe(winner?.successorSealed);
+        const stored = await Promise.all(inputs.map((input) => store.findSessionByRefreshHash(input.successorHash)));
+        expect(stored.filter((s) => s !== null)).toHaveLength(1);
+      });
+    });
+
+    describe('events', () => {
+      it('recordEvent and listEvents round-trip every field, newest first, only the user’s own', async () => {
+        const user = await addUser();
+        const other = await addUser();
+        const older = event(user.id, T0, { data: { reason: 'session_limit', n: 2, nested: { ok: true } }, sessionId: 's-1' });
+        const newer = event(user.id, T0 + 10, { ip: null, device: null, type: 'logout' });
+        await store.recordEvent(older);
+        await store.recordEvent(newer);
+        await store.recordEvent(event(other.id, T0 + 5));
+        await store.recordEvent(event(null, T0 + 5, { type: 'login.failed' }));
+        expect(await store.listEvents(user.id, { limit: 10 })).toEqual({ events: [newer, older], nextCursor: null });
+      });
+
+      it('pages with a cursor, stable when events share a timestamp', async () => {
+        const user = await addUser();
+        const all: AuthEvent[] = [];
+        for (let i = 0; i < 7; i++) all.push(event(user.id, T0 + Math.floor(i / 3)));
+        for (const e of [...all].reverse()) await store.recordEvent(e);
+        const expected = [...all].sort((a, b) => b.at - a.at || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0)).map((e) => e.id);
+        const seen: string[] = [];
+        let before: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.listEvents(user.id, { limit: 3, before });
+          seen.push(...page.events.map((e) => e.id));
+          before = page.nextCursor ?? undefined;
+          pages++;
+          // A page added while paging (newer) does not disturb the older pages.
+          if (pages === 1) await store.recordEvent(event(user.id, T0 + 100));
+        } while (before !== undefined && pages < 10);
+        expect(pages).toBe(3);
+        expect(seen).toEqual(expected);
+      });
+
+      it('an exact multiple of the page size ends with a null cursor', async () => {
+        const user = await addUser();
+        for (let i = 0; i < 4; i++) await store.recordEvent(event(user.id, T0 + i));
+        const first = await store.listEvents(user.id, { limit: 2 });
+        expect(first.nextCursor).not.toBeNull();
+        const second = await store.listEvents(user.id, { limit: 2, before: first.nextCursor ?? undefined });
+        expect(second.events.map((e) => e.at)).toEqual([T0 + 1, T0]);
+        expect(second.nextCursor).toBeNull();
+      });
+
+      it('a malformed cursor gives an empty page, not an error', async () => {
+        const user = await addUser();
+        await store.recordEvent(event(user.id, T0));
+        expect(await store.listEvents(user.id, { limit: 5, before: 'not a cursor!' })).toEqual({ events: [], nextCursor: null });
+      });
+    });
+
+    describe('prune', () => {
+      it('deletes old events, old revocations and dead sessions with their tokens; keeps the rest', async () => {
+        const user = await addUser();
+        const cutoff = T0 + 40 * DAY;
+        await store.recordEvent(event(user.id, cutoff - 1));
+        const kept = event(user.id, cutoff);
+        await store.recordEvent(kept);
+
+        const revoked = await addSession(user.id, T0);
+        const rotated = rotateInput(revoked.refreshHash, T0 + SEC);
+        await store.rotateRefreshToken(rotated); // two tokens
+        await store.revokeSession(revoked.session.id, T0 + 2 * SEC, 'logout'); // + 1 revocation
+        const expired = await addSession(user.id, T0); // absolute expiry T0 + 30 d < cutoff
+        const live = await addSession(user.id, cutoff - DAY);
+        const recentlyRevoked = await addSession(user.id, cutoff - DAY);
+        await store.revokeSession(recentlyRevoked.session.id, cutoff + 1, 'logout');
+
+        // 1 event + 1 revocation + 3 tokens + 2 sessions
+        expect(await store.prune(cutoff)).toBe(7);
+        expect((await store.listEvents(user.id, { limit: 10 })).events).toEqual([kept]);
+        expect(await store.listRevocationsSince(0)).toEqual([{ sessionId: recentlyRevoked.session.id, at: cutoff + 1 }]);
+        expect(await store.getSession(revoked.session.id)).toBeNull();
+        expect(await store.findSessionByRefreshHash(rotated.successorHash)).toBeNull();
+        expect(await store.getSession(expired.session.id)).toBeNull();
+        expect(await store.getSession(live.session.id)).not.toBeNull();
+        expect(await store.findSessionByRefreshHash(live.refreshHash)).not.toBeNull();
+        expect(await store.getSession(recentlyRevoked.session.id)).not.toBeNull();
+        expect(await store.prune(cutoff)).toBe(0);
+      });
+    });
+
+    describe('signing keys', () => {
+      it('inserts keys, lists them oldest first, allows one current key', async () => {
+        const next = signingKey('next', T0 + 2);
+        const current = signingKey('current', T0 + 1);
+        expect(await store.insertSigningKey(current)).toBe(true);
+        expect(await store.insertSigningKey(next)).toBe(true);
+        expect(await store.insertSigningKey(signingKey('current', T0 + 3))).toBe(false);
+        expect(await store.listSigningKeys()).toEqual([current, next]);
+      });
+
+      it('state changes record the time; a new current key can follow a retiring one', async () => {
+        const old = signingKey('current', T0);
+        await store.insertSigningKey(old);
+        await store.setSigningKeyState(old.kid, 'retiring', T0 + 10);
+        const fresh = signingKey('current', T0 + 10);
+        expect(await store.insertSigningKey(fresh)).toBe(true);
+        await store.setSigningKeyState(old.kid, 'retired', T0 + 20);
+        expect(await store.listSigningKeys()).toEqual([{ ...old, state: 'retired', updatedAt: T0 + 20 }, fresh]);
+      });
+
+      it('promoting a second key to current fails', async () => {
+        await store.insertSigningKey(signingKey('current', T0));
+        const next = signingKey('next', T0 + 1);
+        await store.insertSigningKey(next);
+        await expect(store.setSigningKeyState(next.kid, 'current', T0 + 2)).rejects.toThrow();
+        expect((await store.listSigningKeys()).filter((k) => k.state === 'current')).toHaveLength(1);
+      });
+
+      it('two nodes inserting a first current key at once: exactly one wins', async () => {
+        const results = await Promise.all(Array.from({ length: 5 }, (_, i) => store.insertSigningKey(signingKey('current', T0 + i))));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.listSigningKeys()).toHaveLength(1);
+      });
+    });
+
+    describe('health', () => {
+      it('ping resolves while open', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+    });
+  });
+}
