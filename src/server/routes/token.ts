@@ -136,7 +136,7 @@ export function tokenRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
       {
         access_token: issued.accessToken,
         token_type: tokenType,
-        expires_in: Math.max(0, Math.floor((issued.accessExpiresAt - ctx.clock.now()) / 1000)),
+        expires_in: Math.max(0, issued.accessExpiresAt / 1000 - Math.floor(ctx.clock.now() / 1000)),
         refresh_token: issued.refreshToken,
       },
       200,
