@@ -24,7 +24,6 @@ import {
   fromEvent,
   fromSession,
   fromSigningKey,
-  type RefreshTokenRow,
   type RevocationRow,
   type SessionRow,
   type SigningKeyRow,
@@ -171,7 +170,9 @@ class SqliteStore implements Store {
       insertRevocation: db.prepare<[string, number], void>('INSERT INTO revocations (session_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
       revocationsSince: db.prepare<[number], RevocationRow>('SELECT session_id, at FROM revocations WHERE at >= ? ORDER BY at ASC, session_id ASC'),
 
-      refreshToken: db.prepare<[string], RefreshTokenRow>('SELECT * FROM refresh_tokens WHERE hash = ?'),
+      refreshTokenWithSession: db.prepare<[string], SessionRow & { t_used_at: number | null; t_successor_sealed: string | null }>(
+        'SELECT s.*, t.used_at AS t_used_at, t.successor_sealed AS t_successor_sealed FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?',
+      ),
       markRefreshTokenUsed: db.prepare<[number, string, string, string], void>(
         'UPDATE refresh_tokens SET used_at = ?, successor_hash = ?, successor_sealed = ? WHERE hash = ? AND used_at IS NULL',
       ),
@@ -251,27 +252,24 @@ class SqliteStore implements Store {
 
     this.#rotate = db.transaction((input: RotateInput): RotateOutcome => {
       const { now } = input;
-      const token = s.refreshToken.get(input.presentedHash);
-      if (!token) return { kind: 'invalid' };
-      const sessionRow = s.sessionById.get(token.session_id);
-      if (!sessionRow) return { kind: 'invalid' };
-      const session = toSession(sessionRow);
-      if (session.revokedAt !== null || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now) return { kind: 'expired', session };
+      const row = s.refreshTokenWithSession.get(input.presentedHash);
+      if (!row) return { kind: 'invalid' };
+      if (row.revoked_at !== null || row.idle_expires_at <= now || row.absolute_expires_at <= now) return { kind: 'expired', session: toSession(row) };
 
-      if (token.used_at === null) {
+      if (row.t_used_at === null) {
         s.markRefreshTokenUsed.run(now, input.successorHash, input.successorSealed, input.presentedHash);
-        s.insertRefreshToken.run(input.successorHash, session.id, input.presentedHash, now);
-        const extended = s.extendSession.get({ id: session.id, now, idle_ms: input.idleMs });
-        return { kind: 'rotated', session: extended ? toSession(extended) : session };
+        s.insertRefreshToken.run(input.successorHash, row.id, input.presentedHash, now);
+        const extended = s.extendSession.get({ id: row.id, now, idle_ms: input.idleMs });
+        return { kind: 'rotated', session: toSession(extended ?? row) };
       }
-      if (token.successor_sealed !== null && now < token.used_at + input.graceMs) {
-        return { kind: 'grace', session, successorSealed: token.successor_sealed };
+      if (row.t_successor_sealed !== null && now < row.t_used_at + input.graceMs) {
+        return { kind: 'grace', session: toSession(row), successorSealed: row.t_successor_sealed };
       }
       // A rotated token presented after the grace window: one of the two holders is a thief.
-      const revoked = s.revokeSession.get(now, 'refresh_reuse', session.id);
-      s.insertRevocation.run(session.id, now);
-      s.insertEvent.run(fromEvent({ ...input.reuseEvent, userId: session.userId, sessionId: session.id }));
-      return { kind: 'reused', session: revoked ? toSession(revoked) : session };
+      const revoked = s.revokeSession.get(now, 'refresh_reuse', row.id);
+      s.insertRevocation.run(row.id, now);
+      s.insertEvent.run(fromEvent({ ...input.reuseEvent, userId: row.user_id, sessionId: row.id }));
+      return { kind: 'reused', session: toSession(revoked ?? row) };
     });
 
     this.#prune = db.transaction((before: number): number => {
