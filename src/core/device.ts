@@ -93,15 +93,13 @@ export async function deviceMarkers(probe: DeviceProbe): Promise<DeviceMarkers> 
   return { dh: probe.deviceId === null ? null : await sha256(probe.deviceId), fp: deviceFingerprint(probe.userAgent, probe.ip) };
 }
 
-/** Event types that start a session and carry {@link DeviceMarkers} in `data`. */
-export const SESSION_START_EVENTS: ReadonlySet<string> = new Set(['login.success']);
-
 /** How far back the event trail is searched for a known device (pages × page size). */
 const HISTORY_PAGES = 5;
 const HISTORY_PAGE_SIZE = 100;
 
 function eventMatches(event: AuthEvent, markers: DeviceMarkers): boolean {
-  if (!SESSION_START_EVENTS.has(event.type) || event.data === null) return false;
+  // Any session start (password, second factor, OIDC) records the markers; other events carry none.
+  if (event.data === null || typeof event.data.fp !== 'string') return false;
   const { dh, fp } = event.data as Partial<DeviceMarkers>;
   return (markers.dh !== null && dh === markers.dh) || fp === markers.fp;
 }
