@@ -13,6 +13,8 @@
  */
 export { createTokenward, type Tokenward, type TokenwardDependencies } from './server/create-tokenward.js';
 export type { SessionInfo, TokenwardEnv } from './server/context.js';
+export type { NewDeviceAlert, NewDeviceHook } from './server/account-security.js';
+export type { RequireStepUpOptions } from './server/middleware/step-up.js';
 export { resolveConfig, parseDuration, type TokenwardConfig, type TokenwardOptions } from './config.js';
 export { TokenwardError, ConfigError, ERRORS, type ErrorCode, type ProblemDetails } from './errors.js';
 export type { Store, Limiter, RevocationBus, Clock, PasswordHasher, User, Session, AuthEvent } from './core/ports.js';
