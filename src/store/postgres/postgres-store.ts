@@ -1,0 +1,375 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type {
+  AuthEvent,
+  Credentials,
+  CreateSessionInput,
+  EventPage,
+  RevokeReason,
+  RotateInput,
+  RotateOutcome,
+  Session,
+  SigningKeyRecord,
+  SigningKeyState,
+  Store,
+  User,
+} from '../../core/ports.js';
+import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
+import { checkSchema, migrateToLatest, SchemaError } from '../migrations/index.js';
+import {
+  type Database,
+  fromEvent,
+  fromSession,
+  fromSigningKey,
+  type SessionRow,
+  toCredentials,
+  toEvent,
+  toSession,
+  toSigningKey,
+  toUser,
+} from '../rows.js';
+
+/** Options of {@link openPostgresStore}. */
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database` */
+  url: string;
+  /** Connections in this process's pool (default 10). */
+  poolSize?: number | undefined;
+  /** Run pending migrations at open. Otherwise an unmigrated database is refused (run `tokenward migrate`). */
+  migrate?: boolean | undefined;
+  /** Schema holding the tables (default: the connection's current schema, usually `public`). */
+  schema?: string | undefined;
+  /** Server-side statement timeout (default 5 s). */
+  statementTimeoutMs?: number | undefined;
+  /** Time to wait for a connection (default 3 s). */
+  connectionTimeoutMs?: number | undefined;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** int8 (bigint, and count(*)) as a JS number: every int8 here is an epoch-ms time or a small count. */
+const INT8_OID = 20;
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * Opens the PostgreSQL store (Kysely on a `pg` pool). Every multi-step change is one
+ * transaction; a refresh rotation locks its session row, so concurrent presentations of one
+ * token, from any number of processes, produce exactly one successor.
+ *
+ * Refuses a database whose schema is missing or newer than this version, unless `migrate` is set
+ * (then it migrates; concurrent migrators are serialised by an advisory lock).
+ *
+ * @example
+ * ```ts
+ * const store = await openPostgresStore({ url: process.env.TOKENWARD_DATABASE_URL!, migrate: true });
+ * ```
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+    throw new Error(`Invalid PostgreSQL schema name ${JSON.stringify(options.schema)}: use lowercase letters, digits and _`);
+  }
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 3000,
+    statement_timeout: options.statementTimeoutMs ?? 5000,
+    // A client-side bound too, for a server that stops answering altogether.
+    query_timeout: (options.statementTimeoutMs ?? 5000) + 2000,
+    idle_in_transaction_session_timeout: 15_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'tokenward',
+    types: typeParsers,
+    ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
+  });
+  // An idle connection dropped by the server must not crash the process; the next query
+  // gets a fresh connection or a connection error.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    const schema = options.schema ?? (await currentSchema(db));
+    if (options.migrate) {
+      await migrateToLatest(db, { schema });
+    } else {
+      const status = await checkSchema(db, { schema });
+      if (status !== 'ok') throw new SchemaError(status);
+    }
+    return new PostgresStore(db);
+  } catch (error) {
+    await db.destroy().catch(() => {});
+    throw error;
+  }
+}
+
+async function currentSchema(db: Kysely<Database>): Promise<string> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  return rows[0]?.schema ?? 'public';
+}
+
+type TokenStateRow = { used_at: number | null; successor_sealed: string | null };
+
+class PostgresStore implements Store {
+  readonly #db: Kysely<Database>;
+  #closed: Promise<void> | undefined;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async createUser(user: User, passwordHash: string): Promise<'ok' | 'email_taken'> {
+    return this.#db.transaction().execute(async (trx) => {
+      // DO NOTHING covers the unique index on lower(email); a racing signup waits for the
+      // other transaction and then inserts nothing.
+      const inserted = await trx
+        .insertInto('users')
+        .values({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt })
+        .onConflict((oc) => oc.doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!inserted) {
+        if (await this.#userByEmail(trx, user.email)) return 'email_taken';
+        throw new Error('createUser: duplicate user id');
+      }
+      await trx.insertInto('credentials').values({ user_id: user.id, password_hash: passwordHash, totp_secret_sealed: null, totp_confirmed_at: null, totp_last_step: null }).execute();
+      return 'ok';
+    });
+  }
+
+  async findUserByEmail(email: string): Promise<User | null> {
+    return this.#userByEmail(this.#db, email);
+  }
+
+  async #userByEmail(db: Kysely<Database>, email: string): Promise<User | null> {
+    const row = await db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb(eb.fn('lower', ['email']), '=', eb.fn('lower', [eb.val(email)])))
+      .executeTakeFirst();
+    return row ? toUser(row) : null;
+  }
+
+  async findUserById(id: string): Promise<User | null> {
+    const row = await this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toUser(row) : null;
+  }
+
+  async getCredentials(userId: string): Promise<Credentials | null> {
+    const row = await this.#db.selectFrom('credentials').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    return row ? toCredentials(row) : null;
+  }
+
+  async setPasswordHash(userId: string, passwordHash: string): Promise<void> {
+    await this.#db.updateTable('credentials').set({ password_hash: passwordHash }).where('user_id', '=', userId).execute();
+  }
+
+  async setTotp(userId: string, fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>): Promise<void> {
+    const set: { totp_secret_sealed?: string | null; totp_confirmed_at?: number | null; totp_last_step?: number | null } = {};
+    if (fields.totpSecretSealed !== undefined) set.totp_secret_sealed = fields.totpSecretSealed;
+    if (fields.totpConfirmedAt !== undefined) set.totp_confirmed_at = fields.totpConfirmedAt;
+    if (fields.totpLastStep !== undefined) set.totp_last_step = fields.totpLastStep;
+    if (Object.keys(set).length === 0) return;
+    await this.#db.updateTable('credentials').set(set).where('user_id', '=', userId).execute();
+  }
+
+  async claimTotpStep(userId: string, step: number): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('credentials')
+      .set({ totp_last_step: step })
+      .where('user_id', '=', userId)
+      .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  async createSession(input: CreateSessionInput): Promise<{ evicted: string[] }> {
+    const { session } = input;
+    return this.#db.transaction().execute(async (trx) => {
+      // One session start per user at a time, across every node: the count below stays exact.
+      await trx.selectFrom('users').select('id').where('id', '=', session.userId).forUpdate().execute();
+      await trx.insertInto('sessions').values(fromSession(session)).execute();
+      await trx.insertInto('refresh_tokens').values({ hash: input.refreshHash, session_id: session.id, parent_hash: null, created_at: session.createdAt, used_at: null, successor_hash: null, successor_sealed: null }).execute();
+      const now = session.createdAt;
+      const others = await sql<{ id: string }>`
+        select id from sessions
+        where user_id = ${session.userId} and id <> ${session.id}
+          and revoked_at is null and idle_expires_at > ${now} and absolute_expires_at > ${now}
+        order by last_active_at desc, created_at desc, id collate "C" desc`.execute(trx);
+      const excess = others.rows.slice(Math.max(0, input.maxSessions - 1)).map((r) => r.id);
+      if (excess.length === 0) return { evicted: [] };
+      const { rows } = await sql<{ id: string }>`
+        with revoked as (
+          update sessions set revoked_at = ${now}, revoke_reason = 'session_limit'
+          where id = any(${excess}::text[]) and revoked_at is null
+          returning id, revoked_at
+        ), recorded as (
+          insert into revocations (session_id, at) select id, revoked_at from revoked on conflict do nothing
+        )
+        select id from revoked`.execute(trx);
+      const evicted = new Set(rows.map((r) => r.id));
+      return { evicted: excess.filter((id) => evicted.has(id)) };
+    });
+  }
+
+  async getSession(id: string): Promise<Session | null> {
+    const row = await this.#db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toSession(row) : null;
+  }
+
+  async findSessionByRefreshHash(hash: string): Promise<Session | null> {
+    const row = await this.#db.selectFrom('refresh_tokens as t').innerJoin('sessions as s', 's.id', 't.session_id').selectAll('s').where('t.hash', '=', hash).executeTakeFirst();
+    return row ? toSession(row) : null;
+  }
+
+  async listActiveSessions(userId: string, now: number): Promise<Session[]> {
+    const { rows } = await sql<SessionRow>`
+      select * from sessions
+      where user_id = ${userId} and revoked_at is null and idle_expires_at > ${now} and absolute_expires_at > ${now}
+      order by last_active_at desc, created_at desc, id collate "C" desc`.execute(this.#db);
+    return rows.map(toSession);
+  }
+
+  async touchSession(id: string, at: number): Promise<void> {
+    await this.#db.updateTable('sessions').set({ last_active_at: at }).where('id', '=', id).execute();
+  }
+
+  async revokeSession(id: string, at: number, reason: RevokeReason): Promise<Session | null> {
+    // One statement: the revocation row exists exactly when the session was revoked here.
+    const { rows } = await sql<SessionRow>`
+      with revoked as (
+        update sessions set revoked_at = ${at}, revoke_reason = ${reason}
+        where id = ${id} and revoked_at is null
+        returning *
+      ), recorded as (
+        insert into revocations (session_id, at) select id, revoked_at from revoked on conflict do nothing
+      )
+      select * from revoked`.execute(this.#db);
+    const row = rows[0];
+    return row ? toSession(row) : null;
+  }
+
+  async revokeUserSessions(userId: string, at: number, reason: RevokeReason, exceptId?: string): Promise<string[]> {
+    const { rows } = await sql<{ id: string }>`
+      with revoked as (
+        update sessions set revoked_at = ${at}, revoke_reason = ${reason}
+        where user_id = ${userId} and revoked_at is null and idle_expires_at > ${at} and absolute_expires_at > ${at}
+          and id is distinct from ${exceptId ?? null}::text
+        returning id, revoked_at
+      ), recorded as (
+        insert into revocations (session_id, at) select id, revoked_at from revoked on conflict do nothing
+      )
+      select id from revoked`.execute(this.#db);
+    return rows.map((r) => r.id);
+  }
+
+  async rotateRefreshToken(input: RotateInput): Promise<RotateOutcome> {
+    const { now, presentedHash } = input;
+    return this.#db.transaction().execute(async (trx): Promise<RotateOutcome> => {
+      // Every presentation of any token of this session queues on the session row, on every
+      // node; the one that finds the token unused rotates it, the others see its result.
+      const locked = await sql<SessionRow>`
+        select * from sessions
+        where id = (select session_id from refresh_tokens where hash = ${presentedHash})
+        for update`.execute(trx);
+      const sessionRow = locked.rows[0];
+      if (!sessionRow) return { kind: 'invalid' };
+      const session = toSession(sessionRow);
+      if (session.revokedAt !== null || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now) return { kind: 'expired', session };
+
+      // The conditional update is the exactly-once guard even without the lock above.
+      const rotated = await sql<SessionRow>`
+        with used as (
+          update refresh_tokens set used_at = ${now}, successor_hash = ${input.successorHash}, successor_sealed = ${input.successorSealed}
+          where hash = ${presentedHash} and used_at is null
+          returning session_id
+        ), successor as (
+          insert into refresh_tokens (hash, session_id, parent_hash, created_at)
+          select ${input.successorHash}::text, session_id, ${presentedHash}::text, ${now}::bigint from used
+        )
+        update sessions set last_active_at = ${now}::bigint,
+          idle_expires_at = least(${now}::bigint + ${input.idleMs}::bigint, absolute_expires_at)
+        where id in (select session_id from used)
+        returning *`.execute(trx);
+      const rotatedRow = rotated.rows[0];
+      if (rotatedRow) return { kind: 'rotated', session: toSession(rotatedRow) };
+
+      const token = await sql<TokenStateRow>`select used_at, successor_sealed from refresh_tokens where hash = ${presentedHash}`.execute(trx);
+      const state = token.rows[0];
+      if (!state) return { kind: 'invalid' };
+      if (state.used_at !== null && state.successor_sealed !== null && now < state.used_at + input.graceMs) {
+        return { kind: 'grace', session, successorSealed: state.successor_sealed };
+      }
+      // A rotated token presented after the grace window: one of the two holders is a thief.
+      const revoked = await sql<SessionRow>`
+        update sessions set revoked_at = ${now}, revoke_reason = 'refresh_reuse'
+        where id = ${session.id} and revoked_at is null returning *`.execute(trx);
+      await trx.insertInto('revocations').values({ session_id: session.id, at: now }).onConflict((oc) => oc.doNothing()).execute();
+      await trx.insertInto('events').values(fromEvent({ ...input.reuseEvent, userId: session.userId, sessionId: session.id })).execute();
+      const revokedRow = revoked.rows[0];
+      return { kind: 'reused', session: revokedRow ? toSession(revokedRow) : session };
+    });
+  }
+
+  async listRevocationsSince(since: number): Promise<Array<{ sessionId: string; at: number }>> {
+    const { rows } = await sql<{ session_id: string; at: number }>`
+      select session_id, at from revocations where at >= ${since} order by at asc, session_id collate "C" asc`.execute(this.#db);
+    return rows.map((r) => ({ sessionId: r.session_id, at: r.at }));
+  }
+
+  async recordEvent(event: AuthEvent): Promise<void> {
+    await this.#db.insertInto('events').values(fromEvent(event)).execute();
+  }
+
+  async listEvents(userId: string, options: { limit: number; before?: string | undefined }): Promise<EventPage> {
+    const limit = Math.max(1, Math.trunc(options.limit));
+    let after = sql`true`;
+    if (options.before !== undefined) {
+      const cursor = decodeEventCursor(options.before);
+      if (!cursor) return { events: [], nextCursor: null };
+      after = sql`(at < ${cursor.at} or (at = ${cursor.at} and id collate "C" < ${cursor.id}))`;
+    }
+    // Byte order ("C") for the id tie-break, whatever the database's collation.
+    const { rows } = await sql<Database['events']>`
+      select * from events where user_id = ${userId} and ${after}
+      order by at desc, id collate "C" desc limit ${limit + 1}`.execute(this.#db);
+    const events = rows.slice(0, limit).map(toEvent);
+    const last = events.at(-1);
+    return { events, nextCursor: rows.length > limit && last ? encodeEventCursor(last) : null };
+  }
+
+  async prune(before: number): Promise<number> {
+    return this.#db.transaction().execute(async (trx) => {
+      const dead = sql<boolean>`(revoked_at < ${before} or idle_expires_at < ${before} or absolute_expires_at < ${before})`;
+      const events = await trx.deleteFrom('events').where('at', '<', before).executeTakeFirst();
+      const revocations = await trx.deleteFrom('revocations').where('at', '<', before).executeTakeFirst();
+      const tokens = await sql`delete from refresh_tokens where session_id in (select id from sessions where ${dead})`.execute(trx);
+      const sessions = await sql`delete from sessions where ${dead}`.execute(trx);
+      return Number(events.numDeletedRows + revocations.numDeletedRows + (tokens.numAffectedRows ?? 0n) + (sessions.numAffectedRows ?? 0n));
+    });
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    const { rows } = await sql<Database['signing_keys']>`select * from signing_keys order by created_at asc, kid collate "C" asc`.execute(this.#db);
+    return rows.map(toSigningKey);
+  }
+
+  async insertSigningKey(key: SigningKeyRecord): Promise<boolean> {
+    // DO NOTHING also covers the partial unique index "one current key": a racing node loses here.
+    const result = await this.#db.insertInto('signing_keys').values(fromSigningKey(key)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    return result.numInsertedOrUpdatedRows === 1n;
+  }
+
+  async setSigningKeyState(kid: string, state: SigningKeyState, at: number): Promise<void> {
+    await this.#db.updateTable('signing_keys').set({ state, updated_at: at }).where('kid', '=', kid).execute();
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.#db);
+  }
+
+  async close(): Promise<void> {
+    this.#closed ??= this.#db.destroy();
+    await this.#closed;
+  }
+}

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RotateInput, Session, Store } from '../../src/core/ports.js';
+import { SchemaError } from '../../src/store/migrations/index.js';
+import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { describeStoreConformance } from './store-conformance.js';
+
+const url = process.env.TOKENWARD_TEST_DATABASE_URL;
+
+if (url === undefined || url === '') {
+  describe.skip('postgres store: skipped because TOKENWARD_TEST_DATABASE_URL is not set (the test harness sets it)', () => {
+    it('runs the store conformance suite against a real PostgreSQL', () => {});
+  });
+} else {
+  const databaseUrl = url;
+  // Each run gets its own schemas, so parallel test files and earlier runs never interfere.
+  const prefix = `tw_store_${process.pid}_${randomUUID().slice(0, 8)}`;
+  const schema = `${prefix}_main`;
+  const admin = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const schemas = new Set<string>([schema]);
+  const TABLES = ['users', 'credentials', 'sessions', 'refresh_tokens', 'events', 'signing_keys', 'revocations'];
+
+  afterAll(async () => {
+    for (const s of schemas) await admin.query(`drop schema if exists ${s} cascade`);
+    await admin.end();
+  });
+
+  describeStoreConformance('postgres', async () => {
+    const store = await openPostgresStore({ url: databaseUrl, schema, migrate: true, poolSize: 10 });
+    await admin.query(`truncate ${TABLES.map((t) => `${schema}.${t}`).join(', ')} cascade`);
+    return store;
+  });
+
+  describe('postgres store › across processes', () => {
+    const T0 = 1_700_000_000_000;
+    const raceSchema = `${prefix}_race`;
+    let stores: Store[] = [];
+    schemas.add(raceSchema);
+
+    beforeAll(async () => {
+      // Three stores = three pools, like three nodes; they also migrate the fresh schema at once.
+      stores = await Promise.all([0, 1, 2].map(() => openPostgresStore({ url: databaseUrl, schema: raceSchema, migrate: true, poolSize: 10 })));
+    });
+    afterAll(async () => {
+      await Promise.all(stores.map((s) => s.close()));
+    });
+
+    function storeAt(i: number): Store {
+      const store = stores[i % stores.length];
+      if (!store) throw new Error('no store');
+      return store;
+    }
+
+    async function userWithSession(maxSessions = 20): Promise<{ userId: string; session: Session; refreshHash: string }> {
+      const userId = randomUUID();
+      expect(await storeAt(0).createUser({ id: userId, email: `${userId}@example.com`, name: null, createdAt: T0 }, 'h')).toBe('ok');
+      const session = newSession(userId, T0);
+      const refreshHash = `rt-${randomUUID()}`;
+      await storeAt(0).createSession({ session, refreshHash, maxSessions });
+      return { userId, session, refreshHash };
+    }
+
+    function newSession(userId: string, at: number): Session {
+      return {
+        id: randomUUID(),
+        userId,
+        createdAt: at,
+        lastActiveAt: at,
+        idleExpiresAt: at + 14 * 86_400_000,
+        absoluteExpiresAt: at + 30 * 86_400_000,
+        authTime: at,
+        amr: ['pwd'],
+        revokedAt: null,
+        revokeReason: null,
+        ip: '203.0.113.7',
+        userAgent: 'test',
+        deviceId: null,
+        newDevice: false,
+        dpopJkt: null,
+      };
+    }
+
+    function rotateInput(presentedHash: string, now: number): RotateInput {
+      const successorHash = `rt-${randomUUID()}`;
+      return {
+        presentedHash,
+        successorHash,
+        successorSealed: `sealed:${successorHash}`,
+        now,
+        graceMs: 10_000,
+        idleMs: 14 * 86_400_000,
+        reuseEvent: { id: randomUUID(), type: 'refresh.reuse_detected', at: now, ip: null, device: null, data: null },
+      };
+    }
+
+    it('50 concurrent rotations of one token through 3 pools: exactly one successor', async () => {
+      const { refreshHash } = await userWithSession();
+      const inputs = Array.from({ length: 50 }, () => rotateInput(refreshHash, T0 + 1000));
+      const outcomes = await Promise.all(inputs.map((input, i) => storeAt(i).rotateRefreshToken(input)));
+      const rotated = outcomes.flatMap((o, i) => (o.kind === 'rotated' ? [inputs[i]] : []));
+      expect(rotated).toHaveLength(1);
+      expect(outcomes.filter((o) => o.kind === 'grace')).toHaveLength(49);
+      for (const o of outcomes) if (o.kind === 'grace') expect(o.successorSealed).toBe(rotated[0]?.successorSealed);
+      const stored = await Promise.all(inputs.map((input) => storeAt(0).findSessionByRefreshHash(input.successorHash)));
+      expect(stored.filter((s) => s !== null)).toHaveLength(1);
+    });
+
+    it('50 concurrent replays after the grace window through 3 pools: one revocation, one event, no successor', async () => {
+      const { userId, session, refreshHash } = await userWithSession();
+      await storeAt(0).rotateRefreshToken(rotateInput(refreshHash, T0 + 1000));
+      const inputs = Array.from({ length: 50 }, () => rotateInput(refreshHash, T0 + 60_000));
+      const outcomes = await Promise.all(inputs.map((input, i) => storeAt(i).rotateRefreshToken(input)));
+      expect(outcomes.filter((o) => o.kind === 'reused')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.kind === 'expired')).toHaveLength(49);
+      expect((await storeAt(1).listRevocationsSince(T0)).filter((r) => r.sessionId === session.id)).toEqual([{ sessionId: session.id, at: T0 + 60_000 }]);
+      expect((await storeAt(2).listEvents(userId, { limit: 100 })).events.map((e) => e.type)).toEqual(['refresh.reuse_detected']);
+      const stored = await Promise.all(inputs.map((input) => storeAt(0).findSessionByRefreshHash(input.successorHash)));
+      expect(stored.filter((s) => s !== null)).toHaveLength(0);
+    });
+
+    it('a rotation chain driven from alternating pools never forks', async () => {
+      let { refreshHash } = await userWithSession();
+      for (let i = 0; i < 20; i++) {
+        const inputs = [0, 1, 2].map(() => rotateInput(refreshHash, T0 + 1000 + i * 100));
+        const outcomes = await Promise.all(inputs.map((input, j) => storeAt(i + j).rotateRefreshToken(input)));
+        const winner = outcomes.findIndex((o) => o.kind === 'rotated');
+        expect(outcomes.filter((o) => o.kind === 'rotated')).toHaveLength(1);
+        refreshHash = inputs[winner]?.successorHash ?? '';
+      }
+    });
+
+    it('concurrent logins through 3 pools never leave more than maxSessions active', async () => {
+      const { userId } = await userWithSession(5);
+      const results = await Promise.all(
+        Array.from({ length: 15 }, (_, i) => storeAt(i).createSession({ session: newSession(userId, T0 + 10 + i), refreshHash: `rt-${randomUUID()}`, maxSessions: 5 })),
+      );
+      expect(await storeAt(0).listActiveSessions(userId, T0 + 100)).toHaveLength(5);
+      // Every session that is no longer active was evicted by exactly one of the logins.
+      expect(results.flatMap((r) => r.evicted)).toHaveLength(16 - 5);
+    });
+
+    it('concurrent signups with one email through 3 pools: exactly one account', async () => {
+      const email = `${randomUUID()}@example.com`;
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => storeAt(i).createUser({ id: randomUUID(), email, name: null, createdAt: T0 }, 'h')));
+      expect(results.filter((r) => r === 'ok')).toHaveLength(1);
+    });
+
+    it('returns times as numbers, not strings (int8 parsed)', async () => {
+      const { session } = await userWithSession();
+      const loaded = await storeAt(1).getSession(session.id);
+      expect(typeof loaded?.createdAt).toBe('number');
+      expect(loaded).toEqual(session);
+    });
+  });
+
+  describe('postgres store › schema checks and errors', () => {
+    it('refuses an unmigrated database unless asked to migrate', async () => {
+      const fresh = `${prefix}_fresh`;
+      schemas.add(fresh);
+      await expect(openPostgresStore({ url: databaseUrl, schema: fresh })).rejects.toMatchObject({ code: 'schema_unmigrated' });
+      const store = await openPostgresStore({ url: databaseUrl, schema: fresh, migrate: true });
+      await store.close();
+      const again = await openPostgresStore({ url: databaseUrl, schema: fresh });
+      await again.ping();
+      await again.close();
+    });
+
+    it('refuses a database migrated by a newer version, even with migrate', async () => {
+      const newer = `${prefix}_newer`;
+      schemas.add(newer);
+      await (await openPostgresStore({ url: databaseUrl, schema: newer, migrate: true })).close();
+      await admin.query(`insert into ${newer}.tokenward_migration (name, timestamp) values ('9999-from-the-future', '2099-01-01')`);
+      await expect(openPostgresStore({ url: databaseUrl, schema: newer })).rejects.toBeInstanceOf(SchemaError);
+      await expect(openPostgresStore({ url: databaseUrl, schema: newer, migrate: true })).rejects.toMatchObject({ code: 'schema_newer' });
+    });
+
+    it('rejects a schema name that is not a plain identifier', async () => {
+      await expect(openPostgresStore({ url: databaseUrl, schema: 'x; drop table users' })).rejects.toThrow(/schema name/);
+    });
+
+    it('an unreachable server surfaces as an error with its code', async () => {
+      const unreachable = new URL(databaseUrl);
+      unreachable.hostname = '127.0.0.1';
+      unreachable.port = '1';
+      await expect(openPostgresStore({ url: unreachable.toString(), migrate: true })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    });
+
+    it('ping fails once the store is closed', async () => {
+      const store = await openPostgresStore({ url: databaseUrl, schema, migrate: true });
+      await store.ping();
+      await store.close();
+      await expect(store.ping()).rejects.toThrow();
+    });
+  });
+}
