@@ -1,0 +1,89 @@
+/**
+ * `tokenward/hono`: Tokenward in your own Hono app (any runtime). `tokenwardRoutes()` answers
+ * Tokenward's paths; `requireSession()` / `requireStepUp()` are typed middleware that set
+ * `c.get('tokenward')`. (Routes added to `tw.app` itself need none of this: use `tw.requireSession()`.)
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { SessionInfo, TokenwardEnv } from '../server/context.js';
+import type { Tokenward } from '../server/create-tokenward.js';
+import { type Guard, GuardFactory, type RequireSessionOptions, type RequireStepUpOptions, tokenwardPaths } from './guard.js';
+
+export type { RequireSessionOptions, RequireStepUpOptions, SessionInfo };
+
+/** Context variables the guards set: `c.get('tokenward')`. */
+export interface TokenwardVariables {
+  tokenward: SessionInfo;
+}
+
+/** Hono environment contributed by the guards. */
+export interface TokenwardHonoEnv {
+  Variables: TokenwardVariables;
+}
+
+export interface HonoAdapterOptions {
+  /** Also answer `/healthz` and `/metrics` (default true). */
+  operations?: boolean;
+  /**
+   * The client's socket address. Default: `@hono/node-server`'s `c.env.incoming.socket`, else
+   * `c.env.ip`. On other runtimes pass e.g. `(c) => getConnInfo(c).remote.address ?? 'unknown'`.
+   */
+  clientIp?: (c: Context) => string;
+}
+
+type NodeServerEnv = { incoming?: { socket?: { remoteAddress?: string } }; ip?: string } | undefined;
+
+function defaultClientIp(c: Context): string {
+  const env = c.env as NodeServerEnv;
+  return env?.ip ?? env?.incoming?.socket?.remoteAddress ?? 'unknown';
+}
+
+export interface TokenwardHono {
+  /** Middleware answering Tokenward's paths (`/auth/*`, JWKS, health, metrics); `next()` for the rest. */
+  routes(): MiddlewareHandler;
+  /** Guards a route with a session (and the CSRF rule for state-changing cookie requests); `c.get('tokenward')`. */
+  requireSession(options?: RequireSessionOptions): MiddlewareHandler<TokenwardHonoEnv>;
+  /** Guards a route with a session and a fresh, unused step-up grant (RFC 9470 challenge otherwise). */
+  requireStepUp(options?: RequireStepUpOptions): MiddlewareHandler<TokenwardHonoEnv>;
+}
+
+/**
+ * Mounts Tokenward on a Hono app of your own.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono';
+ * import { tokenwardHono } from 'tokenward/hono';
+ * const auth = tokenwardHono(tw);
+ * const app = new Hono();
+ * app.use(auth.routes());
+ * app.get('/api/profile', auth.requireSession(), (c) => c.json({ userId: c.get('tokenward').userId }));
+ * ```
+ */
+export function tokenwardHono(tw: Tokenward, options: HonoAdapterOptions = {}): TokenwardHono {
+  const guards = new GuardFactory(tw);
+  const isTokenwardPath = tokenwardPaths(tw, options);
+  const clientIp = options.clientIp ?? defaultClientIp;
+  const env = (c: Context): TokenwardEnv['Bindings'] => ({ ip: clientIp(c) });
+  const guarded =
+    (guard: Guard): MiddlewareHandler<TokenwardHonoEnv> =>
+    async (c, next) => {
+      // The same Request object: the guard reads headers only, the body stays for the route.
+      const outcome = await guard(c.req.raw, env(c));
+      if (!outcome.ok) return outcome.response;
+      for (const [name, value] of outcome.headers) if (name !== 'set-cookie') c.header(name, value);
+      for (const cookie of outcome.headers.getSetCookie()) c.header('Set-Cookie', cookie, { append: true });
+      c.set('tokenward', outcome.session);
+      await next();
+    };
+  return {
+    routes: () => async (c, next) => {
+      if (!isTokenwardPath(c.req.path)) {
+        await next();
+        return;
+      }
+      return tw.fetch(c.req.raw, env(c));
+    },
+    requireSession: (opts) => guarded(guards.session(opts)),
+    requireStepUp: (opts) => guarded(guards.stepUp(opts)),
+  };
+}
