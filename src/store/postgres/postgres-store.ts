@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type {
   AuthEvent,
@@ -21,6 +21,7 @@ import {
   fromEvent,
   fromSession,
   fromSigningKey,
+  SESSION_COLUMNS,
   type SessionRow,
   toCredentials,
   toEvent,
@@ -96,7 +97,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       const status = await checkSchema(db, { schema });
       if (status !== 'ok') throw new SchemaError(status);
     }
-    return new PostgresStore(db);
+    return new PostgresStore(db, pool);
   } catch (error) {
     await db.destroy().catch(() => {});
     throw error;
@@ -108,14 +109,46 @@ async function currentSchema(db: Kysely<Database>): Promise<string> {
   return rows[0]?.schema ?? 'public';
 }
 
+/**
+ * Marks the token used, stores the successor and extends the session, in one statement, only if
+ * the token is unused and its session live. `used_at is null` is the exactly-once guard: a
+ * concurrent presenter blocks on the token row, then finds it used and changes nothing.
+ * `revoked_at is null` is re-checked on the newest session row version, so a revocation
+ * committed meanwhile wins (the statement then returns no row).
+ * Parameters: $1 now, $2 successor hash, $3 successor sealed, $4 presented hash, $5 idle ms.
+ * Columns are listed (not `*`) so that the per-connection prepared plan survives a later
+ * migration adding a column.
+ */
+const ROTATE_UNUSED_SQL = `
+  with used as (
+    update refresh_tokens set used_at = $1::bigint, successor_hash = $2::text, successor_sealed = $3::text
+    where hash = $4::text and used_at is null
+      and exists (
+        select 1 from sessions s where s.id = refresh_tokens.session_id
+          and s.revoked_at is null and s.idle_expires_at > $1::bigint and s.absolute_expires_at > $1::bigint)
+    returning session_id
+  ), successor as (
+    insert into refresh_tokens (hash, session_id, parent_hash, created_at)
+    select $2::text, session_id, $4::text, $1::bigint from used
+  )
+  update sessions set last_active_at = $1::bigint, idle_expires_at = least($1::bigint + $5::bigint, absolute_expires_at)
+  where id in (select session_id from used) and revoked_at is null
+  returning ${SESSION_COLUMNS.join(', ')}`;
+
+function rotateUnusedParams(input: RotateInput): unknown[] {
+  return [input.now, input.successorHash, input.successorSealed, input.presentedHash, input.idleMs];
+}
+
 type TokenStateRow = { used_at: number | null; successor_sealed: string | null };
 
 class PostgresStore implements Store {
   readonly #db: Kysely<Database>;
+  readonly #pool: pg.Pool;
   #closed: Promise<void> | undefined;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, pool: pg.Pool) {
     this.#db = db;
+    this.#pool = pool;
   }
 
   async createUser(user: User, passwordHash: string): Promise<'ok' | 'email_taken'> {
@@ -264,10 +297,19 @@ class PostgresStore implements Store {
   }
 
   async rotateRefreshToken(input: RotateInput): Promise<RotateOutcome> {
+    // The common case (first use of a live session's token) is one autocommitted statement,
+    // prepared once per connection (named) because it is the hottest query of the server.
+    const { rows } = await this.#pool.query<SessionRow>({ name: 'tokenward_rotate_unused', text: ROTATE_UNUSED_SQL, values: rotateUnusedParams(input) });
+    const fast = rows[0];
+    if (fast) return { kind: 'rotated', session: toSession(fast) };
+    return this.#rotateContended(input);
+  }
+
+  /** Everything but a plain first use: decided under a lock on the session row. */
+  async #rotateContended(input: RotateInput): Promise<RotateOutcome> {
     const { now, presentedHash } = input;
     return this.#db.transaction().execute(async (trx): Promise<RotateOutcome> => {
-      // Every presentation of any token of this session queues on the session row, on every
-      // node; the one that finds the token unused rotates it, the others see its result.
+      // Every slow-path presentation of a token of this session queues here, on every node.
       const locked = await sql<SessionRow>`
         select * from sessions
         where id = (select session_id from refresh_tokens where hash = ${presentedHash})
@@ -277,22 +319,8 @@ class PostgresStore implements Store {
       const session = toSession(sessionRow);
       if (session.revokedAt !== null || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now) return { kind: 'expired', session };
 
-      // The conditional update is the exactly-once guard even without the lock above.
-      const rotated = await sql<SessionRow>`
-        with used as (
-          update refresh_tokens set used_at = ${now}, successor_hash = ${input.successorHash}, successor_sealed = ${input.successorSealed}
-          where hash = ${presentedHash} and used_at is null
-          returning session_id
-        ), successor as (
-          insert into refresh_tokens (hash, session_id, parent_hash, created_at)
-          select ${input.successorHash}::text, session_id, ${presentedHash}::text, ${now}::bigint from used
-        )
-        update sessions set last_active_at = ${now}::bigint,
-          idle_expires_at = least(${now}::bigint + ${input.idleMs}::bigint, absolute_expires_at)
-        where id in (select session_id from used)
-        returning *`.execute(trx);
-      const rotatedRow = rotated.rows[0];
-      if (rotatedRow) return { kind: 'rotated', session: toSession(rotatedRow) };
+      const rotated = (await trx.executeQuery(CompiledQuery.raw(ROTATE_UNUSED_SQL, rotateUnusedParams(input)))).rows[0] as SessionRow | undefined;
+      if (rotated) return { kind: 'rotated', session: toSession(rotated) };
 
       const token = await sql<TokenStateRow>`select used_at, successor_sealed from refresh_tokens where hash = ${presentedHash}`.execute(trx);
       const state = token.rows[0];
