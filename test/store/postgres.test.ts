@@ -140,6 +140,17 @@ if (url === undefined || url === '') {
       expect(results.flatMap((r) => r.evicted)).toHaveLength(16 - 5);
     });
 
+    it('logins evicting sessions and logout-all at once through 3 pools: no deadlock, nothing left active', async () => {
+      const { userId } = await userWithSession(3);
+      for (let i = 0; i < 6; i++) await storeAt(i).createSession({ session: newSession(userId, T0 + i), refreshHash: `rt-${randomUUID()}`, maxSessions: 20 });
+      const logins = Array.from({ length: 12 }, (_, i) => storeAt(i).createSession({ session: newSession(userId, T0 + 100 + i), refreshHash: `rt-${randomUUID()}`, maxSessions: 3 }));
+      const logouts = [0, 1, 2].map((i) => storeAt(i).revokeUserSessions(userId, T0 + 500, 'logout_all'));
+      await Promise.all([...logins, ...logouts]);
+      expect((await storeAt(0).listActiveSessions(userId, T0 + 1000)).length).toBeLessThanOrEqual(3);
+      await storeAt(1).revokeUserSessions(userId, T0 + 2000, 'logout_all');
+      expect(await storeAt(0).listActiveSessions(userId, T0 + 3000)).toEqual([]);
+    });
+
     it('concurrent signups with one email through 3 pools: exactly one account', async () => {
       const email = `${randomUUID()}@example.com`;
       const results = await Promise.all(Array.from({ length: 12 }, (_, i) => storeAt(i).createUser({ id: randomUUID(), email, name: null, createdAt: T0 }, 'h')));

@@ -283,17 +283,22 @@ class PostgresStore implements Store {
   }
 
   async revokeUserSessions(userId: string, at: number, reason: RevokeReason, exceptId?: string): Promise<string[]> {
-    const { rows } = await sql<{ id: string }>`
-      with revoked as (
-        update sessions set revoked_at = ${at}, revoke_reason = ${reason}
-        where user_id = ${userId} and revoked_at is null and idle_expires_at > ${at} and absolute_expires_at > ${at}
-          and id is distinct from ${exceptId ?? null}::text
-        returning id, revoked_at
-      ), recorded as (
-        insert into revocations (session_id, at) select id, revoked_at from revoked on conflict do nothing
-      )
-      select id from revoked`.execute(this.#db);
-    return rows.map((r) => r.id);
+    return this.#db.transaction().execute(async (trx) => {
+      // Same per-user lock as createSession: a login evicting sessions and a logout-all touch
+      // the same rows, and would otherwise lock them in different orders (deadlock).
+      await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+      const { rows } = await sql<{ id: string }>`
+        with revoked as (
+          update sessions set revoked_at = ${at}, revoke_reason = ${reason}
+          where user_id = ${userId} and revoked_at is null and idle_expires_at > ${at} and absolute_expires_at > ${at}
+            and id is distinct from ${exceptId ?? null}::text
+          returning id, revoked_at
+        ), recorded as (
+          insert into revocations (session_id, at) select id, revoked_at from revoked on conflict do nothing
+        )
+        select id from revoked`.execute(trx);
+      return rows.map((r) => r.id);
+    });
   }
 
   async rotateRefreshToken(input: RotateInput): Promise<RotateOutcome> {
