@@ -1,4 +1,4 @@
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Context, Hono, type MiddlewareHandler } from 'hono';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
 import { securityHeaders } from '../server/middleware/security-headers.js';
@@ -14,45 +14,53 @@ export type Guard = (request: Request, env: TokenwardEnv['Bindings']) => Promise
 export type { RequireSessionOptions, RequireStepUpOptions };
 
 /**
- * Headers the guard's response carries only because Tokenward's security-header middleware ran
- * on it: they describe Tokenward's own answers, so on a pass they are not forced onto the app's.
- */
-const RESPONSE_ONLY_HEADERS = new Set([
-  'content-type',
-  'content-length',
-  'x-content-type-options',
-  'referrer-policy',
-  'x-frame-options',
-  'cross-origin-opener-policy',
-  'content-security-policy',
-  'strict-transport-security',
-  'cache-control',
-  'set-cookie',
-]);
-
-/**
  * Builds a guard from Tokenward middleware (`tw.requireSession()`, `tw.requireStepUp()`): the
- * very same Hono middleware runs, in a tiny Hono app with Tokenward's security headers and error
- * handler, so a refusal is byte-for-byte what `tw.app` would answer. Adapters add no behaviour.
+ * very same Hono middleware runs, on a Hono `Context` of the request, so the decision is
+ * Tokenward's own. A refusal is rendered by a tiny Hono app with Tokenward's security headers and
+ * error handler, so it is byte-for-byte what `tw.app` would answer. Adapters add no behaviour.
+ *
+ * The pass path allocates no Response unless `collectHeaders` is set (guards that add headers
+ * on success, e.g. step-up clearing its consumed grant cookie).
  */
-export function createGuard(tw: Tokenward, middleware: ReadonlyArray<MiddlewareHandler<TokenwardEnv>>): Guard {
-  const app = new Hono<TokenwardEnv>();
-  app.use('*', securityHeaders(tw.config));
-  app.onError((error) => tw.errorResponse(error));
-  for (const m of middleware) app.use('*', m);
-  const passed = new WeakMap<Request, SessionInfo>();
-  app.all('*', (c) => {
-    passed.set(c.req.raw, c.get('tokenward'));
-    return c.body(null, 204);
+export function createGuard(tw: Tokenward, middleware: ReadonlyArray<MiddlewareHandler<TokenwardEnv>>, options: { collectHeaders?: boolean } = {}): Guard {
+  const refusals = new WeakMap<Request, unknown>();
+  const refusalApp = new Hono<TokenwardEnv>();
+  refusalApp.use('*', securityHeaders(tw.config));
+  refusalApp.onError((error) => tw.errorResponse(error));
+  refusalApp.all('*', (c) => {
+    throw refusals.get(c.req.raw);
   });
+  const refuse = async (request: Request, env: TokenwardEnv['Bindings'], error: unknown): Promise<GuardOutcome> => {
+    refusals.set(request, error);
+    return { ok: false, response: await refusalApp.fetch(request, env) };
+  };
+  const collectHeaders = options.collectHeaders ?? false;
+
   return async (request, env) => {
-    const response = await app.fetch(request, env);
-    const session = passed.get(request);
-    if (session === undefined) return { ok: false, response };
+    const c = new Context<TokenwardEnv>(request, { env });
+    let passed = false;
+    const dispatch = async (i: number): Promise<void> => {
+      const m = middleware[i];
+      if (m === undefined) {
+        passed = true;
+        return;
+      }
+      const result = await m(c, () => dispatch(i + 1));
+      // Tokenward's middleware refuses by throwing; a returned Response is a refusal too.
+      if (result instanceof Response) c.res = result;
+    };
+    try {
+      await dispatch(0);
+    } catch (error) {
+      return refuse(request, env, error);
+    }
+    const session = c.get('tokenward') as SessionInfo | undefined;
+    if (!passed || session === undefined) return { ok: false, response: c.res };
     const headers = new Headers();
-    for (const [name, value] of response.headers) if (!RESPONSE_ONLY_HEADERS.has(name)) headers.set(name, value);
-    // e.g. the deletion of a consumed step-up cookie.
-    for (const cookie of response.headers.getSetCookie()) headers.append('set-cookie', cookie);
+    if (collectHeaders) {
+      // e.g. the deletion of a consumed step-up cookie.
+      for (const cookie of c.res.headers.getSetCookie()) headers.append('set-cookie', cookie);
+    }
     return { ok: true, session, headers };
   };
 }
@@ -73,13 +81,13 @@ export class GuardFactory {
 
   /** A session plus a valid, unused step-up grant (RFC 9470 challenge otherwise). */
   stepUp(options: RequireStepUpOptions = {}): Guard {
-    return this.#cached(`step-up:${JSON.stringify(options)}`, () => [this.#tw.requireStepUp(options)]);
+    return this.#cached(`step-up:${JSON.stringify(options)}`, () => [this.#tw.requireStepUp(options)], true);
   }
 
-  #cached(key: string, build: () => Array<MiddlewareHandler<TokenwardEnv>>): Guard {
+  #cached(key: string, build: () => Array<MiddlewareHandler<TokenwardEnv>>, collectHeaders = false): Guard {
     let guard = this.#cache.get(key);
     if (guard === undefined) {
-      guard = createGuard(this.#tw, build());
+      guard = createGuard(this.#tw, build(), { collectHeaders });
       this.#cache.set(key, guard);
     }
     return guard;
