@@ -45,7 +45,8 @@ export const initialSchema: Migration = {
       .addColumn('new_device', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('dpop_jkt', 'text')
       .execute();
-    await db.schema.createIndex('sessions_user_active').on('sessions').columns(['user_id', 'last_active_at']).execute();
+    // Not (user_id, last_active_at): every rotation moves last_active_at and would rewrite that index too.
+    await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
 
     // Every token of a session is kept (hash only) until the session is pruned, so presenting an
     // old one is recognised as reuse rather than as an unknown token.
