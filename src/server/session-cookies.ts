@@ -17,8 +17,8 @@ export function splitJws(token: string): [string, string] {
 export function setSessionCookies(ctx: ServerContext, c: Context, issued: IssuedSession, deviceId: string | null): void {
   const now = ctx.clock.now();
   const { cookies, config } = ctx;
-  const accessMaxAge = Math.max(1, Math.floor((issued.accessExpiresAt - now) / 1000));
-  const refreshMaxAge = Math.max(1, Math.floor((Math.min(issued.session.idleExpiresAt, issued.session.absoluteExpiresAt) - now) / 1000));
+  const accessMaxAge = Math.max(1, Math.ceil((issued.accessExpiresAt - now) / 1000));
+  const refreshMaxAge = Math.max(1, Math.ceil((Math.min(issued.session.idleExpiresAt, issued.session.absoluteExpiresAt) - now) / 1000));
   if (config.cookies.split) {
     const [headerPayload, signature] = splitJws(issued.accessToken);
     c.header('Set-Cookie', cookies.serialize('at_hp', headerPayload, accessMaxAge), { append: true });
