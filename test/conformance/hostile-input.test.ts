@@ -9,7 +9,7 @@ afterAll(async () => {
   await t.close();
 });
 
-const send = (path: string, body: RequestInit['body'] | null, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+const send = (path: string, body: NonNullable<RequestInit['body']> | null, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
   t.request(path, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', ...headers }, ...(body === null ? {} : { body }) });
 
 async function expectProblem(res: Response, status: number, code: string): Promise<void> {
