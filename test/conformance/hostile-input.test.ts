@@ -45,7 +45,7 @@ describe('hostile input never gives 500 and changes nothing', () => {
     ['a huge email', JSON.stringify({ email: `${'a'.repeat(5000)}@b.co`, password: 'abcdefghij' })],
     ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])],
   ])('signup with %s: 400 invalid_request', async (_name, body) => {
-    await expectProblem(await send('/auth/signup', body as BodyInit), 400, 'invalid_request');
+    await expectProblem(await send('/auth/signup', body as NonNullable<RequestInit['body']>), 400, 'invalid_request');
   });
 
   it('prototype keys are ignored and pollute nothing', async () => {
