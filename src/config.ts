@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './core/access-token.js';
 import { ConfigError } from './errors.js';
+import { type OidcConfig, oidcOptionsSchema, resolveOidcConfig } from './oidc/options.js';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
@@ -79,6 +80,7 @@ const optionsSchema = z
       .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
       .pipe(z.array(z.string().min(32, 'serviceTokens must each be at least 32 characters')))
       .default([]),
+    oidc: oidcOptionsSchema.optional(),
   })
   .strict();
 
@@ -121,6 +123,8 @@ export interface TokenwardConfig {
   hashConcurrency: number;
   /** Bearer tokens that other services use for `GET {basePath}/revocations` (empty: endpoint disabled). */
   serviceTokens: string[];
+  /** OpenID Connect identity providers for `{basePath}/oidc/<name>/login` (docs/oidc.md). */
+  oidc: OidcConfig;
 }
 
 /** Environment variable → option name (TOKENWARD_<UPPER_SNAKE_OPTION>). */
@@ -154,6 +158,7 @@ const ENV_NAMES: Record<string, string> = {
   TOKENWARD_CLEAR_SITE_DATA: 'clearSiteData',
   TOKENWARD_HASH_CONCURRENCY: 'hashConcurrency',
   TOKENWARD_SERVICE_TOKENS: 'serviceTokens',
+  TOKENWARD_OIDC_PROVIDERS: 'oidc.providers',
 };
 
 /** Reads `TOKENWARD_*` variables (and `PORT`) into an options object. Empty values are ignored. */
@@ -289,5 +294,6 @@ export function resolveConfig(options: TokenwardOptions = {}, sources: { env?: R
     clearSiteData: o.clearSiteData,
     hashConcurrency: o.hashConcurrency,
     serviceTokens: o.serviceTokens,
+    oidc: resolveOidcConfig(o.oidc),
   };
 }
