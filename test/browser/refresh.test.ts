@@ -1,0 +1,142 @@
+/**
+ * One refresh for all tabs (issue 4): five tabs of one browser whose access token has expired
+ * fire requests at the same moment through the SDK's `client.fetch`; exactly one
+ * `POST /auth/refresh` reaches the server, every request succeeds, the session stays alive.
+ * Once with Web Locks, once with `navigator.locks` removed (BroadcastChannel election).
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AppServer, launchBrowser, makeCertificate, newContext, newEmail, openHarness, PASSWORD, signupViaApi, startApp, type Tls } from '../support/browser.js';
+
+type Win = {
+  tw: {
+    client: {
+      fetch: (input: string, init?: RequestInit) => Promise<Response>;
+      login: (c: { email: string; password: string }) => Promise<unknown>;
+      me: () => Promise<{ session: { id: string } } | null>;
+      state: () => { status: string };
+    };
+    states: { status: string; at: number }[];
+    createClient: (options: object) => Win['tw']['client'];
+  };
+};
+
+// Browser globals inside page.evaluate callbacks (module-local: the project has no DOM lib).
+declare const window: Win;
+declare const navigator: { locks?: unknown };
+declare const Navigator: { prototype: { locks?: unknown } };
+
+const TABS = 5;
+const ROUNDS = 3;
+
+let tls: Tls;
+let app: AppServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  tls = makeCertificate();
+  [app, browser] = await Promise.all([startApp(tls, {}, { ui: false }), launchBrowser(tls)]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+/** Signs in in a first tab, then opens TABS harness tabs that all know the session. */
+async function openTabs(context: BrowserContext): Promise<{ pages: Page[]; sessionId: string }> {
+  const email = newEmail('tabs');
+  await signupViaApi(tls, app, email);
+  const first = await openHarness(context, app);
+  await first.evaluate(({ email, password }) => window.tw.client.login({ email, password }), { email, password: PASSWORD });
+  const pages = [first];
+  while (pages.length < TABS) pages.push(await openHarness(context, app));
+  const ids = await Promise.all(pages.map((p) => p.evaluate(async () => (await window.tw.client.me())?.session.id)));
+  expect(new Set(ids).size).toBe(1);
+  expect(ids[0]).toEqual(expect.any(String));
+  return { pages, sessionId: ids[0] as string };
+}
+
+/** Every tab fires two protected requests at the same wall-clock instant; resolves their statuses. */
+function fireAll(pages: Page[]): Promise<number[][]> {
+  const at = Date.now() + 400;
+  return Promise.all(
+    pages.map((page) =>
+      page.evaluate(async (at) => {
+        const { client } = window.tw;
+        await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+        const responses = await Promise.all([client.fetch('/api/profile'), client.fetch('/api/notes')]);
+        return responses.map((r) => r.status);
+      }, at),
+    ),
+  );
+}
+
+async function expectOneRefreshPerExpiry(pages: Page[], sessionId: string): Promise<void> {
+  for (let round = 1; round <= ROUNDS; round++) {
+    app.clock.advance(app.tw.config.accessTtlSec + 5); // every tab's access token is now expired
+    const from = app.requests.length;
+    const statuses = await fireAll(pages);
+    const seen = app.requests.slice(from);
+    const refreshes = seen.filter((r) => r.method === 'POST' && r.path === '/auth/refresh');
+    const rejected = seen.filter((r) => r.path.startsWith('/api/') && r.status === 401).length;
+    console.log(`[refresh] round ${round}: ${refreshes.length} refresh(es) for ${TABS} tabs, ${rejected} requests saw 401 first, statuses ${JSON.stringify(statuses)}`);
+    // The token really had expired: the server refused the first attempts.
+    expect(rejected).toBeGreaterThan(0);
+    expect(refreshes.map((r) => r.status)).toEqual([200]);
+    expect(statuses.flat()).toEqual(Array(TABS * 2).fill(200));
+  }
+  // The session was never revoked (no reuse detection tripped) and every tab still uses it.
+  const after = await Promise.all(pages.map((p) => p.evaluate(async () => (await window.tw.client.me())?.session.id ?? null)));
+  expect(after).toEqual(Array(TABS).fill(sessionId));
+  const states = await Promise.all(pages.map((p) => p.evaluate(() => window.tw.states.map((s) => s.status))));
+  for (const s of states) expect(s).not.toContain('anonymous');
+}
+
+describe('five tabs, expired access token', () => {
+  it('with Web Locks: exactly one POST /auth/refresh, every request succeeds', async () => {
+    const context = await newContext(browser);
+    try {
+      const { pages, sessionId } = await openTabs(context);
+      expect(await pages[0]?.evaluate(() => navigator.locks !== undefined)).toBe(true);
+      await expectOneRefreshPerExpiry(pages, sessionId);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('control: tabs that do not coordinate (no locks, no channel) each refresh, and the counter sees it', async () => {
+    const context = await newContext(browser);
+    try {
+      const { pages } = await openTabs(context);
+      // Same SDK, coordination switched off through its test seams: the count must go up.
+      await Promise.all(pages.map((p) => p.evaluate(() => {
+        window.tw.client = window.tw.createClient({ locks: null, channelFactory: null });
+      })));
+      app.clock.advance(app.tw.config.accessTtlSec + 5);
+      const from = app.requests.length;
+      const statuses = await fireAll(pages);
+      const refreshes = app.requests.slice(from).filter((r) => r.method === 'POST' && r.path === '/auth/refresh');
+      console.log(`[refresh] control: ${refreshes.length} refreshes for ${TABS} uncoordinated tabs`);
+      expect(refreshes.length).toBeGreaterThan(1);
+      expect(statuses.flat()).toEqual(Array(TABS * 2).fill(200)); // the grace window absorbs the duplicates
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('without Web Locks (navigator.locks removed): still exactly one refresh', async () => {
+    const context = await newContext(browser);
+    // Before any page script runs: this browser "has no Web Locks".
+    await context.addInitScript(() => {
+      delete Navigator.prototype.locks;
+    });
+    try {
+      const { pages, sessionId } = await openTabs(context);
+      expect(await pages[0]?.evaluate(() => navigator.locks === undefined)).toBe(true);
+      await expectOneRefreshPerExpiry(pages, sessionId);
+    } finally {
+      await context.close();
+    }
+  });
+});
