@@ -61,6 +61,21 @@ export interface Session {
   dpopJkt: string | null;
 }
 
+/**
+ * An external identity (OpenID Connect `iss` + `sub`) linked to a local user. The pair is
+ * unique: one identity belongs to at most one user; a user may have several identities.
+ */
+export interface IdentityLink {
+  /** The provider's issuer identifier (the ID token's `iss`). */
+  issuer: string;
+  /** The provider's stable subject identifier (the ID token's `sub`). */
+  subject: string;
+  userId: string;
+  /** The email the provider asserted when the link was made (informational; never used to match). */
+  email: string | null;
+  createdAt: number;
+}
+
 /** A row of `refresh_tokens`: only the SHA-256 of the token is stored. */
 export interface RefreshTokenRecord {
   hash: string;
@@ -180,6 +195,16 @@ export interface Store {
   /** Inserts a key; false if a key in state `current` already exists and `key.state` is `current` (another node won). */
   insertSigningKey(key: SigningKeyRecord): Promise<boolean>;
   setSigningKeyState(kid: string, state: SigningKeyState, at: number): Promise<void>;
+
+  /** The user an external identity (issuer + subject) is linked to, or null. */
+  findUserByIdentity(issuer: string, subject: string): Promise<User | null>;
+  /** Links an external identity to an existing user; `'identity_taken'` when it is linked already (to anyone). */
+  linkIdentity(link: IdentityLink): Promise<'ok' | 'identity_taken'>;
+  /**
+   * Creates a user, its credentials row and its first identity link in one transaction
+   * (a federated signup): nothing is written when the email or the identity is taken.
+   */
+  createUserWithIdentity(user: User, passwordHash: string, link: IdentityLink): Promise<'ok' | 'email_taken' | 'identity_taken'>;
 
   /** Throws when the store is unreachable. */
   ping(): Promise<void>;

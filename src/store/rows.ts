@@ -74,6 +74,15 @@ export interface RevocationRow {
   at: number;
 }
 
+/** A row of `federated_identities` (migration 0002). */
+export interface FederatedIdentityRow {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  email: string | null;
+  created_at: number;
+}
+
 /** The typed database for Kysely. */
 export interface Database {
   users: UserRow;
@@ -83,6 +92,7 @@ export interface Database {
   events: EventRow;
   signing_keys: SigningKeyRow;
   revocations: RevocationRow;
+  federated_identities: FederatedIdentityRow;
 }
 
 /** Columns of `sessions` in insertion order (the SQLite statements bind them by name). */

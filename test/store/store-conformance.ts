@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuthEvent, RotateInput, Session, SigningKeyRecord, Store, User } from '../../src/core/ports.js';
+import type { AuthEvent, IdentityLink, RotateInput, Session, SigningKeyRecord, Store, User } from '../../src/core/ports.js';
 
 /**
  * The behaviour every {@link Store} must have, from the TSDoc of `src/core/ports.ts`. Each test
@@ -478,6 +478,73 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         const results = await Promise.all(Array.from({ length: 5 }, (_, i) => store.insertSigningKey(signingKey('current', T0 + i))));
         expect(results.filter(Boolean)).toHaveLength(1);
         expect(await store.listSigningKeys()).toHaveLength(1);
+      });
+    });
+
+    describe('federated identities', () => {
+      const ISS = 'https://idp.example.com';
+      const link = (userId: string, subject = randomUUID(), issuer = ISS): IdentityLink => ({ issuer, subject, userId, email: 'ada@idp.example.com', createdAt: T0 });
+
+      it('linkIdentity links an identity; findUserByIdentity returns its user', async () => {
+        const user = await addUser();
+        const l = link(user.id);
+        expect(await store.linkIdentity(l)).toBe('ok');
+        expect(await store.findUserByIdentity(ISS, l.subject)).toEqual(user);
+      });
+
+      it('an unknown identity gives null; issuer and subject both count', async () => {
+        const user = await addUser();
+        const l = link(user.id, 'sub-1');
+        await store.linkIdentity(l);
+        expect(await store.findUserByIdentity(ISS, 'sub-2')).toBeNull();
+        expect(await store.findUserByIdentity('https://other.example.com', 'sub-1')).toBeNull();
+      });
+
+      it('an identity links to one user only; a user may have several identities', async () => {
+        const [a, b] = [await addUser(), await addUser()];
+        const l = link(a.id, 'sub-1');
+        expect(await store.linkIdentity(l)).toBe('ok');
+        expect(await store.linkIdentity({ ...l, userId: b.id })).toBe('identity_taken');
+        expect(await store.findUserByIdentity(ISS, 'sub-1')).toEqual(a);
+        expect(await store.linkIdentity(link(a.id, 'sub-1', 'https://other.example.com'))).toBe('ok');
+        expect(await store.findUserByIdentity('https://other.example.com', 'sub-1')).toEqual(a);
+      });
+
+      it('createUserWithIdentity creates the user, credentials and link together', async () => {
+        const user = newUser();
+        expect(await store.createUserWithIdentity(user, 'hash-x', link('ignored', 'sub-new'))).toBe('ok');
+        expect(await store.findUserByIdentity(ISS, 'sub-new')).toEqual(user);
+        expect(await store.findUserByEmail(user.email)).toEqual(user);
+        expect((await store.getCredentials(user.id))?.passwordHash).toBe('hash-x');
+      });
+
+      it('createUserWithIdentity with a taken email writes nothing', async () => {
+        const existing = await addUser('taken@example.com');
+        const user = newUser('TAKEN@example.com');
+        expect(await store.createUserWithIdentity(user, 'hash-x', link(user.id, 'sub-e'))).toBe('email_taken');
+        expect(await store.findUserById(user.id)).toBeNull();
+        expect(await store.findUserByIdentity(ISS, 'sub-e')).toBeNull();
+        expect(await store.findUserByEmail('taken@example.com')).toEqual(existing);
+      });
+
+      it('createUserWithIdentity with a linked identity writes nothing', async () => {
+        const owner = await addUser();
+        await store.linkIdentity(link(owner.id, 'sub-l'));
+        const user = newUser();
+        expect(await store.createUserWithIdentity(user, 'hash-x', link(user.id, 'sub-l'))).toBe('identity_taken');
+        expect(await store.findUserById(user.id)).toBeNull();
+        expect(await store.findUserByEmail(user.email)).toBeNull();
+        expect(await store.findUserByIdentity(ISS, 'sub-l')).toEqual(owner);
+      });
+
+      it('concurrent first logins of one identity: exactly one user is created', async () => {
+        const users = Array.from({ length: 5 }, () => newUser());
+        const results = await Promise.all(users.map((u) => store.createUserWithIdentity(u, 'hash-x', link(u.id, 'sub-race'))));
+        expect(results.filter((r) => r === 'ok')).toHaveLength(1);
+        expect(results.filter((r) => r === 'identity_taken')).toHaveLength(4);
+        const winner = users[results.indexOf('ok')];
+        expect(await store.findUserByIdentity(ISS, 'sub-race')).toEqual(winner);
+        for (const u of users) if (u !== winner) expect(await store.findUserById(u.id)).toBeNull();
       });
     });
 

@@ -3,6 +3,7 @@ import type {
   Credentials,
   CreateSessionInput,
   EventPage,
+  IdentityLink,
   RefreshTokenRecord,
   RevokeReason,
   RotateInput,
@@ -57,6 +58,8 @@ class MemoryStore implements Store {
   readonly #events = new Map<string, AuthEvent>();
   readonly #signingKeys = new Map<string, SigningKeyRecord>();
   readonly #revocations = new Map<string, number>();
+  /** `issuer \u0000 subject` → link (the primary key). */
+  readonly #identities = new Map<string, IdentityLink>();
   #closed = false;
 
   async createUser(user: User, passwordHash: string): Promise<'ok' | 'email_taken'> {
@@ -256,6 +259,34 @@ class MemoryStore implements Store {
     }
     key.state = state;
     key.updatedAt = at;
+  }
+
+  async findUserByIdentity(issuer: string, subject: string): Promise<User | null> {
+    const link = this.#identities.get(`${issuer}\u0000${subject}`);
+    const user = link === undefined ? undefined : this.#users.get(link.userId);
+    return user ? { ...user } : null;
+  }
+
+  async linkIdentity(link: IdentityLink): Promise<'ok' | 'identity_taken'> {
+    const key = `${link.issuer}\u0000${link.subject}`;
+    if (this.#identities.has(key)) return 'identity_taken';
+    if (!this.#users.has(link.userId)) throw new Error(`linkIdentity: unknown user ${link.userId}`);
+    this.#identities.set(key, { ...link });
+    return 'ok';
+  }
+
+  async createUserWithIdentity(user: User, passwordHash: string, link: IdentityLink): Promise<'ok' | 'email_taken' | 'identity_taken'> {
+    // No await in between: the checks and the writes are one atomic step, like a transaction.
+    const key = `${link.issuer}\u0000${link.subject}`;
+    const email = user.email.toLowerCase();
+    if (this.#emails.has(email)) return 'email_taken';
+    if (this.#identities.has(key)) return 'identity_taken';
+    if (this.#users.has(user.id)) throw new Error(`duplicate user id ${user.id}`);
+    this.#users.set(user.id, { ...user });
+    this.#emails.set(email, user.id);
+    this.#credentials.set(user.id, { userId: user.id, passwordHash, totpSecretSealed: null, totpConfirmedAt: null, totpLastStep: null });
+    this.#identities.set(key, { ...link, userId: user.id });
+    return 'ok';
   }
 
   async ping(): Promise<void> {

@@ -5,6 +5,7 @@ import type {
   Credentials,
   CreateSessionInput,
   EventPage,
+  IdentityLink,
   RevokeReason,
   RotateInput,
   RotateOutcome,
@@ -395,6 +396,58 @@ class PostgresStore implements Store {
 
   async setSigningKeyState(kid: string, state: SigningKeyState, at: number): Promise<void> {
     await this.#db.updateTable('signing_keys').set({ state, updated_at: at }).where('kid', '=', kid).execute();
+  }
+
+  async findUserByIdentity(issuer: string, subject: string): Promise<User | null> {
+    const row = await this.#db
+      .selectFrom('federated_identities as f')
+      .innerJoin('users as u', 'u.id', 'f.user_id')
+      .selectAll('u')
+      .where('f.issuer', '=', issuer)
+      .where('f.subject', '=', subject)
+      .executeTakeFirst();
+    return row ? toUser(row) : null;
+  }
+
+  async linkIdentity(link: IdentityLink): Promise<'ok' | 'identity_taken'> {
+    const inserted = await this.#db
+      .insertInto('federated_identities')
+      .values({ issuer: link.issuer, subject: link.subject, user_id: link.userId, email: link.email, created_at: link.createdAt })
+      .onConflict((oc) => oc.doNothing())
+      .returning('issuer')
+      .executeTakeFirst();
+    return inserted ? 'ok' : 'identity_taken';
+  }
+
+  async createUserWithIdentity(user: User, passwordHash: string, link: IdentityLink): Promise<'ok' | 'email_taken' | 'identity_taken'> {
+    const identityTaken = new Error('identity_taken');
+    try {
+      return await this.#db.transaction().execute(async (trx) => {
+        const inserted = await trx
+          .insertInto('users')
+          .values({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt })
+          .onConflict((oc) => oc.doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (!inserted) {
+          if (await this.#userByEmail(trx, user.email)) return 'email_taken';
+          throw new Error('createUserWithIdentity: duplicate user id');
+        }
+        await trx.insertInto('credentials').values({ user_id: user.id, password_hash: passwordHash, totp_secret_sealed: null, totp_confirmed_at: null, totp_last_step: null }).execute();
+        const linked = await trx
+          .insertInto('federated_identities')
+          .values({ issuer: link.issuer, subject: link.subject, user_id: user.id, email: link.email, created_at: link.createdAt })
+          .onConflict((oc) => oc.doNothing())
+          .returning('issuer')
+          .executeTakeFirst();
+        // Throwing rolls the new user back: a federated signup is all or nothing.
+        if (!linked) throw identityTaken;
+        return 'ok';
+      });
+    } catch (error) {
+      if (error === identityTaken) return 'identity_taken';
+      throw error;
+    }
   }
 
   async ping(): Promise<void> {

@@ -7,6 +7,7 @@ import type {
   Credentials,
   CreateSessionInput,
   EventPage,
+  IdentityLink,
   RevokeReason,
   RotateInput,
   RotateOutcome,
@@ -18,6 +19,7 @@ import type {
 } from '../../core/ports.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 import { checkSchema, migrateToLatest, SchemaError } from '../migrations/index.js';
+import { type IdentityStatements, prepareIdentityStatements } from './identity-statements.js';
 import {
   type CredentialsRow,
   type EventRow,
@@ -402,6 +404,31 @@ class SqliteStore implements Store {
 
   async setSigningKeyState(kid: string, state: SigningKeyState, at: number): Promise<void> {
     this.#s.setSigningKeyState.run(state, at, kid);
+  }
+
+  #identityStatements: IdentityStatements | undefined;
+  get #identities(): IdentityStatements {
+    this.#identityStatements ??= prepareIdentityStatements(this.#db);
+    return this.#identityStatements;
+  }
+
+  async findUserByIdentity(issuer: string, subject: string): Promise<User | null> {
+    const row = this.#identities.userByIdentity.get(issuer, subject);
+    return row ? toUser(row) : null;
+  }
+
+  async linkIdentity(link: IdentityLink): Promise<'ok' | 'identity_taken'> {
+    return this.#identities.insertLink(link) ? 'ok' : 'identity_taken';
+  }
+
+  async createUserWithIdentity(user: User, passwordHash: string, link: IdentityLink): Promise<'ok' | 'email_taken' | 'identity_taken'> {
+    try {
+      return this.#identities.createUserWithIdentity.immediate(user, passwordHash, link);
+    } catch (error) {
+      // Another process inserted the same email between our check and insert (unique index).
+      if (isUniqueViolation(error) && (await this.findUserByEmail(user.email))) return 'email_taken';
+      throw error;
+    }
   }
 
   async ping(): Promise<void> {
