@@ -53,6 +53,7 @@ const optionsSchema = z
     basePath: z.string().regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'basePath must look like "/auth"').default('/auth'),
     dataDir: z.string().min(1).default('./.tokenward'),
     databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'databaseUrl must start with postgres://').optional(),
+    autoMigrate: bool.default(false),
     redisUrl: z.string().regex(/^rediss?:\/\//, 'redisUrl must start with redis:// or rediss://').optional(),
     secret: z.string().min(32, 'secret must be at least 32 characters (32+ random bytes, e.g. base64)').optional(),
     accessTtl: duration('accessTtl').default(600),
@@ -97,6 +98,12 @@ export interface TokenwardConfig {
   basePath: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  /**
+   * PostgreSQL: apply pending migrations when the server starts (several nodes starting at once
+   * are serialised by the migration lock). Off by default: an unmigrated database is refused.
+   * The embedded store always migrates itself.
+   */
+  autoMigrate: boolean;
   redisUrl: string | undefined;
   secret: string | undefined;
   accessTtlSec: number;
@@ -136,6 +143,7 @@ const ENV_NAMES: Record<string, string> = {
   TOKENWARD_BASE_PATH: 'basePath',
   TOKENWARD_DATA_DIR: 'dataDir',
   TOKENWARD_DATABASE_URL: 'databaseUrl',
+  TOKENWARD_AUTO_MIGRATE: 'autoMigrate',
   TOKENWARD_REDIS_URL: 'redisUrl',
   TOKENWARD_SECRET: 'secret',
   TOKENWARD_ACCESS_TTL: 'accessTtl',
@@ -270,6 +278,7 @@ export function resolveConfig(options: TokenwardOptions = {}, sources: { env?: R
     basePath: o.basePath,
     dataDir: resolve(o.dataDir),
     databaseUrl: o.databaseUrl,
+    autoMigrate: o.autoMigrate,
     redisUrl: o.redisUrl,
     secret: o.secret,
     accessTtlSec: o.accessTtl,

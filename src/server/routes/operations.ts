@@ -8,9 +8,10 @@ import { defineRoute } from './define-route.js';
 export function operationRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
   defineRoute(app, '/.well-known/jwks.json', {
     GET: (c) => {
-      // Keys are published (as `next`) before they sign, and kept after they stop, so caches
-      // shorter than the access-token lifetime never miss a key.
-      c.header('Cache-Control', `public, max-age=${Math.min(300, ctx.config.accessTtlSec)}`);
+      // A key is published (as `next`) for longer than this max-age plus one node reload before
+      // it may sign, and stays published until its tokens expire, so a cached copy never misses
+      // a key that signs (KeyRing.schedule; `tokenward keys rotate`).
+      c.header('Cache-Control', `public, max-age=${ctx.keys.schedule.jwksMaxAgeSec}`);
       return c.json(ctx.keys.jwks());
     },
   });

@@ -1,6 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { ConfigError } from '../../errors.js';
 import { initialSchema } from './0001-initial.js';
-import { federatedIdentities } from './0002-federated-identities.js';
 
 /**
  * Every migration, in order. Static (no directory scan), so it works the same from `src/` under
@@ -8,7 +8,6 @@ import { federatedIdentities } from './0002-federated-identities.js';
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial': initialSchema,
-  '0002-federated-identities': federatedIdentities,
 };
 
 /** Kysely's bookkeeping tables, prefixed so they do not clash with an application's own. */
@@ -24,14 +23,23 @@ export interface MigrationOptions {
 /** Result of {@link checkSchema}. */
 export type SchemaStatus = 'ok' | 'unmigrated' | 'newer';
 
-/** The database schema does not match this version of Tokenward. */
-export class SchemaError extends Error {
+/** The newest migration this version knows: the schema version it needs. */
+export const SCHEMA_VERSION: string = Object.keys(MIGRATIONS).sort().at(-1) ?? '';
+
+/** What an operator runs to migrate, for messages. */
+export const MIGRATE_HINT = 'run `npx tokenward migrate` (or `npm run migrate` in a Tokenward checkout) with the same TOKENWARD_DATABASE_URL';
+
+/**
+ * The database schema does not match this version of Tokenward. A {@link ConfigError}: the
+ * server refuses to start with this one message, which says what to run.
+ */
+export class SchemaError extends ConfigError {
   readonly code: 'schema_unmigrated' | 'schema_newer';
   constructor(status: Exclude<SchemaStatus, 'ok'>) {
     super(
       status === 'newer'
-        ? 'The database schema is newer than this version of Tokenward: upgrade Tokenward (never run an older version against a migrated database).'
-        : 'The database schema is missing or out of date: run `tokenward migrate` (or open the store with migrate: true) before starting the server.',
+        ? `The database schema is newer than this version of Tokenward (which knows up to ${SCHEMA_VERSION}): upgrade Tokenward on this node; never run an older version against a database migrated by a newer one.`
+        : `The database schema is missing or out of date (this version needs ${SCHEMA_VERSION}): ${MIGRATE_HINT}, or set TOKENWARD_AUTO_MIGRATE=1 to let the server migrate when it starts.`,
     );
     this.name = 'SchemaError';
     this.code = status === 'newer' ? 'schema_newer' : 'schema_unmigrated';
@@ -53,7 +61,8 @@ function migratorFor(db: Kysely<any>, options: MigrationOptions): Migrator {
 
 /**
  * Brings the schema up to date (idempotent; concurrent callers are serialised by Kysely's
- * migration lock). Refuses a database migrated by a newer Tokenward.
+ * migration lock). Refuses a database migrated by a newer Tokenward. Returns the names of the
+ * migrations it applied (empty when the schema was already current).
  *
  * @example
  * ```ts
@@ -61,12 +70,34 @@ function migratorFor(db: Kysely<any>, options: MigrationOptions): Migrator {
  * ```
  */
 // biome-ignore lint/suspicious/noExplicitAny: see migratorFor().
-export async function migrateToLatest(db: Kysely<any>, options: MigrationOptions = {}): Promise<void> {
+export async function migrateToLatest(db: Kysely<any>, options: MigrationOptions = {}): Promise<string[]> {
   if ((await checkSchema(db, options)) === 'newer') throw new SchemaError('newer');
   const { error, results } = await migratorFor(db, options).migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`Database migration${failed ? ` ${failed}` : ''} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * The names of the migrations recorded in the database, in order (empty when it was never
+ * migrated).
+ *
+ * @example
+ * ```ts
+ * const applied = await appliedMigrations(db); // ['0001-initial']
+ * ```
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see migratorFor().
+export async function appliedMigrations(db: Kysely<any>, options: MigrationOptions = {}): Promise<string[]> {
+  const table = options.schema === undefined ? sql.table(MIGRATION_TABLE) : sql.table(`${options.schema}.${MIGRATION_TABLE}`);
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${table} order by name`.execute(db);
+    return rows.map((r) => r.name);
+  } catch (error) {
+    if (isMissingTable(error)) return [];
+    throw error;
   }
 }
 
@@ -82,15 +113,7 @@ export async function migrateToLatest(db: Kysely<any>, options: MigrationOptions
  */
 // biome-ignore lint/suspicious/noExplicitAny: see migratorFor().
 export async function checkSchema(db: Kysely<any>, options: MigrationOptions = {}): Promise<SchemaStatus> {
-  const table = options.schema === undefined ? sql.table(MIGRATION_TABLE) : sql.table(`${options.schema}.${MIGRATION_TABLE}`);
-  let executed: string[];
-  try {
-    const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
-    executed = rows.map((r) => r.name);
-  } catch (error) {
-    if (isMissingTable(error)) return 'unmigrated';
-    throw error;
-  }
+  const executed = await appliedMigrations(db, options);
   const known = new Set(Object.keys(MIGRATIONS));
   if (executed.some((name) => !known.has(name))) return 'newer';
   const done = new Set(executed);
