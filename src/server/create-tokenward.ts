@@ -91,7 +91,29 @@ export function loadCommonPasswords(): Set<string> {
   return commonPasswordsCache;
 }
 
-const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
+// 57014: statement timeout (a stalled database), 57P0x: server shutting down / restarting, 08xxx: connection.
+const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57014', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
+
+/**
+ * The limiter and revocation bus: Redis-backed (shared by every node) when `redisUrl` is set,
+ * else in-process; explicit dependencies win. A Redis that is down at start does not stop the
+ * node: it starts degraded (per-node limits, revocations by polling) and recovers by itself.
+ */
+async function openSharedState(config: TokenwardConfig, deps: TokenwardDependencies, clock: Clock, logger: Logger): Promise<{ limiter: Limiter; bus: RevocationBus | null }> {
+  const redisUrl = config.redisUrl;
+  const wantsLimiter = deps.limiter === undefined;
+  const wantsBus = deps.bus === undefined;
+  if (redisUrl === undefined || (!wantsLimiter && !wantsBus)) {
+    return { limiter: deps.limiter ?? new MemoryLimiter(clock), bus: deps.bus === undefined ? new MemoryBus() : deps.bus };
+  }
+  // Loaded only when configured, so the embedded mode never loads ioredis.
+  const [{ RedisLimiter }, { RedisBus }] = await Promise.all([import('../limiter/redis-limiter.js'), import('../bus/redis-bus.js')]);
+  const redisLimiter = wantsLimiter ? new RedisLimiter({ url: redisUrl, logger, clock }) : undefined;
+  const redisBus = wantsBus ? new RedisBus({ url: redisUrl, logger }) : undefined;
+  const ready = await Promise.all([redisLimiter?.ready(2000) ?? true, redisBus?.ready(2000) ?? true]);
+  if (ready.includes(false)) logger.warn({}, 'redis is not reachable at start: limits count per node and revocations travel by polling until it is');
+  return { limiter: redisLimiter ?? (deps.limiter as Limiter), bus: redisBus ?? (deps.bus as RevocationBus | null) };
+}
 
 function isUnavailable(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown } | null;
@@ -121,11 +143,10 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
     logger.warn({ publicOrigin: config.publicOrigin }, 'insecureHttp is on: cookies are sent without Secure and without __Host-/__Secure- prefixes; use only on a trusted private network');
   }
 
-  const store = deps.store ?? (await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl }));
-  const limiter = deps.limiter ?? new MemoryLimiter(clock);
-  const bus = deps.bus === undefined ? new MemoryBus() : deps.bus;
+  const store = deps.store ?? (await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrate: config.autoMigrate }));
+  const { limiter, bus } = await openSharedState(config, deps, clock, logger);
   const [sealKey, csrfKey, dpopNonceKey] = await Promise.all([deriveSealKey(secret, 'key-encryption'), deriveHmacKey(secret, 'csrf'), deriveHmacKey(secret, 'dpop-nonce')]);
-  const keys = new KeyRing({ store, sealKey, algorithm: config.algorithm, clock });
+  const keys = new KeyRing({ store, sealKey, algorithm: config.algorithm, clock, accessTtlSec: config.accessTtlSec });
   try {
     await keys.load();
   } catch (error) {

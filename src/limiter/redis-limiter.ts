@@ -1,0 +1,243 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { BackoffPolicy, Clock, LimitResult, Limiter } from '../core/ports.js';
+import { createRedisClient, quitOrDisconnect, type RedisBounds, type RedisLogger, RedisOutage } from '../redis/redis-connection.js';
+import { MemoryLimiter } from './memory-limiter.js';
+
+/** Options of {@link RedisLimiter}. */
+export interface RedisLimiterOptions extends RedisBounds {
+  /** `redis://…` or `rediss://…`. */
+  url: string;
+  /** Prefix of every key (default `tw:`), to share one Redis between deployments. */
+  keyPrefix?: string | undefined;
+  /** Outages are logged here, at most once a minute. */
+  logger?: RedisLogger | undefined;
+  /** Clock of the per-node fallback counters. */
+  clock?: Clock | undefined;
+}
+
+/** Distinct limits kept as rate-limiter instances (each limit value needs its own pair). */
+const MAX_LIMIT_INSTANCES = 64;
+
+/**
+ * Failure counter and block in one step, so that concurrent failures on several nodes never
+ * lose a count: KEYS[1] counts failures (expires a day after the last one), KEYS[2] exists
+ * while the key backs off (its TTL is the remaining backoff). Same schedule as
+ * `backoffSeconds`: none up to `freeFailures`, then base·2^(n−free), capped.
+ * ARGV: freeFailures, baseSec, maxSec, counter TTL ms.
+ */
+const BACKOFF_FAILURE_LUA = `
+local failures = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local free = tonumber(ARGV[1])
+if failures < free then return 0 end
+local seconds = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * 2 ^ math.min(30, failures - free))
+local ms = math.floor(seconds * 1000)
+if ms > 0 then redis.call('SET', KEYS[2], failures, 'PX', ms) end
+return ms
+`;
+
+interface BackoffCommands {
+  twBackoffFailure(failuresKey: string, blockKey: string, free: string, base: string, max: string, ttlMs: string): Promise<number>;
+}
+
+const ALLOWED: LimitResult = { allowed: true, retryAfterSec: 0 };
+const retryAfter = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+
+/** Counts fall back to this node's memory; it marks the outage (the Redis limiter calls it silently). */
+class InsuranceLimiter extends RateLimiterMemory {
+  readonly #onUse: () => void;
+  constructor(options: { points: number; duration: number; keyPrefix: string }, onUse: () => void) {
+    super(options);
+    this.#onUse = onUse;
+  }
+  override consume(key: string | number, points?: number, options?: { [key: string]: unknown }): Promise<RateLimiterRes> {
+    this.#onUse();
+    return super.consume(key, points, options);
+  }
+}
+
+/**
+ * {@link Limiter} shared by every node through Redis: fixed windows with
+ * `rate-limiter-flexible`'s `RateLimiterRedis`, login backoff as two keys updated by one Lua
+ * script, single-use claims with `SET NX PX`.
+ *
+ * When Redis is unreachable nothing fails open: windows count in an in-memory insurance limiter,
+ * backoff and claims in a per-node {@link MemoryLimiter}, so each node still enforces every limit
+ * on its own; {@link RedisLimiter.health} says `degraded`, the outage is logged at most once a
+ * minute, and counting is shared again as soon as Redis answers. Every command is bounded (no
+ * offline queue, 500 ms command timeout), so a request never waits for a dead Redis.
+ *
+ * Keys are SHA-256 digests of the limiter keys (which contain emails and IP addresses).
+ *
+ * @example
+ * ```ts
+ * const limiter = new RedisLimiter({ url: 'redis://127.0.0.1:6379', logger });
+ * await limiter.ready(2000);
+ * const tw = await createTokenward(options, { limiter });
+ * ```
+ */
+export class RedisLimiter implements Limiter {
+  readonly #client: Redis & BackoffCommands;
+  readonly #prefix: string;
+  readonly #local: MemoryLimiter;
+  readonly #windows = new Map<number, RateLimiterRedis>();
+  readonly #outage: RedisOutage;
+  readonly #probe: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(options: RedisLimiterOptions) {
+    this.#prefix = options.keyPrefix ?? 'tw:';
+    this.#local = new MemoryLimiter(options.clock ?? { now: () => Date.now() });
+    this.#outage = new RedisOutage({ logger: options.logger, what: 'rate limits and login backoff count per node until it is back' });
+    const client = createRedisClient(options.url, { name: 'tokenward-limiter', connectTimeoutMs: options.connectTimeoutMs, commandTimeoutMs: options.commandTimeoutMs });
+    client.defineCommand('twBackoffFailure', { numberOfKeys: 2, lua: BACKOFF_FAILURE_LUA });
+    client.on('error', (error: Error) => this.#outage.failed(error));
+    client.on('close', () => {
+      if (!this.#closed) this.#outage.failed(new Error('connection closed'));
+    });
+    client.on('ready', () => this.#outage.recovered());
+    this.#client = client as Redis & BackoffCommands;
+    // While failing, a cheap PING each second notices the recovery even when no request comes.
+    this.#probe = setInterval(() => {
+      if (!this.#outage.failing || this.#client.status !== 'ready') return;
+      this.#client.ping().then(
+        () => this.#outage.recovered(),
+        (error: unknown) => this.#outage.failed(error),
+      );
+    }, 1000);
+    this.#probe.unref();
+  }
+
+  /** Resolves when the connection is ready, or after `timeoutMs` (then the limiter starts degraded). */
+  async ready(timeoutMs = 2000): Promise<boolean> {
+    if (this.#client.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#client.off('ready', onReady);
+        resolve(false);
+      }, timeoutMs);
+      timer.unref();
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.#client.once('ready', onReady);
+    });
+  }
+
+  #key(kind: string, key: string): string {
+    return `${this.#prefix}${kind}:${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`;
+  }
+
+  #usable(): boolean {
+    if (this.#client.status === 'ready') return true;
+    this.#outage.failed(new Error(`connection ${this.#client.status}`));
+    return false;
+  }
+
+  #windowLimiter(limit: number): RateLimiterRedis {
+    let limiter = this.#windows.get(limit);
+    if (!limiter) {
+      if (this.#windows.size >= MAX_LIMIT_INSTANCES) this.#windows.clear();
+      limiter = new RateLimiterRedis({
+        storeClient: this.#client,
+        keyPrefix: `${this.#prefix}rl`,
+        points: limit,
+        duration: 60,
+        // Fail over to memory at once instead of sending to a connection that is down.
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: new InsuranceLimiter({ points: limit, duration: 60, keyPrefix: `${this.#prefix}rl` }, () => this.#outage.failed(new Error('window counted in memory'))),
+      });
+      this.#windows.set(limit, limiter);
+    }
+    return limiter;
+  }
+
+  /** Counts one hit against `limit` per `windowSec`, on every node together. */
+  async consume(key: string, limit: number, windowSec: number): Promise<LimitResult> {
+    const hashed = this.#key('w', `${key}`);
+    try {
+      await this.#windowLimiter(limit).consume(hashed, 1, { customDuration: windowSec });
+      return ALLOWED;
+    } catch (error) {
+      if (error instanceof RateLimiterRes) return { allowed: false, retryAfterSec: retryAfter(error.msBeforeNext) };
+      this.#outage.failed(error);
+      return this.#local.consume(key, limit, windowSec);
+    }
+  }
+
+  /** Whether `key` backs off, on any node (or, for failures counted during an outage, on this one). */
+  async backoffStatus(key: string): Promise<LimitResult> {
+    const local = await this.#local.backoffStatus(key);
+    if (!this.#usable()) return local;
+    try {
+      const ms = await this.#client.pttl(this.#key('bb', key));
+      this.#outage.recovered();
+      if (ms > 0 && retryAfter(ms) > local.retryAfterSec) return { allowed: false, retryAfterSec: retryAfter(ms) };
+      return local;
+    } catch (error) {
+      this.#outage.failed(error);
+      return local;
+    }
+  }
+
+  /** Records a failure for every node; counted on this node only while Redis is unreachable. */
+  async backoffFailure(key: string, policy: BackoffPolicy): Promise<void> {
+    if (this.#usable()) {
+      try {
+        const ttlMs = Math.max(86_400, policy.maxSec * 2) * 1000;
+        await this.#client.twBackoffFailure(this.#key('bf', key), this.#key('bb', key), String(policy.freeFailures), String(policy.baseSec), String(policy.maxSec), String(ttlMs));
+        this.#outage.recovered();
+        return;
+      } catch (error) {
+        this.#outage.failed(error);
+      }
+    }
+    await this.#local.backoffFailure(key, policy);
+  }
+
+  /** Clears the key's backoff on every node (and this node's outage counter). */
+  async backoffReset(key: string): Promise<void> {
+    await this.#local.backoffReset(key);
+    if (!this.#usable()) return;
+    try {
+      await this.#client.del(this.#key('bf', key), this.#key('bb', key));
+      this.#outage.recovered();
+    } catch (error) {
+      this.#outage.failed(error);
+    }
+  }
+
+  /**
+   * True for the first claim of `key` on any node within `ttlSec` (`SET NX PX`). Claims are also
+   * remembered on this node, so a claim made here while Redis was unreachable is still refused
+   * here after it comes back.
+   */
+  async claimOnce(key: string, ttlSec: number): Promise<boolean> {
+    if (!(await this.#local.claimOnce(key, ttlSec))) return false;
+    if (!this.#usable()) return true;
+    try {
+      const result = await this.#client.set(this.#key('c', key), '1', 'PX', Math.max(1, Math.round(ttlSec * 1000)), 'NX');
+      this.#outage.recovered();
+      return result === 'OK';
+    } catch (error) {
+      this.#outage.failed(error);
+      return true;
+    }
+  }
+
+  /** `degraded` while Redis is unreachable (limits then count per node). */
+  health(): 'ok' | 'degraded' {
+    return this.#client.status !== 'ready' || this.#outage.failing ? 'degraded' : 'ok';
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#probe);
+    await this.#local.close();
+    await quitOrDisconnect(this.#client);
+  }
+}
