@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { ConfigError } from '../../errors.js';
 import { initialSchema } from './0001-initial.js';
+import { federatedIdentities } from './0002-federated-identities.js';
 
 /**
  * Every migration, in order. Static (no directory scan), so it works the same from `src/` under
@@ -8,6 +9,7 @@ import { initialSchema } from './0001-initial.js';
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial': initialSchema,
+  '0002-federated-identities': federatedIdentities,
 };
 
 /** Kysely's bookkeeping tables, prefixed so they do not clash with an application's own. */
