@@ -33,7 +33,7 @@ export function sessionLifecycleRoutes(app: Hono<TokenwardEnv>, ctx: ServerConte
 
   defineRoute(app, `${base}/refresh`, {
     POST: async (c) => {
-      await enforceCsrf(ctx, c, { bindings: refreshBindings(c) });
+      await enforceCsrf(ctx, c, { setsCookies: true, bindings: refreshBindings(c) });
       await discardBody(c);
       const rc = requestContext(ctx, c);
       try {
@@ -56,7 +56,7 @@ export function sessionLifecycleRoutes(app: Hono<TokenwardEnv>, ctx: ServerConte
 
   defineRoute(app, `${base}/logout`, {
     POST: async (c) => {
-      await enforceCsrf(ctx, c, { bindings: refreshBindings(c) });
+      await enforceCsrf(ctx, c, { setsCookies: true, bindings: refreshBindings(c) });
       await discardBody(c);
       const rc = requestContext(ctx, c);
       const fromAccess = await optionalSession(ctx, c);
@@ -69,7 +69,7 @@ export function sessionLifecycleRoutes(app: Hono<TokenwardEnv>, ctx: ServerConte
 
   defineRoute(app, `${base}/logout-all`, {
     POST: async (c) => {
-      await enforceCsrf(ctx, c, { bindings: refreshBindings(c) });
+      await enforceCsrf(ctx, c, { setsCookies: true, bindings: refreshBindings(c) });
       await discardBody(c);
       const rc = requestContext(ctx, c);
       const fromAccess = await optionalSession(ctx, c);
