@@ -118,7 +118,9 @@ export class KeyRing {
   #verifying = new Map<string, VerificationKey>();
   #jwks: Jwks = { keys: [] };
   #fingerprint = '';
-  #reloading: Promise<boolean> | undefined;
+  #running: Promise<boolean> | undefined;
+  #queued: Promise<boolean> | undefined;
+  #unknownKidReload: Promise<unknown> | undefined;
   #lastUnknownKidReload = Number.NEGATIVE_INFINITY;
   /** Increments whenever the set of keys changes (verified-token caches drop their entries). */
   version = 0;
@@ -158,13 +160,24 @@ export class KeyRing {
 
   /**
    * Re-reads the store (another node may have rotated) and retires `retiring` keys whose
-   * tokens have all expired. Concurrent calls share one read. Returns true when keys changed.
+   * tokens have all expired. The read starts after the call (callers arriving before it starts
+   * share it; reloads never overlap). Returns true when keys changed.
    */
   reload(): Promise<boolean> {
-    this.#reloading ??= this.#reload().finally(() => {
-      this.#reloading = undefined;
-    });
-    return this.#reloading;
+    if (this.#queued) return this.#queued;
+    const previous = this.#running ?? Promise.resolve(false);
+    const run: Promise<boolean> = previous
+      .catch(() => false)
+      .then(() => {
+        if (this.#queued === run) this.#queued = undefined;
+        this.#running = run;
+        return this.#reload();
+      })
+      .finally(() => {
+        if (this.#running === run) this.#running = undefined;
+      });
+    this.#queued = run;
+    return run;
   }
 
   async #reload(): Promise<boolean> {
@@ -350,19 +363,30 @@ export class KeyRing {
 
   /**
    * The verification key of `kid`. An unknown `kid` may belong to a key another process has
-   * just promoted: the store is re-read (at most once per {@link UNKNOWN_KID_RELOAD_MS}, so
-   * invented kids cannot flood it) before answering undefined.
+   * just promoted: the store is re-read before answering undefined. Such reads happen at most
+   * once per {@link UNKNOWN_KID_RELOAD_MS} (tokens with invented kids wait for the next one
+   * instead of each causing a read), and always start after the token arrived.
    */
   keyFor(kid: string): VerificationKey | undefined | Promise<VerificationKey | undefined> {
     const known = this.#verifying.get(kid);
     if (known !== undefined) return known;
-    const now = this.#clock.now();
-    if (this.#reloading === undefined && now - this.#lastUnknownKidReload < UNKNOWN_KID_RELOAD_MS) return undefined;
-    if (this.#reloading === undefined) this.#lastUnknownKidReload = now;
-    return this.reload().then(
+    return this.#reloadForUnknownKid().then(
       () => this.#verifying.get(kid),
       () => undefined,
     );
+  }
+
+  #reloadForUnknownKid(): Promise<unknown> {
+    if (this.#unknownKidReload) return this.#unknownKidReload;
+    // A throttle, not a rule of the domain: monotonic time, not the injected clock.
+    const wait = Math.max(0, this.#lastUnknownKidReload + UNKNOWN_KID_RELOAD_MS - performance.now());
+    const pending = sleep(wait).then(() => {
+      this.#unknownKidReload = undefined;
+      this.#lastUnknownKidReload = performance.now();
+      return this.reload();
+    });
+    this.#unknownKidReload = pending;
+    return pending;
   }
 
   /** The public keys to publish (`next`, `current`, `retiring`). */
