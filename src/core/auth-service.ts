@@ -8,7 +8,7 @@ import type { KeyRing } from './key-ring.js';
 import { checkPasswordPolicy, normalizePassword } from './passwords.js';
 import type { AuthEvent, Clock, Limiter, PasswordHasher, RevocationBus, RevokeReason, Session, Store, User } from './ports.js';
 import type { RevocationList } from './revocation-list.js';
-import { deriveSealKey, open, seal } from './seal.js';
+import { openUnder, sealUnder } from './seal.js';
 import type { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** Policy values the service needs (a slice of the resolved config). */
@@ -74,6 +74,9 @@ export type LoginOutcome = { kind: 'session'; issued: IssuedSession } | { kind: 
 export interface TokenBinding {
   dpopJkt?: string | null;
 }
+
+/** HKDF purpose of the key a rotated refresh token's successor is sealed under. */
+const SUCCESSOR_PURPOSE = 'refresh-successor';
 
 /** Refresh tokens: `twr_` + 256 random bits (base64url). */
 export const REFRESH_TOKEN_SHAPE = /^twr_[A-Za-z0-9_-]{43}$/;
@@ -285,14 +288,15 @@ export class AuthService {
   async refresh(presented: string | null, ctx: RequestContext, binding: TokenBinding = {}): Promise<IssuedSession> {
     if (presented === null || !REFRESH_TOKEN_SHAPE.test(presented)) throw new TokenwardError('refresh_invalid');
     const proofJkt = binding.dpopJkt ?? null;
-    const bound = await this.#d.store.findSessionByRefreshHash(await sha256(presented));
+    const presentedHash = await sha256(presented);
+    const bound = await this.#d.store.findSessionByRefreshHash(presentedHash);
     if (bound !== null && bound.dpopJkt !== null && bound.dpopJkt !== proofJkt) {
       throw new TokenwardError(binding.dpopJkt === undefined ? 'refresh_invalid' : 'invalid_dpop_proof');
     }
     const now = this.#d.clock.now();
     const successor = `twr_${randomToken(32)}`;
-    const sealKey = await deriveSealKey(presented, 'refresh-successor');
-    const [presentedHash, successorHash, successorSealed] = await Promise.all([sha256(presented), sha256(successor), seal(sealKey, successor)]);
+    // Sealed under a key derived from the presented token: only its holder can read it back (grace window).
+    const [successorHash, successorSealed] = await Promise.all([sha256(successor), sealUnder(presented, SUCCESSOR_PURPOSE, successor)]);
     const outcome = await this.#d.store.rotateRefreshToken({
       presentedHash,
       successorHash,
@@ -311,7 +315,7 @@ export class AuthService {
         await this.#revoked([outcome.session.id], now);
         throw new TokenwardError('refresh_reused');
       case 'grace': {
-        const token = await open(sealKey, outcome.successorSealed);
+        const token = await openUnder(presented, SUCCESSOR_PURPOSE, outcome.successorSealed);
         if (token === null) throw new TokenwardError('refresh_invalid');
         return this.#issueFor(outcome.session, token, proofJkt);
       }

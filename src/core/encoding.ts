@@ -1,4 +1,5 @@
 import { base64url } from 'jose';
+import { nodeCrypto } from './node-crypto.js';
 
 const encoder = new TextEncoder();
 
@@ -14,6 +15,7 @@ export function randomId(): string {
 
 /** SHA-256 of a UTF-8 string, base64url-encoded. */
 export async function sha256(text: string): Promise<string> {
+  if (nodeCrypto !== null) return nodeCrypto.createHash('sha256').update(text, 'utf8').digest('base64url');
   const digest = await crypto.subtle.digest('SHA-256', encoder.encode(text));
   return base64url.encode(new Uint8Array(digest));
 }
@@ -24,6 +26,10 @@ export function utf8(text: string): Uint8Array<ArrayBuffer> {
 
 /** Constant-time comparison of two strings of any length (compares fixed-size digests). */
 export async function timingSafeEqualStrings(a: string, b: string): Promise<boolean> {
+  if (nodeCrypto !== null) {
+    const { createHash, timingSafeEqual } = nodeCrypto;
+    return timingSafeEqual(createHash('sha256').update(a, 'utf8').digest(), createHash('sha256').update(b, 'utf8').digest());
+  }
   const [da, db] = await Promise.all([
     crypto.subtle.digest('SHA-256', encoder.encode(a)),
     crypto.subtle.digest('SHA-256', encoder.encode(b)),

@@ -95,6 +95,9 @@ export async function readJsonObject(c: Context, options: { optional?: boolean }
 
 /** For endpoints that take no body: enforces the size limit and ignores the content. */
 export async function discardBody(c: Context): Promise<void> {
+  // `Content-Length: 0` (what browsers send for a bodiless POST): nothing to read, so no body
+  // stream is built (≈ 10 % of a refresh's CPU time on @hono/node-server).
+  if (c.req.header('content-length') === '0') return;
   await readCapped(c.req.raw);
 }
 
