@@ -82,6 +82,68 @@ export function mountDemo(tw: Tokenward, options: { assets?: Record<string, stri
     stringField(body, 'to', { max: 100, min: 1 });
     return c.json({ ok: true });
   });
+  mountLab(tw);
+}
+
+/**
+ * Security lab helpers. A page cannot forge `Origin` or `Sec-Fetch-Site`, nor send a cross-site
+ * request under this CSP, so the server replays the browser's own request with forged headers,
+ * exactly as an attacker's page (or an old browser) would send it.
+ */
+function mountLab(tw: Tokenward): void {
+  const { app } = tw;
+  const stolen = new Map<string, { cookie: string; until: number }>();
+  const replay = (c: Context, path: string, init: { method: string; cookie: string; headers?: Record<string, string>; body?: string }) =>
+    tw.fetch(
+      new Request(new URL(path, tw.config.publicOrigin), {
+        method: init.method,
+        headers: { cookie: init.cookie, 'user-agent': c.req.header('user-agent') ?? '', ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+        ...(init.body ? { body: init.body } : {}),
+      }),
+      c.env,
+    );
+  const outcome = async (res: Response) => ({ status: res.status, code: res.ok ? null : (((await res.json().catch(() => ({}))) as { code?: string }).code ?? null) });
+
+  app.post('/api/lab/csrf-replay', tw.requireSession(), async (c) => {
+    const cookie = c.req.header('cookie') ?? '';
+    const body = JSON.stringify({ text: 'CSRF replay from the security lab: this note must not exist.' });
+    const attacks: Record<string, Record<string, string>> = {
+      crossSite: { origin: 'https://attacker.example', 'sec-fetch-site': 'cross-site' },
+      forgedOrigin: { origin: 'https://attacker.example' },
+      forgedToken: { 'x-csrf-token': 'forged.csrf.token' },
+    };
+    const results: Record<string, { status: number; code: string | null }> = {};
+    for (const [name, headers] of Object.entries(attacks)) {
+      results[name] = await outcome(await replay(c, '/api/notes', { method: 'POST', cookie, headers, body }));
+    }
+    // Control: the same cookies do authenticate, so a refusal above is the CSRF rule at work.
+    const control = await outcome(await replay(c, '/api/profile', { method: 'GET', cookie }));
+    return c.json({ results, control });
+  });
+
+  // "Steal" the cookies of this request (as XSS or malware would) to replay them after logout.
+  app.post('/api/lab/steal', tw.requireSession(), (c) => {
+    const now = Date.now();
+    for (const [key, entry] of stolen) if (entry.until < now) stolen.delete(key);
+    const id = randomId();
+    stolen.set(id, { cookie: c.req.header('cookie') ?? '', until: now + 60_000 });
+    return c.json({ id });
+  });
+  app.post('/api/lab/replay-stolen', async (c) => {
+    const body = await readJsonObject(c);
+    const id = stringField(body, 'id', { max: 100, min: 1 }) as string;
+    const entry = stolen.get(id);
+    stolen.delete(id);
+    if (!entry || entry.until < Date.now()) throw new TokenwardError('not_found');
+    const started = Date.now();
+    let result = await outcome(await replay(c, '/api/profile', { method: 'GET', cookie: entry.cookie }));
+    // Revocation reaches every node within 1 s (API.md); allow the same here before judging.
+    while (result.status === 200 && Date.now() - started < 1500) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      result = await outcome(await replay(c, '/api/profile', { method: 'GET', cookie: entry.cookie }));
+    }
+    return c.json({ ...result, afterMs: Date.now() - started });
+  });
 }
 
 function listPublic(ext: string): string[] {

@@ -1,0 +1,85 @@
+import { createClient, type SessionInfo, TokenwardClientError } from '../../src/client/index.js';
+
+/** The one SDK instance of the page. It never stores a token: the cookies are HttpOnly. */
+export const client = createClient();
+
+export interface Problem {
+  status: number;
+  code: string;
+  detail: string;
+  retryAfter?: number;
+}
+
+/** Result of a JSON call: the body on success, the problem details otherwise. */
+export type Result<T> = { ok: true; status: number; data: T } | { ok: false; status: number; problem: Problem };
+
+/** `client.fetch` with a JSON body; never throws for HTTP errors. */
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<Result<T>> {
+  const request: RequestInit = { method: init.method ?? 'GET' };
+  if (init.body !== undefined) {
+    request.headers = { 'Content-Type': 'application/json' };
+    request.body = JSON.stringify(init.body);
+  }
+  const res = await client.fetch(path, request);
+  const data = res.status === 204 ? undefined : await res.json().catch(() => undefined);
+  if (res.ok) return { ok: true, status: res.status, data: data as T };
+  const body = (data ?? {}) as { code?: string; detail?: string; title?: string };
+  const retryAfter = Number(res.headers.get('Retry-After')) || undefined;
+  return {
+    ok: false,
+    status: res.status,
+    problem: { status: res.status, code: body.code ?? 'unknown', detail: body.detail ?? body.title ?? `HTTP ${res.status}`, ...(retryAfter ? { retryAfter } : {}) },
+  };
+}
+
+const MESSAGES: Record<string, string> = {
+  invalid_credentials: 'That email and password do not match.',
+  email_taken: 'An account with this email already exists. Log in instead?',
+  weak_password: 'Pick a stronger password: at least 8 characters and not a common one.',
+  too_many_attempts: 'Too many attempts.',
+  invalid_code: 'That code is not right (or was already used). Try the next one.',
+  mfa_pending_invalid: 'The sign-in attempt expired. Enter your password again.',
+  csrf_rejected: 'The request was refused as a possible cross-site request.',
+  step_up_required: 'Please confirm it is you.',
+  unauthenticated: 'You are signed out.',
+  invalid_token: 'Your session ended.',
+};
+
+/** A human sentence for a problem (or a thrown SDK error). */
+export function describeProblem(problem: Problem | unknown): string {
+  if (problem instanceof TokenwardClientError) {
+    return describeProblem({ status: problem.status, code: problem.code, detail: problem.message, ...(problem.retryAfter ? { retryAfter: problem.retryAfter } : {}) });
+  }
+  if (problem instanceof Error) return `Network error: ${problem.message}`;
+  const p = problem as Problem;
+  const base = MESSAGES[p.code] ?? p.detail;
+  return p.code === 'too_many_attempts' && p.retryAfter ? `${base} Try again in ${p.retryAfter} s.` : base;
+}
+
+/** Tells the other tabs of this demo that a sign-in finished outside the SDK's own login(). */
+const demoChannel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('tokenward-demo') : undefined;
+if (demoChannel) demoChannel.onmessage = () => void client.me();
+
+/**
+ * Login in two steps (API.md "Login with TOTP"). The SDK's `login()` expects `{user, session}`,
+ * so the demo posts itself and then lets `me()` load the session into the SDK's state.
+ */
+export async function loginWithPassword(email: string, password: string): Promise<Result<{ mfaRequired: true } | SessionInfo>> {
+  const result = await api<{ mfaRequired: true } | SessionInfo>('/auth/login', { method: 'POST', body: { email, password } });
+  if (result.ok && !('mfaRequired' in result.data)) await completeSignIn();
+  return result;
+}
+
+export async function loginSecondFactor(code: string): Promise<Result<SessionInfo>> {
+  const trimmed = code.trim();
+  // Recovery codes look like xxxx-xxxx-xxxx; authenticator codes are 6 digits.
+  const body = /^\d{6}$/.test(trimmed.replace(/\s/g, '')) ? { code: trimmed.replace(/\s/g, '') } : { recoveryCode: trimmed };
+  const result = await api<SessionInfo>('/auth/login/totp', { method: 'POST', body });
+  if (result.ok) await completeSignIn();
+  return result;
+}
+
+async function completeSignIn(): Promise<void> {
+  await client.me();
+  demoChannel?.postMessage('signed-in');
+}

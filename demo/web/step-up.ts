@@ -1,0 +1,73 @@
+import { client, describeProblem, type Result } from './api.js';
+import { busy, h, statusLine } from './dom.js';
+
+/**
+ * Asks for the password (or an authenticator code) in a modal and calls `client.stepUp`.
+ * Resolves true once the server granted a fresh step-up, false when the user cancels.
+ */
+export function promptStepUp(reason: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const status = statusLine();
+    let useCode = false;
+    const secret = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+    const label = h('span', { class: 'field-label' }, 'Password');
+    const toggle = h('button', { type: 'button', class: 'link-button' }, 'Use an authenticator code instead');
+    const form = h(
+      'form',
+      { id: 'step-up-form', class: 'stack' },
+      h('h2', { class: 'card-title' }, 'Confirm it is you'),
+      h('p', { class: 'muted' }, reason, ' The confirmation is valid for one action within 5 minutes.'),
+      h('label', { class: 'field' }, label, secret),
+      toggle,
+      status.el,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Confirm'), h('button', { type: 'button', class: 'btn btn-ghost', 'data-action': 'cancel' }, 'Cancel')),
+    );
+    const overlay = h('div', { class: 'overlay', role: 'dialog', 'aria-modal': 'true' }, h('div', { class: 'card dialog' }, form));
+    const close = (granted: boolean) => {
+      overlay.remove();
+      document.removeEventListener('keydown', onKey);
+      resolve(granted);
+    };
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') close(false);
+    };
+    toggle.addEventListener('click', () => {
+      useCode = !useCode;
+      secret.value = '';
+      secret.name = useCode ? 'totp' : 'password';
+      secret.type = useCode ? 'text' : 'password';
+      secret.inputMode = useCode ? 'numeric' : 'text';
+      secret.autocomplete = useCode ? 'one-time-code' : 'current-password';
+      label.textContent = useCode ? 'Authenticator code' : 'Password';
+      toggle.textContent = useCode ? 'Use your password instead' : 'Use an authenticator code instead';
+      secret.focus();
+    });
+    form.querySelector('[data-action=cancel]')?.addEventListener('click', () => close(false));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void busy(form, async () => {
+        try {
+          await client.stepUp(useCode ? { totp: secret.value.replace(/\s/g, '') } : { password: secret.value });
+          close(true);
+        } catch (error) {
+          status.show('error', describeProblem(error));
+          secret.select();
+        }
+      });
+    });
+    document.addEventListener('keydown', onKey);
+    document.body.append(overlay);
+    secret.focus();
+  });
+}
+
+/**
+ * Runs a step-up guarded request; on 401 `step_up_required` asks the user to confirm and
+ * retries exactly once (the grant is single use). Cancelling returns the original refusal.
+ */
+export async function withStepUp<T>(reason: string, request: () => Promise<Result<T>>): Promise<Result<T>> {
+  const first = await request();
+  if (first.ok || first.problem.code !== 'step_up_required') return first;
+  if (!(await promptStepUp(reason))) return first;
+  return request();
+}
