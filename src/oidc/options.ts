@@ -71,6 +71,8 @@ export const oidcOptionsSchema = z
           providerSchema,
         ),
       ),
+    /** Seconds each request to a provider may take (discovery, token, JWKS, userinfo); default 5. */
+    timeout: z.number().positive().max(60, 'oidc.timeout is in seconds, at most 60').default(5),
   })
   .strict();
 
@@ -93,6 +95,8 @@ export interface OidcProviderConfig {
 /** The resolved `oidc` configuration (no providers: the OIDC routes answer 404). */
 export interface OidcConfig {
   providers: Record<string, OidcProviderConfig>;
+  /** Bound on each request to a provider, in milliseconds. */
+  timeoutMs: number;
 }
 
 /** Applies defaults to a parsed `oidc` option. */
@@ -108,5 +112,5 @@ export function resolveOidcConfig(parsed: z.output<typeof oidcOptionsSchema> | u
       linkVerifiedEmail: p.linkVerifiedEmail,
     };
   }
-  return { providers };
+  return { providers, timeoutMs: Math.round((parsed?.timeout ?? 5) * 1000) };
 }
