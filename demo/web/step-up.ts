@@ -1,3 +1,4 @@
+import { TokenwardClientError } from '../../src/client/index.js';
 import { client, describeProblem, type Result } from './api.js';
 import { busy, h, statusLine } from './dom.js';
 
@@ -50,7 +51,8 @@ export function promptStepUp(reason: string): Promise<boolean> {
           await client.stepUp(useCode ? { totp: secret.value.replace(/\s/g, '') } : { password: secret.value });
           close(true);
         } catch (error) {
-          status.show('error', describeProblem(error));
+          const wrong = error instanceof TokenwardClientError && error.code === 'invalid_credentials';
+          status.show('error', wrong ? `That ${useCode ? 'code' : 'password'} is not right.` : describeProblem(error));
           secret.select();
         }
       });

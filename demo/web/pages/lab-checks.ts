@@ -97,7 +97,10 @@ export const TOKEN_CHECKS: Check[] = [
       const csrf = names.some((n) => n.endsWith('tw_csrf'))
         ? ' The CSRF cookie is readable by design: the SDK copies it into the X-CSRF-Token header; it is signed, bound to this session and useless without the HttpOnly session cookie.'
         : '';
-      return { pass: credentials.length === 0 && leaked.length === 0, observed: `${visible}${csrf}${credentials.length ? ` Exposed: ${credentials.join(', ')}!` : ''}` };
+      const split = names.some((n) => n.endsWith('tw_at_hp'))
+        ? ' Split-cookie mode: the access token\'s header.payload half is readable, its signature is HttpOnly, so the half is not a credential.'
+        : '';
+      return { pass: credentials.length === 0 && leaked.length === 0, observed: `${visible}${csrf}${split}${credentials.length ? ` Exposed: ${credentials.join(', ')}!` : ''}` };
     },
   },
   {

@@ -23,7 +23,7 @@ export const transferPage: Page = {
       void busy(form, async () => {
         const r = await withStepUp(`Sending ${money.format(value)} to ${recipient} needs a fresh confirmation.`, () => api<{ ok: true }>('/api/transfer', { method: 'POST', body: { amount: value, to: recipient } }));
         if (!r.ok) {
-          replace(result, h('div', { class: 'banner banner-danger', 'data-testid': 'transfer-result', 'data-status': 'refused' }, h('strong', {}, 'Not sent'), h('span', {}, describeProblem(r.problem))));
+          replace(result, h('div', { class: 'banner banner-danger', 'data-testid': 'transfer-result', 'data-status': 'refused' }, h('strong', {}, 'Not sent'), h('span', {}, r.problem.code === 'step_up_required' ? 'The transfer needs a fresh confirmation of your password.' : describeProblem(r.problem))));
           return;
         }
         replace(result, h('div', { class: 'banner banner-ok', 'data-testid': 'transfer-result', 'data-status': 'ok' }, h('strong', {}, `Sent ${money.format(value)} to ${recipient}`), h('span', {}, 'The step-up grant was consumed: the next transfer asks again.')));
