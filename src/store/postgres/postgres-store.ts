@@ -89,6 +89,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // An idle connection dropped by the server must not crash the process; the next query
   // gets a fresh connection or a connection error.
   pool.on('error', () => {});
+  // A connection that breaks while checked out (between two statements of a transaction, or when
+  // the server restarts) emits 'error' on its client; unhandled, that would end the process. The
+  // statement in flight fails on its own (→ 503), and the pool drops the broken client on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     const schema = options.schema ?? (await currentSchema(db));
