@@ -206,6 +206,25 @@ function runAsPostgres(command, args, options = {}) {
   return result;
 }
 
+/** Like runAsPostgres, without blocking the event loop (so a test's requests keep flowing). */
+function runAsPostgresAsync(command, args, options = {}) {
+  const account = postgresUser();
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...options,
+      ...(account ? { uid: account.uid, gid: account.gid } : {}),
+      env: { ...process.env, LC_ALL: 'C', ...(options.env ?? {}) },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d.toString()));
+    child.stderr.on('data', (d) => (stderr += d.toString()));
+    child.once('error', (error) => resolve({ status: null, stdout, stderr, error }));
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 function checked(result, what) {
   if (result.error) throw new Error(`${what}: ${result.error.message}`);
   if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status}):\n${`${result.stderr ?? ''}${result.stdout ?? ''}`.slice(-2000)}`);
@@ -255,7 +274,7 @@ export async function startPostgres({ log = () => {}, maxConnections = 200 } = {
     throw error;
   }
 
-  const pgStart = () => {
+  const pgStart = (run = runAsPostgres) => {
     const options = [
       `-c listen_addresses=127.0.0.1`,
       `-c port=${port}`,
@@ -266,7 +285,7 @@ export async function startPostgres({ log = () => {}, maxConnections = 200 } = {
       '-c full_page_writes=off',
       '-c shared_buffers=64MB',
     ].join(' ');
-    return runAsPostgres(join(bin, 'pg_ctl'), ['start', '-D', data, '-l', logFile, '-w', '-t', '30', '-o', options], { cwd: dir });
+    return run(join(bin, 'pg_ctl'), ['start', '-D', data, '-l', logFile, '-w', '-t', '30', '-o', options], { cwd: dir });
   };
   const tail = () => {
     try {
@@ -304,7 +323,7 @@ export async function startPostgres({ log = () => {}, maxConnections = 200 } = {
     // After a kill, backends may linger a moment and hold the old shared memory.
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const result = pgStart();
+      const result = await pgStart(runAsPostgresAsync);
       if (result.status === 0) return;
       if (Date.now() > deadline) throw new Error(`pg_ctl start failed (exit ${result.status}):\n${result.stderr}${result.stdout}\n${tail()}`);
       await sleep(250);
@@ -318,7 +337,7 @@ export async function startPostgres({ log = () => {}, maxConnections = 200 } = {
     isRunning,
     start,
     async restart({ downMs = 0 } = {}) {
-      if (isRunning()) checked(runAsPostgres(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w', '-t', '30']), 'pg_ctl stop');
+      if (isRunning()) checked(await runAsPostgresAsync(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w', '-t', '30']), 'pg_ctl stop');
       if (downMs > 0) await sleep(downMs);
       await start();
     },
