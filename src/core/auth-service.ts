@@ -188,12 +188,14 @@ export class AuthService {
 
   /**
    * Starts the session of a login whose second factor the caller has just verified
-   * (`amr` e.g. `["pwd", "otp", "mfa"]`). 401 `mfa_pending_invalid` if the user is gone.
+   * (`amr` e.g. `["pwd", "otp", "mfa"]`), or of a federated (OIDC) login (`["fed"]`).
+   * 401 `mfa_pending_invalid` if the user is gone. `detectNewDevice: false` for the first
+   * session of an account just created (as at signup: there is no device to compare with).
    */
-  async completeLogin(userId: string, amr: string[], ctx: RequestContext): Promise<IssuedSession> {
+  async completeLogin(userId: string, amr: string[], ctx: RequestContext, options: { detectNewDevice?: boolean } = {}): Promise<IssuedSession> {
     const user = await this.#d.store.findUserById(userId);
     if (!user) throw new TokenwardError('mfa_pending_invalid');
-    return this.#startSession(user, ctx, amr, 'login.success');
+    return this.#startSession(user, ctx, amr, 'login.success', options.detectNewDevice === false ? { detectNewDevice: false } : {});
   }
 
   /** Creates a session for an already authenticated user (login, signup, OIDC, second factor). */

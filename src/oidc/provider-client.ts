@@ -105,7 +105,13 @@ export class OidcProviderClient {
         clientId,
         { redirect_uris: [this.#redirectUri], response_types: ['code'] },
         clientSecret === undefined ? oidc.None() : oidc.ClientSecretBasic(clientSecret),
-        { timeout: this.#timeoutSec, ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}) },
+        {
+          timeout: this.#timeoutSec,
+          // openid-client skips the ID token signature check for token endpoint responses by
+          // default (OIDC Core §3.1.3.7: TLS authenticates the endpoint). Checking it against the
+          // provider's JWKS as well costs one cached JWKS fetch and no longer trusts the transport alone.
+          execute: insecure ? [oidc.allowInsecureRequests, oidc.enableNonRepudiationChecks] : [oidc.enableNonRepudiationChecks],
+        },
       );
     } catch (error) {
       throw new ProviderError(classify(error), error);

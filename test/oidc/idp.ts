@@ -37,9 +37,9 @@ export interface TestIdp {
 }
 
 /** Starts an oidc-provider with dev interactions, the given clients, and an RS256 key. */
-export async function startIdp(options: { clients: IdpClient[] }): Promise<TestIdp> {
+export async function startIdp(options: { clients: IdpClient[] }, port = 0): Promise<TestIdp> {
   const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const signingJwk: JWK = { ...(await exportJWK(privateKey)), kid: 'idp-key-1', alg: 'RS256', use: 'sig' };

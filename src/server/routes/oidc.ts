@@ -163,7 +163,7 @@ async function completeCallback(ctx: ServerContext, c: Context<TokenwardEnv>, na
     await setPendingLoginCookie(ctx, c, user.id, uniqueAmr);
     return c.redirect(withQuery(login.returnTo, OIDC_MFA_PARAM, 'required'), 302);
   }
-  const issued = await ctx.service.completeLogin(user.id, uniqueAmr, rc);
+  const issued = await ctx.service.completeLogin(user.id, uniqueAmr, rc, { detectNewDevice: via !== 'signup' });
   setSessionCookies(ctx, c, issued, rc.deviceId);
   return c.redirect(login.returnTo, 302);
 }
