@@ -6,6 +6,7 @@ import type {
   AuthState,
   ClientOptions,
   DeviceSession,
+  MfaChallenge,
   Session,
   SessionInfo,
   TokenwardClient,
@@ -180,10 +181,11 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     return data as T;
   };
 
-  const signIn = async (path: string, body: object): Promise<SessionInfo> => {
-    const info = await call<SessionInfo>(path, 'POST', body);
-    setState({ status: 'authenticated', ...info }, true);
-    return info;
+  const signIn = async <T extends object = SessionInfo>(path: string, body: object): Promise<T> => {
+    const info = await call<SessionInfo | MfaChallenge>(path, 'POST', body);
+    // A second factor is due: no session yet, the state does not change.
+    if ('session' in info) setState({ status: 'authenticated', user: info.user, session: info.session }, true);
+    return info as T;
   };
 
   const signOut = async (path: string): Promise<void> => {
@@ -195,6 +197,7 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     fetch: clientFetch,
     login: (credentials) => signIn('/login', credentials),
     signup: (details) => signIn('/signup', details),
+    loginSecondFactor: (proof) => signIn('/login/totp', proof),
     logout: () => signOut('/logout'),
     logoutAll: () => signOut('/logout-all'),
     async me() {

@@ -15,6 +15,7 @@ export type {
   AuthState,
   ClientOptions,
   DeviceSession,
+  MfaChallenge,
   Session,
   SessionInfo,
   StepUpProof,

@@ -46,6 +46,19 @@ export interface SessionInfo {
 }
 
 /**
+ * What `login` resolves with when the account needs its second factor.
+ *
+ * @example
+ * ```ts
+ * const result = await client.login({ email, password });
+ * if ('mfaRequired' in result) await client.loginSecondFactor({ code: prompt('Code') ?? '' });
+ * ```
+ */
+export interface MfaChallenge {
+  mfaRequired: true;
+}
+
+/**
  * One entry of the user's session list (`GET /auth/sessions`).
  *
  * @example
@@ -131,8 +144,16 @@ export interface TokenwardClient {
    * retries once. Requests to other origins pass through untouched (no cookies, no CSRF token).
    */
   fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
-  /** `POST {basePath}/login`; broadcasts the new state to every tab. */
-  login(credentials: { email: string; password: string }): Promise<SessionInfo>;
+  /**
+   * `POST {basePath}/login`; broadcasts the new state to every tab. Resolves `{ mfaRequired: true }`
+   * (state unchanged) when the account has TOTP on: finish with {@link TokenwardClient.loginSecondFactor}.
+   */
+  login(credentials: { email: string; password: string }): Promise<SessionInfo | MfaChallenge>;
+  /**
+   * `POST {basePath}/login/totp`: the second login step (the pending login is an HttpOnly cookie
+   * set by `login`). Send the authenticator `code` or one `recoveryCode`; broadcasts the new state.
+   */
+  loginSecondFactor(proof: { code: string } | { recoveryCode: string }): Promise<SessionInfo>;
   /** `POST {basePath}/signup`; broadcasts the new state to every tab. */
   signup(details: { email: string; password: string; name?: string }): Promise<SessionInfo>;
   /** `POST {basePath}/logout`; every tab becomes anonymous. */

@@ -3,6 +3,7 @@ import type { ChannelLike, DocumentLike, LockManagerLike } from '../../src/clien
 import { readCsrfToken } from '../../src/client/csrf.js';
 import {
   type AuthState,
+  type SessionInfo,
   createClient,
   type TokenwardClient,
   TokenwardClientError,
@@ -42,6 +43,7 @@ class FakeServer {
   /** Overrides for the next refresh answers (e.g. 503, or "succeed but the token stays bad"). */
   refreshMode: 'ok' | 'unavailable' | 'broken' = 'ok';
   sessionId = 's1';
+  pendingMfa = false;
 
   session() {
     return {
@@ -94,7 +96,18 @@ class FakeServer {
       case 'POST /auth/login': {
         const { password } = JSON.parse(body ?? '{}') as { password?: string };
         if (password === 'throttled') return problem(429, 'too_many_attempts', { 'Retry-After': '7' });
+        if (password === 'needs totp') {
+          this.pendingMfa = true;
+          return json(200, { mfaRequired: true });
+        }
         if (password !== 'correct horse') return problem(401, 'invalid_credentials');
+        this.issue();
+        return json(200, { user, session: this.session() });
+      }
+      case 'POST /auth/login/totp': {
+        const { code } = JSON.parse(body ?? '{}') as { code?: string };
+        if (!this.pendingMfa || code !== '123456') return problem(400, 'invalid_code');
+        this.pendingMfa = false;
         this.issue();
         return json(200, { user, session: this.session() });
       }
@@ -475,7 +488,7 @@ describe('client › auth helpers and cross-tab state', () => {
     const two = b.tab();
     const seen: AuthState[] = [];
     two.client.onChange((state) => seen.push(state));
-    const info = await one.client.login({ email: 'ada@example.com', password: 'correct horse' });
+    const info = (await one.client.login({ email: 'ada@example.com', password: 'correct horse' })) as SessionInfo;
     expect(info.user).toEqual(user);
     expect(one.client.state()).toEqual({ status: 'authenticated', ...info });
     await waitFor(() => seen.length === 1);
@@ -484,6 +497,24 @@ describe('client › auth helpers and cross-tab state', () => {
     expect(login?.headers.get('Content-Type')).toBe('application/json');
     // Nothing but the profile and session metadata is held in JS.
     expect(JSON.stringify(one.client.state())).not.toMatch(/at\d|rt\d|csrf\d/);
+  });
+
+  it('login with TOTP on resolves mfaRequired without changing state; the second step signs every tab in', async () => {
+    const b = browser();
+    const one = b.tab();
+    const two = b.tab();
+    const seen: AuthState[] = [];
+    two.client.onChange((state) => seen.push(state));
+    const first = await one.client.login({ email: 'ada@example.com', password: 'needs totp' });
+    expect(first).toEqual({ mfaRequired: true });
+    expect(statusOf(one.client)).not.toBe('authenticated');
+    await expect(one.client.loginSecondFactor({ code: '000000' })).rejects.toMatchObject({ status: 400, code: 'invalid_code' });
+    expect(statusOf(one.client)).not.toBe('authenticated');
+    const info = await one.client.loginSecondFactor({ code: '123456' });
+    expect(info.user).toEqual(user);
+    expect(one.client.state()).toEqual({ status: 'authenticated', ...info });
+    await waitFor(() => seen.length === 1);
+    expect(seen[0]).toEqual({ status: 'authenticated', user, session: info.session });
   });
 
   it('signup sends name and becomes authenticated', async () => {
