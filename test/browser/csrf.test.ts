@@ -11,6 +11,7 @@ import {
   type AppServer,
   type EvilServer,
   launchBrowser,
+  requireChromium,
   makeCertificate,
   newContext,
   newEmail,
@@ -100,6 +101,7 @@ let evil: EvilServer;
 let browser: Browser;
 
 beforeAll(async () => {
+  requireChromium(); // fail, never skip, without Chromium
   tls = makeCertificate();
   [app, browser] = await Promise.all([startApp(tls, {}, { ui: false }), launchBrowser(tls)]);
   const pages = attackPages();
@@ -113,7 +115,7 @@ afterAll(async () => {
   await app?.close();
 });
 
-describe('a page on evil.test attacking a signed-in user', () => {
+describe('a page on evil.test attacking a signed-in user', { timeout: 60_000 }, () => {
   let context: BrowserContext;
   let home: Page;
   let email: string;

@@ -6,7 +6,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppServer, launchBrowser, makeCertificate, newContext, newEmail, openHarness, PASSWORD, signupViaApi, startApp, type Tls } from '../support/browser.js';
+import { type AppServer, launchBrowser, makeCertificate, newContext, newEmail, openHarness, PASSWORD, requireChromium, signupViaApi, startApp, type Tls } from '../support/browser.js';
 
 type Win = {
   tw: {
@@ -34,6 +34,7 @@ let app: AppServer;
 let browser: Browser;
 
 beforeAll(async () => {
+  requireChromium(); // fail, never skip, without Chromium
   tls = makeCertificate();
   [app, browser] = await Promise.all([startApp(tls, {}, { ui: false }), launchBrowser(tls)]);
 });
@@ -93,7 +94,7 @@ async function expectOneRefreshPerExpiry(pages: Page[], sessionId: string): Prom
   for (const s of states) expect(s).not.toContain('anonymous');
 }
 
-describe('five tabs, expired access token', () => {
+describe('five tabs, expired access token', { timeout: 60_000 }, () => {
   it('with Web Locks: exactly one POST /auth/refresh, every request succeeds', async () => {
     const context = await newContext(browser);
     try {

@@ -13,6 +13,7 @@ import {
   type EvilServer,
   JWT_RE,
   launchBrowser,
+  requireChromium,
   makeCertificate,
   newContext,
   newEmail,
@@ -133,6 +134,7 @@ let evil: EvilServer;
 const apps: AppServer[] = [];
 
 beforeAll(async () => {
+  requireChromium(); // fail, never skip, without Chromium
   tls = makeCertificate();
   [browser, evil] = await Promise.all([launchBrowser(tls), startEvil(tls, { '/blank': '<!doctype html><title>evil</title>' })]);
 });
@@ -160,7 +162,7 @@ async function signedIn(app: AppServer): Promise<{ context: BrowserContext; page
   return { context, page, email, responses };
 }
 
-describe('an injected script after login', () => {
+describe('an injected script after login', { timeout: 60_000 }, () => {
   it('finds no access token, refresh token or JWT in cookies, storage, IndexedDB, caches, DOM, globals or responses', async () => {
     const app = await startApp(tls);
     apps.push(app);
