@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest,
 import type { SessionInfo } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
 import { type Guard, GuardFactory, type RequireSessionOptions, type RequireStepUpOptions } from './guard.js';
-import { guardRequest, serveWithTokenward, socketAddress } from './node.js';
+import { nodeGuardInput, serveWithTokenward } from './node.js';
 
 export type { RequireSessionOptions, RequireStepUpOptions, SessionInfo };
 
@@ -60,14 +60,16 @@ export const tokenwardFastify: FastifyPluginAsync<FastifyAdapterOptions> = async
   const hook =
     (guard: Guard): preHandlerAsyncHookHandler =>
     async function tokenwardGuard(request: FastifyRequest, reply: FastifyReply) {
-      const outcome = await guard(guardRequest(request.raw, tw.config.publicOrigin), { ip: socketAddress(request.raw) });
+      const outcome = await guard(nodeGuardInput(request.raw, tw.config.publicOrigin));
       if (!outcome.ok) {
         await sendRefusal(reply, outcome.response);
         return reply;
       }
-      for (const [name, value] of outcome.headers) if (name !== 'set-cookie') void reply.header(name, value);
-      const cookies = outcome.headers.getSetCookie();
-      if (cookies.length > 0) void reply.header('set-cookie', cookies);
+      if (outcome.headers !== null) {
+        for (const [name, value] of outcome.headers) if (name !== 'set-cookie') void reply.header(name, value);
+        const cookies = outcome.headers.getSetCookie();
+        if (cookies.length > 0) void reply.header('set-cookie', cookies);
+      }
       request.session = outcome.session;
     };
 

@@ -1,17 +1,45 @@
 import { Context, Hono, type MiddlewareHandler } from 'hono';
+import { isStateChanging } from '../core/csrf.js';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
 import { securityHeaders } from '../server/middleware/security-headers.js';
-import type { RequireSessionOptions } from '../server/middleware/session.js';
+import { type AuthRequest, authenticate, type RequireSessionOptions } from '../server/middleware/session.js';
 import type { RequireStepUpOptions } from '../server/middleware/step-up.js';
 
-/** What a guard decided: the session (and headers it wants on the app's response), or Tokenward's refusal. */
-export type GuardOutcome = { ok: true; session: SessionInfo; headers: Headers } | { ok: false; response: Response };
+/** What a guard decided: the session (and headers it wants on the app's response, if any), or Tokenward's refusal. */
+export type GuardOutcome = { ok: true; session: SessionInfo; headers: Headers | null } | { ok: false; response: Response };
 
-/** Runs Tokenward's own middleware on a (header-only) Web request. */
-export type Guard = (request: Request, env: TokenwardEnv['Bindings']) => Promise<GuardOutcome>;
+/**
+ * A request as a guard sees it: method, headers and URL read straight from the framework's
+ * request, and the Web `Request` built only when a guard needs one (the general path, refusals).
+ */
+export interface GuardInput extends AuthRequest {
+  /** The header-only Web request of this request (built once, on first call). */
+  request(): Request;
+  readonly env: TokenwardEnv['Bindings'];
+}
+
+/** Runs Tokenward's own middleware on a request. */
+export type Guard = (input: GuardInput) => Promise<GuardOutcome>;
 
 export type { RequireSessionOptions, RequireStepUpOptions };
+
+/** Renders a refusal exactly as `tw.app` would: Tokenward's security headers and error handler. */
+type Refuse = (request: Request, env: TokenwardEnv['Bindings'], error: unknown) => Promise<Response>;
+
+function refusalRenderer(tw: Tokenward): Refuse {
+  const refusals = new WeakMap<Request, unknown>();
+  const refusalApp = new Hono<TokenwardEnv>();
+  refusalApp.use('*', securityHeaders(tw.config));
+  refusalApp.onError((error) => tw.errorResponse(error));
+  refusalApp.all('*', (c) => {
+    throw refusals.get(c.req.raw);
+  });
+  return async (request, env, error) => {
+    refusals.set(request, error);
+    return refusalApp.fetch(request, env);
+  };
+}
 
 /**
  * Builds a guard from Tokenward middleware (`tw.requireSession()`, `tw.requireStepUp()`): the
@@ -22,22 +50,13 @@ export type { RequireSessionOptions, RequireStepUpOptions };
  * The pass path allocates no Response unless `collectHeaders` is set (guards that add headers
  * on success, e.g. step-up clearing its consumed grant cookie).
  */
-export function createGuard(tw: Tokenward, middleware: ReadonlyArray<MiddlewareHandler<TokenwardEnv>>, options: { collectHeaders?: boolean } = {}): Guard {
-  const refusals = new WeakMap<Request, unknown>();
-  const refusalApp = new Hono<TokenwardEnv>();
-  refusalApp.use('*', securityHeaders(tw.config));
-  refusalApp.onError((error) => tw.errorResponse(error));
-  refusalApp.all('*', (c) => {
-    throw refusals.get(c.req.raw);
-  });
-  const refuse = async (request: Request, env: TokenwardEnv['Bindings'], error: unknown): Promise<GuardOutcome> => {
-    refusals.set(request, error);
-    return { ok: false, response: await refusalApp.fetch(request, env) };
-  };
+export function createGuard(tw: Tokenward, middleware: ReadonlyArray<MiddlewareHandler<TokenwardEnv>>, options: { collectHeaders?: boolean; refuse?: Refuse } = {}): Guard {
+  const refuse = options.refuse ?? refusalRenderer(tw);
   const collectHeaders = options.collectHeaders ?? false;
 
-  return async (request, env) => {
-    const c = new Context<TokenwardEnv>(request, { env });
+  return async (input) => {
+    const request = input.request();
+    const c = new Context<TokenwardEnv>(request, { env: input.env });
     let passed = false;
     const dispatch = async (i: number): Promise<void> => {
       const m = middleware[i];
@@ -52,16 +71,36 @@ export function createGuard(tw: Tokenward, middleware: ReadonlyArray<MiddlewareH
     try {
       await dispatch(0);
     } catch (error) {
-      return refuse(request, env, error);
+      return { ok: false, response: await refuse(request, input.env, error) };
     }
     const session = c.get('tokenward') as SessionInfo | undefined;
     if (!passed || session === undefined) return { ok: false, response: c.res };
+    if (!collectHeaders) return { ok: true, session, headers: null };
+    // e.g. the deletion of a consumed step-up cookie.
     const headers = new Headers();
-    if (collectHeaders) {
-      // e.g. the deletion of a consumed step-up cookie.
-      for (const cookie of c.res.headers.getSetCookie()) headers.append('set-cookie', cookie);
-    }
+    for (const cookie of c.res.headers.getSetCookie()) headers.append('set-cookie', cookie);
     return { ok: true, session, headers };
+  };
+}
+
+/**
+ * The `requireSession()` guard. Safe methods (GET, HEAD, OPTIONS), which the CSRF rule does not
+ * cover, are authenticated straight on the adapter's request view: the same
+ * {@link authenticate} the middleware runs (token, signature cache, revoked-session check,
+ * DPoP), with no Web `Request` or Hono `Context` built per call. State-changing methods take the
+ * general path, so the CSRF rule runs in Tokenward's own middleware.
+ */
+function createSessionGuard(tw: Tokenward, options: RequireSessionOptions): Guard {
+  const refuse = refusalRenderer(tw);
+  const general = createGuard(tw, [tw.requireSession(options)], { refuse });
+  const ctx = tw.context;
+  return async (input) => {
+    if (isStateChanging(input.method)) return general(input);
+    try {
+      return { ok: true, session: await authenticate(ctx, input), headers: null };
+    } catch (error) {
+      return { ok: false, response: await refuse(input.request(), input.env, error) };
+    }
   };
 }
 
@@ -76,7 +115,13 @@ export class GuardFactory {
 
   /** A valid session (and the CSRF rule for state-changing cookie requests). */
   session(options: RequireSessionOptions = {}): Guard {
-    return this.#cached(`session:${JSON.stringify(options)}`, () => [this.#tw.requireSession(options)]);
+    const key = `session:${JSON.stringify(options)}`;
+    let guard = this.#cache.get(key);
+    if (guard === undefined) {
+      guard = createSessionGuard(this.#tw, options);
+      this.#cache.set(key, guard);
+    }
+    return guard;
   }
 
   /** A session plus a valid, unused step-up grant (RFC 9470 challenge otherwise). */

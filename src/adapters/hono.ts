@@ -6,7 +6,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
-import { type Guard, GuardFactory, type RequireSessionOptions, type RequireStepUpOptions, tokenwardPaths } from './guard.js';
+import { type Guard, GuardFactory, type GuardInput, type RequireSessionOptions, type RequireStepUpOptions, tokenwardPaths } from './guard.js';
 
 export type { RequireSessionOptions, RequireStepUpOptions, SessionInfo };
 
@@ -35,6 +35,37 @@ type NodeServerEnv = { incoming?: { socket?: { remoteAddress?: string } }; ip?: 
 function defaultClientIp(c: Context): string {
   const env = c.env as NodeServerEnv;
   return env?.ip ?? env?.incoming?.socket?.remoteAddress ?? 'unknown';
+}
+
+/** A Hono request as guards see it (its own `Request` is the Web request). */
+class HonoGuardInput implements GuardInput {
+  readonly #c: Context;
+  readonly env: TokenwardEnv['Bindings'];
+
+  constructor(c: Context, env: TokenwardEnv['Bindings']) {
+    this.#c = c;
+    this.env = env;
+  }
+
+  get method(): string {
+    return this.#c.req.method;
+  }
+
+  get url(): string {
+    return this.#c.req.url;
+  }
+
+  get raw(): Request {
+    return this.#c.req.raw;
+  }
+
+  header(name: string): string | undefined {
+    return this.#c.req.header(name);
+  }
+
+  request(): Request {
+    return this.#c.req.raw;
+  }
 }
 
 export interface TokenwardHono {
@@ -68,10 +99,12 @@ export function tokenwardHono(tw: Tokenward, options: HonoAdapterOptions = {}): 
     (guard: Guard): MiddlewareHandler<TokenwardHonoEnv> =>
     async (c, next) => {
       // The same Request object: the guard reads headers only, the body stays for the route.
-      const outcome = await guard(c.req.raw, env(c));
+      const outcome = await guard(new HonoGuardInput(c, env(c)));
       if (!outcome.ok) return outcome.response;
-      for (const [name, value] of outcome.headers) if (name !== 'set-cookie') c.header(name, value);
-      for (const cookie of outcome.headers.getSetCookie()) c.header('Set-Cookie', cookie, { append: true });
+      if (outcome.headers !== null) {
+        for (const [name, value] of outcome.headers) if (name !== 'set-cookie') c.header(name, value);
+        for (const cookie of outcome.headers.getSetCookie()) c.header('Set-Cookie', cookie, { append: true });
+      }
       c.set('tokenward', outcome.session);
       await next();
     };

@@ -7,7 +7,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { TLSSocket } from 'node:tls';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
-import { type Guard, GuardFactory, type RequireSessionOptions, type RequireStepUpOptions, tokenwardPaths } from './guard.js';
+import { bindRequestIdentity } from '../server/middleware/session.js';
+import { type Guard, GuardFactory, type GuardInput, type RequireSessionOptions, type RequireStepUpOptions, tokenwardPaths } from './guard.js';
 
 export type { RequireSessionOptions, RequireStepUpOptions, SessionInfo };
 
@@ -158,23 +159,75 @@ export async function writeWebResponse(res: ServerResponse, response: Response, 
 /** Request-bound Web requests for guards: one per IncomingMessage, so chained guards share it (a DPoP proof is single-use). */
 const guardRequests = new WeakMap<IncomingMessage, Request>();
 
-/** The header-only Web request guards run on (cached per IncomingMessage). */
+/** The header-only Web request guards run on (cached per IncomingMessage, which stays its DPoP identity). */
 export function guardRequest(req: IncomingMessage, fallbackOrigin: string, url?: string): Request {
   let request = guardRequests.get(req);
   if (request === undefined) {
     request = toWebRequest(req, { fallbackOrigin, body: false, ...(url === undefined ? {} : { url }) }).request;
     guardRequests.set(req, request);
+    bindRequestIdentity(request, req);
   }
   return request;
 }
 
+/**
+ * A header the way the Fetch API's `Headers.get` reads it from `rawHeaders`: case-insensitive
+ * name, repeated fields joined with `, ` (`; ` for Cookie), HTTP/2 pseudo-headers never match.
+ */
+export function rawHeader(req: IncomingMessage, name: string): string | undefined {
+  const raw = req.rawHeaders;
+  let value: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const field = raw[i] as string;
+    if (field.length !== name.length || field.toLowerCase() !== name) continue;
+    const v = raw[i + 1] as string;
+    value = value === undefined ? v : `${value}${name === 'cookie' ? '; ' : ', '}${v}`;
+  }
+  return value;
+}
+
+/** A Node request as guards see it: headers read in place, the Web request built only if needed. */
+class NodeGuardInput implements GuardInput {
+  readonly raw: IncomingMessage;
+  readonly method: string;
+  readonly env: TokenwardEnv['Bindings'];
+  readonly #fallbackOrigin: string;
+  readonly #path: string | undefined;
+
+  constructor(req: IncomingMessage, fallbackOrigin: string, path: string | undefined) {
+    this.raw = req;
+    this.method = req.method ?? 'GET';
+    this.env = { ip: socketAddress(req) };
+    this.#fallbackOrigin = fallbackOrigin;
+    this.#path = path;
+  }
+
+  header(name: string): string | undefined {
+    return rawHeader(this.raw, name);
+  }
+
+  get url(): string {
+    return this.request().url;
+  }
+
+  request(): Request {
+    return guardRequest(this.raw, this.#fallbackOrigin, this.#path);
+  }
+}
+
+/** The guard input of a Node request (`path`: the URL to use instead of `req.url`, e.g. Express's `originalUrl`). */
+export function nodeGuardInput(req: IncomingMessage, fallbackOrigin: string, path?: string): GuardInput {
+  return new NodeGuardInput(req, fallbackOrigin, path);
+}
+
 /** Runs a guard for a Node request: the session, or null after writing Tokenward's refusal. */
 export async function runGuard(guard: Guard, tw: Tokenward, req: IncomingMessage, res: ServerResponse, url?: string): Promise<SessionInfo | null> {
-  const outcome = await guard(guardRequest(req, tw.config.publicOrigin, url), { ip: socketAddress(req) } satisfies TokenwardEnv['Bindings']);
+  const outcome = await guard(nodeGuardInput(req, tw.config.publicOrigin, url));
   if (!outcome.ok) {
     await writeWebResponse(res, outcome.response, req.method);
     return null;
   }
+  if (outcome.headers === null) return outcome.session;
   for (const [name, value] of outcome.headers) {
     if (name === 'set-cookie') continue;
     res.setHeader(name, value);

@@ -13,15 +13,45 @@ export interface PresentedToken {
   via: 'cookie' | 'bearer' | 'dpop';
 }
 
+/**
+ * What authentication reads from a request. A Hono request (`c.req`) is one; the framework
+ * adapters pass a view of a Node request, so a guard does not build a Web `Request` per call.
+ */
+export interface AuthRequest {
+  readonly method: string;
+  /** A header by lower-case name, as `Headers.get` combines repeated ones; undefined when absent. */
+  header(name: string): string | undefined;
+  /** The full request URL (read only for a DPoP proof's `htu`). */
+  readonly url: string;
+  /** The request's identity: a DPoP proof verified for it is not checked (and consumed) again. */
+  readonly raw: object;
+}
+
+/**
+ * Web requests an adapter built for a request it already identifies otherwise (the Node
+ * `IncomingMessage`), so a guard on the Web request and one on the adapter's view share one
+ * DPoP proof check.
+ */
+const requestIdentities = new WeakMap<object, object>();
+
+/** Declares that `request` (a Web request an adapter built) is the request identified by `identity`. */
+export function bindRequestIdentity(request: object, identity: object): void {
+  requestIdentities.set(request, identity);
+}
+
 /** The access token of a request: `Authorization: Bearer|DPoP`, else the cookie(s) (split mode stitched). */
 export function presentedAccessToken(ctx: ServerContext, c: Context): PresentedToken | null {
-  const authorization = c.req.header('authorization');
+  return presentedToken(ctx, c.req);
+}
+
+function presentedToken(ctx: ServerContext, req: AuthRequest): PresentedToken | null {
+  const authorization = req.header('authorization');
   if (authorization !== undefined) {
     const match = /^(Bearer|DPoP) +([^\s]+) *$/i.exec(authorization.slice(0, MAX_TOKEN_CHARS + 16));
     const via = (match?.[1] ?? authorization.slice(0, 5)).toLowerCase() === 'dpop' ? 'dpop' : 'bearer';
     return { token: match?.[2] ?? '', via };
   }
-  const cookieHeader = c.req.header('cookie');
+  const cookieHeader = req.header('cookie');
   if (!cookieHeader) return null;
   ctx.metrics.observeCookieHeader(cookieHeader.length);
   if (ctx.config.cookies.split) {
@@ -43,7 +73,12 @@ function realm(ctx: ServerContext): string {
  * (bad, expired or revoked) with the RFC 6750 `WWW-Authenticate` header.
  */
 export async function authenticateRequest(ctx: ServerContext, c: Context): Promise<SessionInfo> {
-  const presented = presentedAccessToken(ctx, c);
+  return authenticate(ctx, c.req);
+}
+
+/** {@link authenticateRequest} on any {@link AuthRequest} (the adapters' guards). */
+export async function authenticate(ctx: ServerContext, req: AuthRequest): Promise<SessionInfo> {
+  const presented = presentedToken(ctx, req);
   if (presented === null) throw new TokenwardError('unauthenticated', { headers: { 'WWW-Authenticate': realm(ctx) } });
   const claims = presented.token.length > MAX_TOKEN_CHARS ? null : await ctx.service.authenticate(presented.token);
   if (claims === null) {
@@ -54,21 +89,21 @@ export async function authenticateRequest(ctx: ServerContext, c: Context): Promi
   }
   // RFC 9449 §7: a bound token only with the DPoP scheme and a valid proof (no downgrade to
   // Bearer or cookie); the DPoP scheme only with a bound token.
-  if (presented.via === 'dpop' || claims.cnf !== undefined) await checkDpopProof(ctx, c, presented, claims);
+  if (presented.via === 'dpop' || claims.cnf !== undefined) await checkDpopProof(ctx, req, presented, claims);
   // Throttled last_active_at (≤ 1 write per session per minute, fire-and-forget).
   ctx.security.activity.touch(claims.sid);
   return { userId: claims.sub, sessionId: claims.sid, claims, via: presented.via };
 }
 
 /** Requests whose proof already passed (a route may authenticate twice; a proof is single-use). */
-const verifiedProofs = new WeakMap<Request, string>();
+const verifiedProofs = new WeakMap<object, string>();
 
 function dpopChallenge(ctx: ServerContext, error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce', description: string): string {
   return `DPoP realm="${new URL(ctx.config.publicOrigin).host}", algs="${ctx.dpop.algorithms.join(' ')}", error="${error}", error_description="${description}"`;
 }
 
 /** Verifies the `DPoP` proof of a resource request against the token's `cnf.jkt` (RFC 9449 §7.1). */
-async function checkDpopProof(ctx: ServerContext, c: Context, presented: PresentedToken, claims: AccessTokenClaims): Promise<void> {
+async function checkDpopProof(ctx: ServerContext, req: AuthRequest, presented: PresentedToken, claims: AccessTokenClaims): Promise<void> {
   const reject = (error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce', description: string, extra: Record<string, string> = {}): never => {
     ctx.metrics.rejectedTokens.inc();
     throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': dpopChallenge(ctx, error, description), ...extra } });
@@ -76,18 +111,19 @@ async function checkDpopProof(ctx: ServerContext, c: Context, presented: Present
   const jkt = claims.cnf?.jkt;
   if (jkt === undefined) reject('invalid_token', 'The access token is not DPoP-bound; use the Bearer scheme');
   if (presented.via !== 'dpop') reject('invalid_token', 'The access token is DPoP-bound; use the DPoP scheme with a proof');
-  const proof = c.req.header('dpop') ?? null;
-  if (proof !== null && verifiedProofs.get(c.req.raw) === proof) return;
+  const proof = req.header('dpop') ?? null;
+  const identity = requestIdentities.get(req.raw) ?? req.raw;
+  if (proof !== null && verifiedProofs.get(identity) === proof) return;
   const result = await ctx.dpop.verify({
     proof,
-    method: c.req.method,
+    method: req.method,
     // htu is the URI the client addressed: the public origin (not the Host header) + the path.
-    url: `${ctx.config.publicOrigin}${new URL(c.req.url).pathname}`,
+    url: `${ctx.config.publicOrigin}${new URL(req.url).pathname}`,
     accessToken: presented.token,
     expectedJkt: jkt as string,
   });
   if (result.ok) {
-    verifiedProofs.set(c.req.raw, proof as string);
+    verifiedProofs.set(identity, proof as string);
     return;
   }
   if (result.reason === 'nonce') reject('use_dpop_nonce', 'Resend the request with the server nonce in the DPoP proof', { 'DPoP-Nonce': await ctx.dpop.nonce() });
