@@ -39,12 +39,12 @@ export interface LoginResult {
 }
 
 /** Browser → `/auth/oidc/<provider>/login` → provider (signs in as `sub`) → callback. */
-export async function oidcLogin(browser: Browser, idp: TestIdp, options: { sub: string; provider?: string; returnTo?: string }): Promise<LoginResult> {
+export async function oidcLogin(browser: Browser, idp: TestIdp, options: { sub: string; provider?: string; returnTo?: string }, headers: Record<string, string> = {}): Promise<LoginResult> {
   const provider = options.provider ?? 'test';
-  const start = await browser.fetch(`/auth/oidc/${provider}/login?returnTo=${encodeURIComponent(options.returnTo ?? '/dashboard')}`);
+  const start = await browser.fetch(`/auth/oidc/${provider}/login?returnTo=${encodeURIComponent(options.returnTo ?? '/dashboard')}`, { headers });
   if (start.status !== 302) throw new Error(`login start answered ${start.status}: ${await start.text()}`);
   const callbackUrl = await idp.authorize(start.headers.get('location') ?? '', { sub: options.sub });
-  const callback = await browser.fetch(pathOf(callbackUrl));
+  const callback = await browser.fetch(pathOf(callbackUrl), { headers });
   return { callback, callbackUrl };
 }
 
@@ -55,7 +55,7 @@ export interface Json {
   code?: string;
   user: { id: string; email: string; name: string | null };
   session: { id: string };
-  sessions: Array<{ id: string; current: boolean }>;
+  sessions: Array<{ id: string; current: boolean; newDevice: boolean }>;
   events: Array<{ type: string }>;
 }
 

@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseSetCookies, type TestInstance } from '../support/instance.js';
-import { Browser, CLIENT_ID, CLIENT_SECRET, createOidcInstance, json, oidcLogin, ORIGIN, pathOf, providerFor, REDIRECT_URIS } from './harness.js';
+import { Browser, CLIENT_ID, CLIENT_SECRET, createOidcInstance, json, oidcLogin, ORIGIN, providerFor, REDIRECT_URIS } from './harness.js';
 import { startIdp, type TestIdp } from './idp.js';
 
 let idp: TestIdp;

@@ -483,7 +483,7 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
 
     describe('federated identities', () => {
       const ISS = 'https://idp.example.com';
-      const link = (userId: string, subject = randomUUID(), issuer = ISS): IdentityLink => ({ issuer, subject, userId, email: 'ada@idp.example.com', createdAt: T0 });
+      const link = (userId: string, subject: string = randomUUID(), issuer = ISS): IdentityLink => ({ issuer, subject, userId, email: 'ada@idp.example.com', createdAt: T0 });
 
       it('linkIdentity links an identity; findUserByIdentity returns its user', async () => {
         const user = await addUser();
