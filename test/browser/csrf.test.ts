@@ -17,6 +17,7 @@ import {
   newEmail,
   openHarness,
   PASSWORD,
+  type SeenRequest,
   sessionCookies,
   signupViaApi,
   startApp,
@@ -115,7 +116,7 @@ afterAll(async () => {
   await app?.close();
 });
 
-describe('a page on evil.test attacking a signed-in user', { timeout: 60_000 }, () => {
+describe('an attacker page visited by a signed-in user', { timeout: 60_000 }, () => {
   let context: BrowserContext;
   let home: Page;
   let email: string;
@@ -149,29 +150,34 @@ describe('a page on evil.test attacking a signed-in user', { timeout: 60_000 }, 
       return { me: (await client.me())?.session.id ?? null, notes: notes.notes.map((n) => n.text), sessions: (await client.sessions()).length };
     });
 
-  it('forms, fetch and <img>/<iframe> from evil.test change nothing and read nothing; the app refuses to be framed', async () => {
+  /**
+   * Runs every attack from `attacker` (an origin serving attackPages()) and checks that nothing
+   * changed and nothing leaked. Returns the requests the attack made reach the app.
+   */
+  async function attack(attacker: string, site: 'cross-site' | 'same-site') {
     const before = await victimState();
     expect(before).toMatchObject({ me: sessionId, notes: ['my note'] });
     const from = app.requests.length;
+    const fromAttacker = () => app.requests.slice(from).filter((r) => r.origin === attacker || r.secFetchSite === site);
 
-    const attacker = await context.newPage();
+    const page = await context.newPage();
     const console_: string[] = [];
-    attacker.on('console', (m) => console_.push(m.text()));
+    page.on('console', (m) => console_.push(m.text()));
     const framed: { url: string; xfo: string | undefined; csp: string | undefined }[] = [];
-    attacker.on('response', (r) => {
-      if (r.request().resourceType() === 'document' && r.frame() !== attacker.mainFrame() && r.url().startsWith(app.origin)) {
+    page.on('response', (r) => {
+      if (r.request().resourceType() === 'document' && r.frame() !== page.mainFrame() && r.url().startsWith(app.origin)) {
         const h = r.headers();
         framed.push({ url: r.url(), xfo: h['x-frame-options'], csp: h['content-security-policy'] });
       }
     });
-    await attacker.goto(`${evil.origin}/forms`);
-    await attacker.waitForFunction('window.results && window.results.done === true');
-    // The five form posts reached the app (as cross-site requests) before we look at the outcome.
-    const formPosts = () => app.requests.slice(from).filter((r) => r.method === 'POST' && r.origin === evil.origin && r.secFetchSite === 'cross-site');
+    await page.goto(`${attacker}/forms`);
+    await page.waitForFunction('window.results && window.results.done === true');
+    // The five form posts reached the app before we look at the outcome.
+    const formPosts = () => fromAttacker().filter((r) => r.method === 'POST' && r.origin === attacker && r.secFetchSite === site);
     await expect.poll(() => new Set(formPosts().map((r) => r.path)).size, { timeout: 10_000 }).toBeGreaterThanOrEqual(STATE_CHANGING.length);
 
-    const results = await attacker.evaluate(() => window.results);
-    console.log(`[csrf] attacker saw: ${JSON.stringify(results)}`);
+    const results = await page.evaluate(() => window.results);
+    console.log(`[csrf] ${site} attacker saw: ${JSON.stringify(results)}`);
     // Nothing readable: CORS failures or opaque responses with no status and no body.
     for (const [name, r] of Object.entries(results)) {
       if (r === true) continue; // `done`
@@ -187,38 +193,53 @@ describe('a page on evil.test attacking a signed-in user', { timeout: 60_000 }, 
       expect(f.xfo?.toUpperCase()).toBe('DENY');
       expect(f.csp).toContain("frame-ancestors 'none'");
     }
-    const childFrames = attacker.frames().filter((f) => f !== attacker.mainFrame());
+    const childFrames = page.frames().filter((f) => f !== page.mainFrame());
     expect(childFrames.filter((f) => f.url().startsWith(app.origin)).map((f) => f.url())).toEqual([]);
     expect(console_.some((t) => t.includes(app.origin) && /frame-ancestors 'none'|Refused to display/.test(t))).toBe(true);
-    await attacker.close();
+    await page.close();
 
     // Classic top-level auto-submitting forms (the whole tab navigates to the app).
     const jarBefore = await sessionCookies(context, app);
-    for (const [page, target] of [['/top-notes', '/api/notes'], ['/top-logout', '/auth/logout'], ['/top-logout-all', '/auth/logout-all'], ['/top-refresh', '/auth/refresh']] as const) {
+    for (const [path, target] of [['/top-notes', '/api/notes'], ['/top-logout', '/auth/logout'], ['/top-logout-all', '/auth/logout-all'], ['/top-refresh', '/auth/refresh']] as const) {
       const tab = await context.newPage();
       const arrived = app.requests.length;
-      await tab.goto(`${evil.origin}${page}`, { waitUntil: 'commit' });
+      await tab.goto(`${attacker}${path}`, { waitUntil: 'commit' });
       await expect.poll(() => app.requests.slice(arrived).some((r) => r.method === 'POST' && r.path === target && r.status !== 0), { timeout: 10_000 }).toBe(true);
       await tab.close();
     }
-    // Not even a "logout CSRF": the browser still holds every session cookie, unchanged (a
-    // cookie-less cross-site POST to /auth/logout or /auth/refresh must not answer with clearing Set-Cookies).
+    // Not even a "logout CSRF": the browser still holds every session cookie, unchanged (no
+    // clearing Set-Cookie in an answer, no rotated refresh token).
     expect(await sessionCookies(context, app)).toEqual(jarBefore);
 
-    // Server side: no cross-site state-changing request succeeded, none carried the access cookie.
-    const crossSite = app.requests.slice(from).filter((r) => r.origin === evil.origin || r.secFetchSite === 'cross-site');
-    console.log(`[csrf] ${crossSite.length} cross-site requests reached the app: ${JSON.stringify(crossSite.map((r) => `${r.method} ${r.path} ${r.status}${r.cookies.length ? ` cookies=${r.cookies.join(',')}` : ''}`))}`);
-    const posts = crossSite.filter((r) => r.method === 'POST');
+    const seen = fromAttacker();
+    console.log(`[csrf] ${seen.length} ${site} requests reached the app: ${JSON.stringify(seen.map((r) => `${r.method} ${r.path} ${r.status}${r.cookies.length ? ` cookies=${r.cookies.join(',')}` : ''}`))}`);
+    const posts = seen.filter((r) => r.method === 'POST');
     expect(new Set(posts.map((r) => r.path))).toEqual(new Set([...STATE_CHANGING, ...TOP_LEVEL]));
-    for (const r of crossSite) {
-      const what = `${r.method} ${r.path} → ${r.status}`;
-      // Protected reads answer 401 (no cookie came along); writes 401/403; only the public page may load.
-      if (r.method === 'POST') expect([401, 403], what).toContain(r.status);
-      else if (r.method === 'GET' && r.path !== '/') expect(r.status, what).toBe(401);
-      expect(r.cookies.filter((c) => c.includes('tw_at') || c.includes('tw_rt')), what).toEqual([]);
-    }
 
     // And the victim's state is exactly as before: same session alive, notes and session list unchanged.
     expect(await victimState()).toEqual(before);
+    return seen;
+  }
+
+  const carriesSession = (r: SeenRequest) => r.cookies.some((c) => c.includes('tw_at') || c.includes('tw_rt'));
+
+  it('from evil.test (cross-site): forms, fetch, <img>/<iframe> and top-level posts change nothing, read nothing, cannot frame the app', async () => {
+    const seen = await attack(evil.origin, 'cross-site');
+    for (const r of seen) {
+      const what = `${r.method} ${r.path} → ${r.status}`;
+      // SameSite keeps the session cookies home; protected reads answer 401, writes 401/403.
+      expect(carriesSession(r), what).toBe(false);
+      if (r.method === 'POST') expect([401, 403], what).toContain(r.status);
+      else if (r.method === 'GET' && r.path !== '/') expect(r.status, what).toBe(401);
+    }
+  });
+
+  it('from evil.app.test (same-site sibling, cookies do go along): the CSRF rule refuses every write with 403', async () => {
+    const seen = await attack(evil.siblingOrigin, 'same-site');
+    const posts = seen.filter((r) => r.method === 'POST');
+    // SameSite does not help here: the browser attached the session cookies...
+    expect(posts.filter(carriesSession).map((r) => r.path)).toEqual(expect.arrayContaining(['/api/notes', '/auth/logout', '/auth/logout-all', '/api/transfer', '/auth/refresh']));
+    // ...and the server's CSRF rule (Sec-Fetch-Site: same-site, untrusted Origin) refused them all.
+    for (const r of posts) expect(r.status, `${r.method} ${r.path}`).toBe(403);
   });
 });

@@ -28,6 +28,8 @@ import { createTokenward, type Tokenward } from '../../src/server/create-tokenwa
 export const CHROMIUM = '/usr/bin/chromium';
 export const APP_HOST = 'app.test';
 export const EVIL_HOST = 'evil.test';
+/** A sibling subdomain: same-site with app.test, so SameSite cookies do go along (only the CSRF rule stops it). */
+export const SIBLING_HOST = 'evil.app.test';
 export const PASSWORD = 'correct horse battery staple';
 
 /** Base64url of a JSON header: what every JWT starts with, plus the refresh-token prefix. */
@@ -50,8 +52,8 @@ export interface Tls {
   spki: string;
 }
 
-/** A self-signed P-256 certificate for app.test and evil.test, valid for two days. */
-export function makeCertificate(hosts: string[] = [APP_HOST, EVIL_HOST]): Tls {
+/** A self-signed P-256 certificate for app.test, evil.test and evil.app.test, valid for two days. */
+export function makeCertificate(hosts: string[] = [APP_HOST, EVIL_HOST, SIBLING_HOST]): Tls {
   const dir = mkdtempSync(join(tmpdir(), 'tokenward-tls-'));
   try {
     execFileSync(
@@ -215,6 +217,8 @@ export async function startApp(tls: Tls, options: TokenwardOptions = {}, { ui = 
 export interface EvilServer {
   /** https://evil.test:<port> */
   origin: string;
+  /** The same server under the same-site sibling name: https://evil.app.test:<port> */
+  siblingOrigin: string;
   requests: SeenRequest[];
   close: () => Promise<void>;
 }
@@ -229,7 +233,7 @@ export async function startEvil(tls: Tls, pages: Record<string, string> = {}): P
     requests.push(record(request, response.status));
     return response;
   });
-  return { origin: `https://${EVIL_HOST}:${port}`, requests, close: () => closeServer(server) };
+  return { origin: `https://${EVIL_HOST}:${port}`, siblingOrigin: `https://${SIBLING_HOST}:${port}`, requests, close: () => closeServer(server) };
 }
 
 /** Chromium with a fresh profile (playwright's temp --user-data-dir), trusting only our certificate. */
@@ -249,7 +253,7 @@ export async function launchBrowser(tls: Tls): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       `--ignore-certificate-errors-spki-list=${tls.spki}`,
-      `--host-resolver-rules=MAP ${APP_HOST} 127.0.0.1, MAP ${EVIL_HOST} 127.0.0.1`,
+      `--host-resolver-rules=MAP ${APP_HOST} 127.0.0.1, MAP ${EVIL_HOST} 127.0.0.1, MAP ${SIBLING_HOST} 127.0.0.1`,
     ],
   });
 }
