@@ -40,6 +40,10 @@ export interface RedisService {
   restart(options?: { downMs?: number }): Promise<void>;
   /** SIGKILL (a crash). */
   kill(): Promise<void>;
+  /** SIGSTOP: connections stay open, nothing answers (a hung server). */
+  pause(): void;
+  /** SIGCONT after `pause()`. */
+  resume(): void;
   /** Stops it and deletes its directory (final). */
   stop(): Promise<void>;
 }

@@ -56,7 +56,7 @@ export async function ensureSystemPackages({ log = console.log, packages = ['chr
   }
   log(`services: installing ${missing.join(', ')} (apt-get)…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...missing]]) {
+  for (const args of [['update'], ['install', '-y', ...missing]]) {
     log(`services: apt-get ${args.join(' ')}`);
     const result = spawnSync('apt-get', args, { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
     if (result.status !== 0) {
@@ -388,6 +388,7 @@ function pingRedis(port, timeoutMs = 500) {
  * - `stop()`: terminates it and deletes its directory (final).
  * - `kill()`: SIGKILL (a crash; the data is gone, as with a real crash of a non-persistent Redis).
  * - `restart({ downMs })`: stops it if running, optional pause, starts it again on the same port.
+ * - `pause()` / `resume()`: SIGSTOP / SIGCONT (connections stay open, nothing answers).
  */
 export async function startRedis({ log = () => {} } = {}) {
   await ensureSystemPackages({ log, packages: ['redis-server'] });
@@ -453,6 +454,7 @@ export async function startRedis({ log = () => {} } = {}) {
     const proc = child;
     // The child is unref'ed (it must not keep its owner alive); hold the loop while it exits.
     proc.ref();
+    proc.kill('SIGCONT');
     proc.kill(signal);
     await proc.exited;
   };
@@ -479,6 +481,14 @@ export async function startRedis({ log = () => {} } = {}) {
     },
     async kill() {
       await terminate('SIGKILL');
+    },
+    /** SIGSTOP: the server keeps its connections open but answers nothing (a hung Redis). */
+    pause() {
+      if (isRunning()) child.kill('SIGSTOP');
+    },
+    /** SIGCONT after `pause()`. */
+    resume() {
+      if (isRunning()) child.kill('SIGCONT');
     },
     async stop() {
       if (stopped) return;

@@ -66,8 +66,10 @@ class InsuranceLimiter extends RateLimiterMemory {
  * When Redis is unreachable nothing fails open: windows count in an in-memory insurance limiter,
  * backoff and claims in a per-node {@link MemoryLimiter}, so each node still enforces every limit
  * on its own; {@link RedisLimiter.health} says `degraded`, the outage is logged at most once a
- * minute, and counting is shared again as soon as Redis answers. Every command is bounded (no
- * offline queue, 500 ms command timeout), so a request never waits for a dead Redis.
+ * minute, and counting is shared again as soon as Redis answers (a PING each second while it
+ * fails). Every command is bounded (no offline queue, 500 ms command timeout), and once a command
+ * has failed the next calls go straight to the local fallback until the probe succeeds, so a
+ * request never waits for a dead or hung Redis more than once.
  *
  * Keys are SHA-256 digests of the limiter keys (which contain emails and IP addresses).
  *
@@ -82,7 +84,7 @@ export class RedisLimiter implements Limiter {
   readonly #client: Redis & BackoffCommands;
   readonly #prefix: string;
   readonly #local: MemoryLimiter;
-  readonly #windows = new Map<number, RateLimiterRedis>();
+  readonly #windows = new Map<number, { shared: RateLimiterRedis; local: RateLimiterMemory }>();
   readonly #outage: RedisOutage;
   readonly #probe: NodeJS.Timeout;
   #closed = false;
@@ -131,35 +133,46 @@ export class RedisLimiter implements Limiter {
     return `${this.#prefix}${kind}:${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`;
   }
 
+  /**
+   * Whether to ask Redis at all. Not while the connection is down, and not while it is known to
+   * fail (e.g. a hung server that times out every command): then calls go straight to the local
+   * fallback, and the once-a-second probe decides when Redis is back.
+   */
   #usable(): boolean {
-    if (this.#client.status === 'ready') return true;
-    this.#outage.failed(new Error(`connection ${this.#client.status}`));
-    return false;
+    if (this.#client.status !== 'ready') {
+      this.#outage.failed(new Error(`connection ${this.#client.status}`));
+      return false;
+    }
+    return !this.#outage.failing;
   }
 
-  #windowLimiter(limit: number): RateLimiterRedis {
-    let limiter = this.#windows.get(limit);
-    if (!limiter) {
+  /** The Redis window limiter for `limit` hits, and its in-memory insurance (the same counts during an outage). */
+  #windowLimiter(limit: number): { shared: RateLimiterRedis; local: RateLimiterMemory } {
+    let pair = this.#windows.get(limit);
+    if (!pair) {
       if (this.#windows.size >= MAX_LIMIT_INSTANCES) this.#windows.clear();
-      limiter = new RateLimiterRedis({
+      const local = new InsuranceLimiter({ points: limit, duration: 60, keyPrefix: `${this.#prefix}rl` }, () => this.#outage.failed(new Error('window counted in memory')));
+      const shared = new RateLimiterRedis({
         storeClient: this.#client,
         keyPrefix: `${this.#prefix}rl`,
         points: limit,
         duration: 60,
         // Fail over to memory at once instead of sending to a connection that is down.
         rejectIfRedisNotReady: true,
-        insuranceLimiter: new InsuranceLimiter({ points: limit, duration: 60, keyPrefix: `${this.#prefix}rl` }, () => this.#outage.failed(new Error('window counted in memory'))),
+        insuranceLimiter: local,
       });
-      this.#windows.set(limit, limiter);
+      pair = { shared, local };
+      this.#windows.set(limit, pair);
     }
-    return limiter;
+    return pair;
   }
 
   /** Counts one hit against `limit` per `windowSec`, on every node together. */
   async consume(key: string, limit: number, windowSec: number): Promise<LimitResult> {
     const hashed = this.#key('w', `${key}`);
+    const pair = this.#windowLimiter(limit);
     try {
-      await this.#windowLimiter(limit).consume(hashed, 1, { customDuration: windowSec });
+      await (this.#usable() ? pair.shared : pair.local).consume(hashed, 1, { customDuration: windowSec });
       return ALLOWED;
     } catch (error) {
       if (error instanceof RateLimiterRes) return { allowed: false, retryAfterSec: retryAfter(error.msBeforeNext) };

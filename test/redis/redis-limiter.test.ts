@@ -197,5 +197,34 @@ if (sharedUrl === undefined || sharedUrl === '') {
       for (let i = 0; i < 5; i++) await b.backoffFailure(again, POLICY);
       expect((await a.backoffStatus(again)).allowed).toBe(false);
     });
+
+    it('a hung Redis (connected, silent) costs each call at most the command timeout, then counts locally; it recovers on its own', async () => {
+      redis.pause();
+      try {
+        const key = `login:ip:${randomUUID()}`;
+        const account = `login:acct:${randomUUID()}`;
+        const calls: Array<[string, () => Promise<unknown>]> = [
+          ['consume', () => a.consume(key, 1, 60)],
+          ['backoffFailure', () => a.backoffFailure(account, { freeFailures: 1, baseSec: 30, maxSec: 60 })],
+          ['backoffStatus', () => a.backoffStatus(account)],
+          ['claimOnce', () => a.claimOnce(`c:${randomUUID()}`, 60)],
+        ];
+        const started = Date.now();
+        for (const [name, call] of calls) {
+          const t = Date.now();
+          await call();
+          expect({ name, fast: Date.now() - t < 1500 }).toEqual({ name, fast: true });
+        }
+        // Once the first call timed out, the others did not wait for Redis again.
+        expect(Date.now() - started).toBeLessThan(1500);
+        expect(a.health()).toBe('degraded');
+        // Still never fails open: the second hit of a limit-1 window and the backed-off account are refused.
+        expect((await a.consume(key, 1, 60)).allowed).toBe(false);
+        expect((await a.backoffStatus(account)).allowed).toBe(false);
+      } finally {
+        redis.resume();
+      }
+      await until(() => a.health() === 'ok', 5000);
+    });
   });
 }
