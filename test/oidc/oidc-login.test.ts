@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseSetCookies, type TestInstance } from '../support/instance.js';
+import { createTestInstance, parseSetCookies, type TestInstance } from '../support/instance.js';
+import { oidcRoutes } from '../../src/server/routes/oidc.js';
 import { Browser, CLIENT_ID, CLIENT_SECRET, createOidcInstance, json, oidcLogin, ORIGIN, providerFor, REDIRECT_URIS } from './harness.js';
 import { startIdp, type TestIdp } from './idp.js';
 
@@ -8,7 +9,12 @@ let idp: TestIdp;
 let tw: TestInstance | undefined;
 
 beforeAll(async () => {
-  idp = await startIdp({ clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: REDIRECT_URIS }] });
+  idp = await startIdp({
+    clients: [
+      { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: REDIRECT_URIS },
+      { client_id: 'tokenward-public', redirect_uris: REDIRECT_URIS },
+    ],
+  });
   idp.accounts.set('alice', { email: 'Alice@Example.com', email_verified: true, name: 'Alice' });
   idp.accounts.set('bob', { email: 'bob@example.com', email_verified: true, name: 'Bob' });
   idp.accounts.set('carol-unverified', { email: 'carol@example.com', email_verified: false });
@@ -124,5 +130,28 @@ describe('oidc › round trip against a real OpenID Provider', () => {
     expect(again.session.id).not.toBe(first.session.id);
     const user = await tw.tw.context.store.findUserByIdentity(idp.issuer, 'bob');
     expect(user?.id).toBe(first.user.id);
+  });
+});
+
+describe('oidc › variants', () => {
+  it('a public client (no secret: PKCE and token endpoint auth none) signs in', async () => {
+    tw = await createOidcInstance({ oidc: { providers: { public: { issuer: idp.issuer, clientId: 'tokenward-public' } } } });
+    const browser = new Browser(tw.request, ORIGIN);
+    const { callback } = await oidcLogin(browser, idp, { sub: 'alice', provider: 'public' });
+    expect(callback.status).toBe(302);
+    expect((await json(await browser.fetch('/auth/me'))).user.email).toBe('alice@example.com');
+  });
+
+  it('works through a real listening server (node-server adapter, real sockets)', async () => {
+    tw = await createTestInstance({ publicOrigin: ORIGIN, oidc: { providers: { test: providerFor(idp) } } });
+    if (!tw.tw.app.routes.some((r) => r.path === '/auth/oidc/:provider/callback')) oidcRoutes(tw.tw.app, tw.tw.context);
+    const base = tw.url;
+    const browser = new Browser((path, init) => fetch(`${base}${path}`, { ...init, redirect: 'manual' }), ORIGIN);
+    const { callback } = await oidcLogin(browser, idp, { sub: 'bob', returnTo: '/notes' });
+    expect(callback.status).toBe(302);
+    expect(callback.headers.get('location')).toBe(`${ORIGIN}/notes`);
+    const me = await browser.fetch('/auth/me');
+    expect(me.status).toBe(200);
+    expect((await json(me)).user.email).toBe('bob@example.com');
   });
 });
