@@ -5,8 +5,8 @@
  * Once with Web Locks, once with `navigator.locks` removed (BroadcastChannel election).
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppServer, launchBrowser, makeCertificate, newContext, newEmail, openHarness, PASSWORD, requireChromium, signupViaApi, startApp, type Tls } from '../support/browser.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type AppServer, hasChromium, launchBrowser, makeCertificate, newContext, newEmail, openHarness, PASSWORD, requireChromium, signupViaApi, startApp, type Tls } from '../support/browser.js';
 
 type Win = {
   tw: {
@@ -33,8 +33,11 @@ let tls: Tls;
 let app: AppServer;
 let browser: Browser;
 
+// Without Chromium every test fails with the reason (beforeEach), rather than being skipped.
+beforeEach(requireChromium);
+
 beforeAll(async () => {
-  requireChromium(); // fail, never skip, without Chromium
+  if (!hasChromium()) return;
   tls = makeCertificate();
   [app, browser] = await Promise.all([startApp(tls, {}, { ui: false }), launchBrowser(tls)]);
 });

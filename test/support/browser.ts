@@ -36,9 +36,15 @@ export const PASSWORD = 'correct horse battery staple';
 export const JWT_RE = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/;
 export const REFRESH_RE = /twr_[A-Za-z0-9_-]{8,}/;
 
-/** Fails (never skips) when Chromium is missing: the browser suite is part of `npm test`. */
+export const hasChromium = (): boolean => existsSync(CHROMIUM);
+
+/**
+ * Throws when Chromium is missing: the browser suite is part of `npm test` and must fail, not
+ * skip. Test files call it in `beforeEach` (and skip their own setup in `beforeAll` when
+ * `!hasChromium()`), so every test fails with this message instead of being reported skipped.
+ */
 export function requireChromium(): void {
-  if (!existsSync(CHROMIUM)) {
+  if (!hasChromium()) {
     throw new Error(
       `Chromium is not installed at ${CHROMIUM}; the browser tests need it. Install it with \`apt-get install -y chromium\` (\`npm test\` does this on a fresh machine).`,
     );
