@@ -43,7 +43,8 @@ function parseMessage(message: string): Revocations | null {
  *
  * Pub/sub is fire-and-forget: messages sent while a node is disconnected are lost. That is
  * why every node also polls the store's revocations every 500 ms; {@link RedisBus.health} says
- * `degraded` while either connection is down, and the outage is logged at most once a minute.
+ * `degraded` while either connection is down or publishing fails, and the outage is logged at
+ * most once a minute. After a failed publish, publishing pauses until a PING (each second) succeeds.
  *
  * @example
  * ```ts
@@ -58,6 +59,7 @@ export class RedisBus implements RevocationBus {
   readonly #handlers = new Set<(r: Revocations) => void>();
   readonly #outage: RedisOutage;
   readonly #subscribed: Promise<unknown>;
+  readonly #probe: NodeJS.Timeout;
   #closed = false;
 
   constructor(options: RedisBusOptions) {
@@ -72,7 +74,7 @@ export class RedisBus implements RevocationBus {
         if (!this.#closed) this.#outage.failed(new Error('connection closed'));
       });
       client.on('ready', () => {
-        if (this.health() === 'ok') this.#outage.recovered();
+        if (this.#connected()) this.#outage.recovered();
       });
     }
     this.#subscriber.on('message', (channel: string, message: string) => {
@@ -89,6 +91,21 @@ export class RedisBus implements RevocationBus {
     });
     // Queued until the subscriber connects; re-issued by ioredis after each reconnect.
     this.#subscribed = this.#subscriber.subscribe(this.#channel).catch((error: unknown) => this.#outage.failed(error));
+    // After a failed publish (e.g. a hung server), a PING each second decides when to publish again.
+    this.#probe = setInterval(() => {
+      if (!this.#outage.failing || this.#publisher.status !== 'ready') return;
+      this.#publisher.ping().then(
+        () => {
+          if (this.#connected()) this.#outage.recovered();
+        },
+        (error: unknown) => this.#outage.failed(error),
+      );
+    }, 1000);
+    this.#probe.unref();
+  }
+
+  #connected(): boolean {
+    return this.#publisher.status === 'ready' && this.#subscriber.status === 'ready';
   }
 
   /** Resolves when both connections are ready and subscribed, or after `timeoutMs`. */
@@ -108,14 +125,14 @@ export class RedisBus implements RevocationBus {
   async publish(revocations: Revocations): Promise<void> {
     if (revocations.length === 0) return;
     const message = JSON.stringify(revocations.map((r) => ({ s: r.sessionId, a: r.at })));
-    if (this.#publisher.status !== 'ready') {
-      const error = new Error(`redis connection ${this.#publisher.status}`);
+    // Not while Redis is known to fail: a hung server would hold every logout for the command timeout.
+    if (this.#publisher.status !== 'ready' || this.#outage.failing) {
+      const error = new Error(`redis ${this.#outage.failing ? 'failing' : `connection ${this.#publisher.status}`}`);
       this.#outage.failed(error);
       throw error;
     }
     try {
       await this.#publisher.publish(this.#channel, message);
-      if (this.health() === 'ok') this.#outage.recovered();
     } catch (error) {
       this.#outage.failed(error);
       throw error;
@@ -132,12 +149,13 @@ export class RedisBus implements RevocationBus {
 
   /** `degraded` while a connection is down (revocations then travel by polling only). */
   health(): 'ok' | 'degraded' {
-    return this.#publisher.status === 'ready' && this.#subscriber.status === 'ready' ? 'ok' : 'degraded';
+    return this.#connected() && !this.#outage.failing ? 'ok' : 'degraded';
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#probe);
     this.#handlers.clear();
     await Promise.all([quitOrDisconnect(this.#publisher), quitOrDisconnect(this.#subscriber)]);
   }

@@ -123,5 +123,24 @@ if (sharedUrl === undefined || sharedUrl === '') {
       }
       expect(arrived()).toBe(true);
     });
+
+    it('a hung Redis holds one publish for the command timeout at most, the next ones not at all; publishing resumes after it answers again', async () => {
+      redis.pause();
+      try {
+        let t = Date.now();
+        await expect(a.publish([{ sessionId: randomUUID(), at: 3 }])).rejects.toThrow();
+        expect(Date.now() - t).toBeLessThan(1500);
+        t = Date.now();
+        await expect(a.publish([{ sessionId: randomUUID(), at: 4 }])).rejects.toThrow();
+        expect(Date.now() - t).toBeLessThan(50);
+        expect(a.health()).toBe('degraded');
+      } finally {
+        redis.resume();
+      }
+      await until(() => a.health() === 'ok', 5000);
+      const sessionId = randomUUID();
+      await a.publish([{ sessionId, at: 5 }]);
+      await until(() => received.some((l) => l.some((r) => r.sessionId === sessionId)), 2000);
+    });
   });
 }
