@@ -278,6 +278,17 @@ describe('oidc › provider failures are 502 oidc_provider_error, never 500', ()
   });
 });
 
+describe('oidc › limits', () => {
+  it('login starts count against the per-IP login limit (429 with Retry-After)', async () => {
+    tw = await createOidcInstance({ limitLoginPerIp: '2/1m', oidc: { providers: { test: providerFor(idp) } } });
+    expect((await tw.request('/auth/oidc/test/login')).status).toBe(302);
+    expect((await tw.request('/auth/oidc/test/login')).status).toBe(302);
+    const third = await tw.request('/auth/oidc/test/login');
+    await expectProblem(third, 429, 'too_many_attempts');
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('oidc › returnTo (no open redirect)', () => {
   const rejected = [
     '//evil.example',

@@ -82,7 +82,10 @@ export function oidcRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext, options:
       if (!limit.allowed) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': String(limit.retryAfterSec) } });
 
       const checks = { state: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier() };
-      const authorizationUrl = await client.authorizationUrl(checks);
+      const authorizationUrl = await client.authorizationUrl(checks).catch((error: unknown) => {
+        logProviderError(ctx, name, error);
+        throw error;
+      });
       const sealed = await sealLoginState(await key(), { provider: name, ...checks, returnTo, expiresAt: ctx.clock.now() + OIDC_LOGIN_TTL_SEC * 1000 });
       // One login in flight per browser: a new start replaces the previous state.
       c.header('Set-Cookie', ctx.cookies.serialize('oidc', sealed, OIDC_LOGIN_TTL_SEC), { append: true });
@@ -101,15 +104,20 @@ export function oidcRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext, options:
         return response;
       } catch (error) {
         if (!isTokenwardError(error)) throw error;
-        if (error instanceof ProviderError) {
-          ctx.logger.warn({ provider: name, reason: error.reason, err: (error.cause as Error | undefined)?.message }, 'oidc provider error');
-        }
+        logProviderError(ctx, name, error);
         const response = errorResponse(error);
         response.headers.append('Set-Cookie', clear);
         return response;
       }
     },
   });
+}
+
+/** Provider failures are answered with a bare 502; the reason goes to the log (never a token or code). */
+function logProviderError(ctx: ServerContext, provider: string, error: unknown): void {
+  if (error instanceof ProviderError) {
+    ctx.logger.warn({ provider, reason: error.reason, err: (error.cause as Error | undefined)?.message }, 'oidc provider error');
+  }
 }
 
 /** The registered redirect URI of a provider: `{publicOrigin}{basePath}/oidc/<name>/callback`. */
