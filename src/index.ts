@@ -17,4 +17,5 @@ export type { NewDeviceAlert, NewDeviceHook } from './server/account-security.js
 export type { RequireStepUpOptions } from './server/middleware/step-up.js';
 export { resolveConfig, parseDuration, type TokenwardConfig, type TokenwardOptions } from './config.js';
 export { TokenwardError, ConfigError, ERRORS, type ErrorCode, type ProblemDetails } from './errors.js';
-export type { Store, Limiter, RevocationBus, Clock, PasswordHasher, User, Session, AuthEvent } from './core/ports.js';
+export type { Store, Limiter, RevocationBus, Clock, PasswordHasher, User, Session, AuthEvent, IdentityLink } from './core/ports.js';
+export type { OidcConfig, OidcProviderConfig } from './oidc/options.js';
