@@ -7,7 +7,12 @@ export const ORIGIN = 'http://localhost:3000';
 export const CLIENT_ID = 'tokenward-test';
 export const CLIENT_SECRET = 'tokenward-test-client-secret-0123456789';
 /** Redirect URIs registered at the test provider for the provider names the tests configure. */
-export const REDIRECT_URIS = ['test', 'other', 'linking', 'public'].map((name) => `${ORIGIN}/auth/oidc/${name}/callback`);
+/** A plain-http deployment on a private network (`insecureHttp`). */
+export const INSECURE_ORIGIN = 'http://app.internal:3000';
+export const REDIRECT_URIS = [
+  ...['test', 'other', 'linking', 'public'].map((name) => `${ORIGIN}/auth/oidc/${name}/callback`),
+  `${INSECURE_ORIGIN}/auth/oidc/test/callback`,
+];
 
 /**
  * A Tokenward instance with the OIDC routes. Until `createTokenward` mounts them itself, they

@@ -2,7 +2,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestInstance, parseSetCookies, type TestInstance } from '../support/instance.js';
 import { oidcRoutes } from '../../src/server/routes/oidc.js';
-import { Browser, CLIENT_ID, CLIENT_SECRET, createOidcInstance, json, oidcLogin, ORIGIN, providerFor, REDIRECT_URIS } from './harness.js';
+import { Browser, CLIENT_ID, CLIENT_SECRET, createOidcInstance, INSECURE_ORIGIN, json, oidcLogin, ORIGIN, providerFor, REDIRECT_URIS } from './harness.js';
 import { startIdp, type TestIdp } from './idp.js';
 
 let idp: TestIdp;
@@ -153,5 +153,19 @@ describe('oidc › variants', () => {
     const me = await browser.fetch('/auth/me');
     expect(me.status).toBe(200);
     expect((await json(me)).user.email).toBe('bob@example.com');
+  });
+
+  it('insecureHttp mode (plain http, private network): tw_oidc without prefix or Secure, and the flow works', async () => {
+    tw = await createOidcInstance({ publicOrigin: INSECURE_ORIGIN, insecureHttp: true, oidc: { providers: { test: providerFor(idp) } } });
+    const browser = new Browser(tw.request, INSECURE_ORIGIN);
+    const start = await browser.fetch('/auth/oidc/test/login?returnTo=/home');
+    const cookie = parseSetCookies(start).get('tw_oidc');
+    expect(cookie?.attributes.get('httponly')).toBe(true);
+    expect(cookie?.attributes.has('secure')).toBe(false);
+    expect(new URL(start.headers.get('location') ?? '').searchParams.get('redirect_uri')).toBe(`${INSECURE_ORIGIN}/auth/oidc/test/callback`);
+    const callbackUrl = await idp.authorize(start.headers.get('location') ?? '', { sub: 'alice' });
+    const callback = await browser.fetch(`${callbackUrl.pathname}${callbackUrl.search}`);
+    expect(callback.headers.get('location')).toBe(`${INSECURE_ORIGIN}/home`);
+    expect((await json(await browser.fetch('/auth/me'))).user.email).toBe('alice@example.com');
   });
 });
