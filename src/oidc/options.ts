@@ -99,7 +99,15 @@ export interface OidcConfig {
   timeoutMs: number;
 }
 
-/** Applies defaults to a parsed `oidc` option. */
+/**
+ * Applies defaults to a parsed `oidc` option (scopes `openid email profile`, `linkVerifiedEmail`
+ * off, timeout 5 s).
+ *
+ * @example
+ * ```ts
+ * resolveOidcConfig(oidcOptionsSchema.parse({ providers: { g: { issuer: 'https://accounts.google.com', clientId: 'app' } } }));
+ * ```
+ */
 export function resolveOidcConfig(parsed: z.output<typeof oidcOptionsSchema> | undefined): OidcConfig {
   const providers: Record<string, OidcProviderConfig> = {};
   for (const [name, p] of Object.entries(parsed?.providers ?? {})) {

@@ -34,7 +34,14 @@ export function parseReturnTo(value: string, publicOrigin: string): string | nul
   return url.href;
 }
 
-/** Adds one query parameter to a validated return URL (e.g. `error=oidc_account_exists`). */
+/**
+ * Adds one query parameter to a validated return URL (e.g. `error=oidc_account_exists`).
+ *
+ * @example
+ * ```ts
+ * withQuery('https://app.example.com/login', 'error', 'oidc_account_exists'); // 'https://app.example.com/login?error=oidc_account_exists'
+ * ```
+ */
 export function withQuery(returnTo: string, name: string, value: string): string {
   const url = new URL(returnTo);
   url.searchParams.set(name, value);

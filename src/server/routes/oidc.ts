@@ -120,7 +120,14 @@ function logProviderError(ctx: ServerContext, provider: string, error: unknown):
   }
 }
 
-/** The registered redirect URI of a provider: `{publicOrigin}{basePath}/oidc/<name>/callback`. */
+/**
+ * The redirect URI to register at a provider: `{publicOrigin}{basePath}/oidc/<name>/callback`.
+ *
+ * @example
+ * ```ts
+ * callbackUrl(tw.context, 'google'); // 'https://app.example.com/auth/oidc/google/callback'
+ * ```
+ */
 export function callbackUrl(ctx: Pick<ServerContext, 'config'>, providerName: string): string {
   return `${ctx.config.publicOrigin}${ctx.config.basePath}/oidc/${providerName}/callback`;
 }
