@@ -27,7 +27,8 @@ declare const navigator: { locks?: unknown };
 declare const Navigator: { prototype: { locks?: unknown } };
 
 const TABS = 5;
-const ROUNDS = 3;
+/** One round per entry: how far apart (ms) the tabs fire. Together, then slightly spread out. */
+const STAGGER_MS = [0, 0, 5, 15];
 
 let tls: Tls;
 let app: AppServer;
@@ -61,30 +62,33 @@ async function openTabs(context: BrowserContext): Promise<{ pages: Page[]; sessi
   return { pages, sessionId: ids[0] as string };
 }
 
-/** Every tab fires two protected requests at the same wall-clock instant; resolves their statuses. */
-function fireAll(pages: Page[]): Promise<number[][]> {
+/**
+ * Every tab fires two protected requests at the same wall-clock instant (or tab i at
+ * i × staggerMs later); resolves their statuses.
+ */
+function fireAll(pages: Page[], staggerMs = 0): Promise<number[][]> {
   const at = Date.now() + 400;
   return Promise.all(
-    pages.map((page) =>
+    pages.map((page, i) =>
       page.evaluate(async (at) => {
         const { client } = window.tw;
         await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
         const responses = await Promise.all([client.fetch('/api/profile'), client.fetch('/api/notes')]);
         return responses.map((r) => r.status);
-      }, at),
+      }, at + i * staggerMs),
     ),
   );
 }
 
 async function expectOneRefreshPerExpiry(pages: Page[], sessionId: string): Promise<void> {
-  for (let round = 1; round <= ROUNDS; round++) {
+  for (const [round, stagger] of STAGGER_MS.entries()) {
     app.clock.advance(app.tw.config.accessTtlSec + 5); // every tab's access token is now expired
     const from = app.requests.length;
-    const statuses = await fireAll(pages);
+    const statuses = await fireAll(pages, stagger);
     const seen = app.requests.slice(from);
     const refreshes = seen.filter((r) => r.method === 'POST' && r.path === '/auth/refresh');
     const rejected = seen.filter((r) => r.path.startsWith('/api/') && r.status === 401).length;
-    console.log(`[refresh] round ${round}: ${refreshes.length} refresh(es) for ${TABS} tabs, ${rejected} requests saw 401 first, statuses ${JSON.stringify(statuses)}`);
+    console.log(`[refresh] round ${round + 1} (tabs ${stagger} ms apart): ${refreshes.length} refresh(es) for ${TABS} tabs, ${rejected} requests saw 401 first, statuses ${JSON.stringify(statuses)}`);
     // The token really had expired: the server refused the first attempts.
     expect(rejected).toBeGreaterThan(0);
     expect(refreshes.map((r) => r.status)).toEqual([200]);
