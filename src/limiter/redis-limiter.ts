@@ -169,7 +169,7 @@ export class RedisLimiter implements Limiter {
 
   /** Counts one hit against `limit` per `windowSec`, on every node together. */
   async consume(key: string, limit: number, windowSec: number): Promise<LimitResult> {
-    const hashed = this.#key('w', `${key}`);
+    const hashed = this.#key('w', key);
     const pair = this.#windowLimiter(limit);
     try {
       await (this.#usable() ? pair.shared : pair.local).consume(hashed, 1, { customDuration: windowSec });
