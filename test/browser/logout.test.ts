@@ -171,3 +171,42 @@ describe('signing out another browser from the sessions page', { timeout: 60_000
     }
   });
 });
+
+describe('"Log out all" in one browser', { timeout: 60_000 }, () => {
+  it("ends the other browser's session too: its copied token is refused within 1 s and its next call signs it out", async () => {
+    const email = newEmail('logout-all');
+    await signupViaApi(tls, app, email);
+    const [a, b] = [await newContext(browser), await newContext(browser)];
+    try {
+      const pageA = await a.newPage();
+      const pageB = await b.newPage();
+      await uiLogin(pageA, app, email);
+      await uiLogin(pageB, app, email);
+      const accessA = await cookie(a, '__Host-tw_at');
+      const accessB = await cookie(b, '__Host-tw_at');
+      const refreshB = await cookie(b, '__Secure-tw_rt');
+      expect((await replay('/api/profile', accessB)).status).toBe(200);
+      await watchForSignedOut(pageA);
+      await watchForSignedOut(pageB);
+
+      const done = pageA.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/auth/logout-all'));
+      await pageA.locator('button#logout-all').click();
+      expect((await done).status()).toBe(204);
+      const at = Date.now();
+      await pageA.locator('[data-testid=logged-out]').waitFor({ state: 'visible' });
+      const deadAfter = await within(1000, async () => (await replay('/api/profile', accessB)).status === 401);
+      expect((await replay('/api/profile', accessA)).status).toBe(401);
+      expect((await replay('/auth/refresh', refreshB, 'POST')).status).toBe(401);
+
+      const navigatedAt = Date.now();
+      await pageB.locator('a[href="/notes"]').first().click();
+      await pageB.locator('[data-testid=logged-out]').waitFor({ state: 'visible', timeout: 5_000 });
+      const shownAt = (await signedOutAt(pageB)) ?? Number.POSITIVE_INFINITY;
+      console.log(`[logout-all] B's token refused ${deadAfter} ms after A's "Log out all"; B's UI signed out ${shownAt - navigatedAt} ms after its next call (${shownAt - at} ms after)`);
+      expect(shownAt - navigatedAt).toBeLessThan(1000);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
