@@ -27,6 +27,7 @@ import { type RequireStepUpOptions, requireStepUp } from './middleware/step-up.j
 import { Argon2Hasher } from './password-hasher.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { eventRoutes } from './routes/events.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { operationRoutes } from './routes/operations.js';
 import { passwordRoutes } from './routes/password.js';
 import { sessionLifecycleRoutes } from './routes/session-lifecycle.js';
@@ -245,6 +246,7 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
   totpRoutes(app, ctx);
   passwordRoutes(app, ctx);
   tokenRoutes(app, ctx);
+  oidcRoutes(app, ctx, { secret });
 
   let closed = false;
   return {
