@@ -2,6 +2,7 @@ import { type Algorithm, hash, verify } from '@node-rs/argon2';
 import { randomToken } from '../core/encoding.js';
 import type { PasswordHasher } from '../core/ports.js';
 import { TokenwardError } from '../errors.js';
+import { type Argon2Workers, createArgon2Workers } from './argon2-workers.js';
 
 /** OWASP argon2id parameters (m=19 MiB, t=2, p=1). */
 // 2 = Algorithm.Argon2id (a const enum, which verbatimModuleSyntax cannot read).
@@ -18,10 +19,17 @@ export class Argon2Hasher implements PasswordHasher {
   #running = 0;
   readonly #queue: Array<() => void> = [];
   #dummy: Promise<string> | undefined;
+  #workers: Argon2Workers | null | undefined;
 
   constructor(options: { concurrency?: number; maxQueue?: number } = {}) {
     this.#concurrency = Math.max(1, options.concurrency ?? 2);
     this.#maxQueue = options.maxQueue ?? 256;
+  }
+
+  /** Low-priority hashing threads (Linux), created on first use; null: libuv's pool. */
+  get #pool(): Argon2Workers | null {
+    if (this.#workers === undefined) this.#workers = createArgon2Workers(this.#concurrency);
+    return this.#workers;
   }
 
   async #slot<T>(work: () => Promise<T>): Promise<T> {
@@ -41,13 +49,13 @@ export class Argon2Hasher implements PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.#slot(() => hash(password, ARGON2_PARAMS));
+    return this.#slot(() => this.#pool?.hash(password, ARGON2_PARAMS) ?? hash(password, ARGON2_PARAMS));
   }
 
   verify(passwordHash: string, password: string): Promise<boolean> {
     return this.#slot(async () => {
       try {
-        return await verify(passwordHash, password);
+        return await (this.#pool?.verify(passwordHash, password) ?? verify(passwordHash, password));
       } catch {
         return false;
       }
