@@ -106,6 +106,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === 'serve') {
+  // Exit through process.exit so `--cpu-prof` can write its profile.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
   await serveAdapter(process.argv[3] as Adapter, Number(process.argv[4]));
 } else {
   await main();

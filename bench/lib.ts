@@ -27,10 +27,10 @@ export interface BenchServer {
   stop: () => Promise<void>;
 }
 
-/** Starts the demo server (the same entry as `npm start`) in its own process. */
+/** Starts bench/server.ts (Tokenward configured from TOKENWARD_* like `npm start`, plus the bench routes) in its own process. */
 export async function startServer(env: Record<string, string> = {}): Promise<BenchServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'demo/server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -40,7 +40,6 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ben
       TOKENWARD_LOG_LEVEL: 'warn',
       TOKENWARD_LIMIT_LOGIN_PER_IP: '1000000/1m',
       TOKENWARD_LIMIT_SIGNUP_PER_IP: '1000000/1m',
-      TOKENWARD_LIMIT_CONCURRENT_SESSIONS: '100000',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -70,11 +69,13 @@ export interface Cookies {
 }
 
 /** Signs up a fresh user and returns its cookies. */
+export const BENCH_PASSWORD = 'a benchmark password';
+
 export async function signupUser(url: string, email = `bench${Math.random().toString(36).slice(2)}@example.com`): Promise<Map<string, string>> {
   const res = await fetch(`${url}/auth/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
-    body: JSON.stringify({ email, password: 'a benchmark password' }),
+    body: JSON.stringify({ email, password: BENCH_PASSWORD }),
   });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
   const jar = new Map<string, string>();
@@ -158,6 +159,82 @@ export async function refreshLoad(url: string, options: { connections?: number; 
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
   return { rps: latencies.length / elapsed, p99: pct(0.99), p50: pct(0.5), errors, non2xx, count: latencies.length };
+}
+
+/**
+ * Load with per-request timing (µs resolution, unlike autocannon's whole-ms histogram):
+ * `connections` keep-alive clients. Without `rate` each sends back to back (closed loop); with
+ * `rate` (requests/s in total) each sends on a fixed schedule and a request's latency counts from
+ * its scheduled time, so a stalled server is not hidden by the client waiting (coordinated omission).
+ */
+export async function timedLoad(url: string, options: { headers?: Record<string, string>; connections?: number; seconds?: number; rate?: number } = {}): Promise<LoadResult & { count: number }> {
+  const connections = options.connections ?? 50;
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const target = new URL(url);
+  const latencies: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  const deadline = performance.now() + (options.seconds ?? 8) * 1000;
+  const one = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = request(target, { agent, headers: options.headers ?? {} }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const started = performance.now();
+  const intervalMs = options.rate === undefined ? 0 : (connections * 1000) / options.rate;
+  await Promise.all(
+    Array.from({ length: connections }, async (_, i) => {
+      let scheduled = started + (intervalMs * i) / connections;
+      while (scheduled < deadline) {
+        const wait = scheduled - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        // Timers may fire up to 1 ms early (whole-ms resolution): then count from the actual send.
+        const t0 = intervalMs === 0 ? performance.now() : Math.min(scheduled, performance.now());
+        try {
+          const status = await one();
+          latencies.push(performance.now() - t0);
+          if (status < 200 || status > 299) non2xx++;
+        } catch {
+          errors++;
+        }
+        scheduled = intervalMs === 0 ? performance.now() : scheduled + intervalMs;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+  return { rps: latencies.length / elapsed, p99: pct(0.99), p50: pct(0.5), errors, non2xx, count: latencies.length };
+}
+
+/**
+ * Password logins in a loop until `signal` aborts: one client per account, each logging its
+ * account in back to back (argon2id verify, session creation). Resolves with counts.
+ */
+export async function loginStorm(url: string, emails: readonly string[], options: { signal: AbortSignal }): Promise<{ ok: number; failed: number }> {
+  let ok = 0;
+  let failed = 0;
+  await Promise.all(
+    emails.map(async (email) => {
+      const body = JSON.stringify({ email, password: BENCH_PASSWORD });
+      while (!options.signal.aborted) {
+        try {
+          const res = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' }, body });
+          await res.arrayBuffer();
+          if (res.status === 200) ok++;
+          else failed++;
+        } catch {
+          failed++;
+        }
+      }
+    }),
+  );
+  return { ok, failed };
 }
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
