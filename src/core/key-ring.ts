@@ -16,6 +16,7 @@ export const KEY_CLOCK_SKEW_SEC = 60;
 
 /** Least time between two store reads caused by tokens with an unknown `kid` (ms). */
 export const UNKNOWN_KID_RELOAD_MS = 1000;
+const THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
 
 /** Upper bound of the JWKS `Cache-Control: max-age` (seconds). */
 export const JWKS_MAX_AGE_CEILING_SEC = 300;
@@ -370,6 +371,9 @@ export class KeyRing {
   keyFor(kid: string): VerificationKey | undefined | Promise<VerificationKey | undefined> {
     const known = this.#verifying.get(kid);
     if (known !== undefined) return known;
+    // Every kid this issuer makes is an RFC 7638 SHA-256 thumbprint: anything else is forged
+    // and is rejected at once, without waiting for a store read.
+    if (!THUMBPRINT.test(kid)) return undefined;
     return this.#reloadForUnknownKid().then(
       () => this.#verifying.get(kid),
       () => undefined,
