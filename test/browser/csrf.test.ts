@@ -155,6 +155,8 @@ describe('an attacker page visited by a signed-in user', { timeout: 60_000 }, ()
       return { me: (await client.me())?.session.id ?? null, notes: notes.notes.map((n) => n.text), sessions: (await client.sessions()).length };
     });
 
+  const carriesSession = (r: SeenRequest) => r.cookies.some((c) => c.includes('tw_at') || c.includes('tw_rt'));
+
   /**
    * Runs every attack from `attacker` (an origin serving attackPages()) and checks that nothing
    * changed and nothing leaked. Returns the requests the attack made reach the app.
@@ -182,7 +184,6 @@ describe('an attacker page visited by a signed-in user', { timeout: 60_000 }, ()
     await expect.poll(() => new Set(formPosts().map((r) => r.path)).size, { timeout: 10_000 }).toBeGreaterThanOrEqual(STATE_CHANGING.length);
 
     const results = await page.evaluate(() => window.results);
-    console.log(`[csrf] ${site} attacker saw: ${JSON.stringify(results)}`);
     // Nothing readable: CORS failures or opaque responses with no status and no body.
     for (const [name, r] of Object.entries(results)) {
       if (r === true) continue; // `done`
@@ -217,7 +218,8 @@ describe('an attacker page visited by a signed-in user', { timeout: 60_000 }, ()
     expect(await sessionCookies(context, app)).toEqual(jarBefore);
 
     const seen = fromAttacker();
-    console.log(`[csrf] ${seen.length} ${site} requests reached the app: ${JSON.stringify(seen.map((r) => `${r.method} ${r.path} ${r.status}${r.cookies.length ? ` cookies=${r.cookies.join(',')}` : ''}`))}`);
+    const summary = seen.map((r) => `${r.method} ${r.path} ${r.status}${carriesSession(r) ? ' (with session cookies)' : ''}`);
+    console.log(`[csrf] ${seen.length} ${site} requests reached the app; attacker read nothing (${Object.keys(results).length - 1} attempts): ${[...new Set(summary)].join(', ')}`);
     const posts = seen.filter((r) => r.method === 'POST');
     expect(new Set(posts.map((r) => r.path))).toEqual(new Set([...STATE_CHANGING, ...TOP_LEVEL]));
 
@@ -225,8 +227,6 @@ describe('an attacker page visited by a signed-in user', { timeout: 60_000 }, ()
     expect(await victimState()).toEqual(before);
     return seen;
   }
-
-  const carriesSession = (r: SeenRequest) => r.cookies.some((c) => c.includes('tw_at') || c.includes('tw_rt'));
 
   it('from evil.test (cross-site): forms, fetch, <img>/<iframe> and top-level posts change nothing, read nothing, cannot frame the app', async () => {
     const seen = await attack(evil.origin, 'cross-site');
