@@ -125,6 +125,7 @@ function mountLab(tw: Tokenward): void {
   app.post('/api/lab/steal', tw.requireSession(), (c) => {
     const now = Date.now();
     for (const [key, entry] of stolen) if (entry.until < now) stolen.delete(key);
+    if (stolen.size >= 1000) throw new TokenwardError('too_many_attempts');
     const id = randomId();
     stolen.set(id, { cookie: c.req.header('cookie') ?? '', until: now + 60_000 });
     return c.json({ id });
