@@ -83,6 +83,26 @@ export function mountDemo(tw: Tokenward, options: { assets?: Record<string, stri
     return c.json({ ok: true });
   });
   mountLab(tw);
+  answerOtherMethods(tw);
+}
+
+/** A known demo path with the wrong method gets 405 + `Allow` (API.md), like Tokenward's own routes. */
+function answerOtherMethods(tw: Tokenward): void {
+  const allowed = new Map<string, Set<string>>();
+  for (const route of tw.app.routes) {
+    if (route.method === 'ALL' || route.path.includes('*') || route.path.startsWith(tw.config.basePath)) continue;
+    const set = allowed.get(route.path) ?? new Set<string>();
+    set.add(route.method);
+    if (route.method === 'GET') set.add('HEAD');
+    allowed.set(route.path, set);
+  }
+  for (const [path, methods] of allowed) {
+    if (path === '/.well-known/jwks.json' || path === '/healthz' || path === '/metrics') continue;
+    const allow = [...methods].join(', ');
+    tw.app.all(path, () => {
+      throw new TokenwardError('method_not_allowed', { headers: { Allow: allow } });
+    });
+  }
 }
 
 /**

@@ -112,4 +112,21 @@ describe('every route answers hostile input with a 4xx problem+json, never a 5xx
     }
     expect(failures).toEqual([]);
   }, 60_000);
+
+  it('a known path with a wrong method is 405 problem+json with Allow, on auth and demo routes alike', async () => {
+    const byPath = new Map<string, Set<string>>();
+    for (const r of routes()) byPath.set(r.path, (byPath.get(r.path) ?? new Set()).add(r.method));
+    const failures: string[] = [];
+    for (const [path, methods] of byPath) {
+      for (const method of ['OPTIONS', 'PUT', 'PATCH', 'DELETE', 'POST']) {
+        if (methods.has(method)) continue;
+        const res = await t.request(path, { method, headers: { 'sec-fetch-site': 'same-origin' } });
+        const allow = res.headers.get('allow') ?? '';
+        if (res.status !== 405 || res.headers.get('content-type') !== 'application/problem+json') failures.push(`${method} ${path}: ${res.status}`);
+        else if (![...methods].every((m) => allow.includes(m))) failures.push(`${method} ${path}: Allow "${allow}" misses ${[...methods].join(', ')}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(byPath.has('/api/notes')).toBe(true);
+  });
 });
