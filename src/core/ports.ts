@@ -152,12 +152,31 @@ export interface EventPage {
   nextCursor: string | null;
 }
 
+/** A page of users for administration (`tokenward users list`). */
+export interface UserPage {
+  users: User[];
+  /** Pass as `after` to get the next page; null at the end. */
+  nextCursor: string | null;
+}
+
+/** Options of {@link Store.listUsers}. */
+export interface ListUsersOptions {
+  /** Page size (at least 1). */
+  limit: number;
+  /** A cursor from a previous page: users after it. */
+  after?: string | undefined;
+  /** Only users whose email contains this text (case-insensitive). */
+  emailContains?: string | undefined;
+}
+
 /** Durable state: users, sessions, refresh tokens, events, signing keys, revocations. */
 export interface Store {
   /** `'email_taken'` when the (lowercase) email exists already. */
   createUser(user: User, passwordHash: string): Promise<'ok' | 'email_taken'>;
   findUserByEmail(email: string): Promise<User | null>;
   findUserById(id: string): Promise<User | null>;
+  /** Users ordered by email (byte order), for administration (`tokenward users list`). */
+  listUsers(options: ListUsersOptions): Promise<UserPage>;
   getCredentials(userId: string): Promise<Credentials | null>;
   setPasswordHash(userId: string, passwordHash: string): Promise<void>;
   setTotp(userId: string, fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>): Promise<void>;
@@ -174,6 +193,11 @@ export interface Store {
   findSessionByRefreshHash(hash: string): Promise<Session | null>;
   /** Sessions of a user that are neither revoked nor expired at `now`, most recently active first. */
   listActiveSessions(userId: string, now: number): Promise<Session[]>;
+  /**
+   * Every stored session of a user (active, revoked or expired, until pruned), newest first
+   * (`created_at`, then id), at most `limit`. For administration (`tokenward sessions list`).
+   */
+  listUserSessions(userId: string, options: { limit: number }): Promise<Session[]>;
   /** Sets `last_active_at` (callers throttle). */
   touchSession(id: string, at: number): Promise<void>;
   /** Revokes one session if active; returns it (null if unknown or already revoked). Records a revocation row. */

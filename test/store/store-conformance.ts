@@ -548,6 +548,61 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
       });
     });
 
+    describe('administration listings', () => {
+      it('listUsers pages through every user in email order; the last page has no cursor', async () => {
+        const emails = ['dora@example.com', 'ada@example.com', 'carl@example.com', 'bea@example.com', 'eve@example.com'];
+        for (const email of emails) await addUser(email);
+        const first = await store.listUsers({ limit: 2 });
+        expect(first.users.map((u) => u.email)).toEqual(['ada@example.com', 'bea@example.com']);
+        expect(first.nextCursor).not.toBeNull();
+        const second = await store.listUsers({ limit: 2, after: first.nextCursor ?? undefined });
+        expect(second.users.map((u) => u.email)).toEqual(['carl@example.com', 'dora@example.com']);
+        const third = await store.listUsers({ limit: 2, after: second.nextCursor ?? undefined });
+        expect(third.users.map((u) => u.email)).toEqual(['eve@example.com']);
+        expect(third.nextCursor).toBeNull();
+        expect((await store.listUsers({ limit: 5 })).nextCursor).toBeNull();
+      });
+
+      it('listUsers returns whole users (id, email, name, createdAt), never credentials', async () => {
+        const user = await addUser('zed@example.com');
+        const { users } = await store.listUsers({ limit: 10 });
+        expect(users).toEqual([user]);
+        expect(Object.keys(users[0] ?? {}).sort()).toEqual(['createdAt', 'email', 'id', 'name']);
+      });
+
+      it('listUsers emailContains filters case-insensitively and literally (no wildcards)', async () => {
+        for (const email of ['ann@corp.example', 'bob@home.example', 'cat@corp.example', 'd_x@home.example', 'dax@home.example']) await addUser(email);
+        expect((await store.listUsers({ limit: 10, emailContains: 'CORP' })).users.map((u) => u.email)).toEqual(['ann@corp.example', 'cat@corp.example']);
+        expect((await store.listUsers({ limit: 10, emailContains: 'd_' })).users.map((u) => u.email)).toEqual(['d_x@home.example']);
+        expect((await store.listUsers({ limit: 10, emailContains: '%' })).users).toEqual([]);
+        const page = await store.listUsers({ limit: 1, emailContains: 'corp' });
+        expect(page.users.map((u) => u.email)).toEqual(['ann@corp.example']);
+        const next = await store.listUsers({ limit: 1, emailContains: 'corp', after: page.nextCursor ?? undefined });
+        expect(next.users.map((u) => u.email)).toEqual(['cat@corp.example']);
+        expect(next.nextCursor).toBeNull();
+      });
+
+      it('listUsers on an empty store gives an empty page', async () => {
+        expect(await store.listUsers({ limit: 10 })).toEqual({ users: [], nextCursor: null });
+      });
+
+      it('listUserSessions lists active, revoked and expired sessions of that user only, newest first, up to limit', async () => {
+        const user = await addUser();
+        const other = await addUser();
+        const old = await addSession(user.id, T0, { idleExpiresAt: T0 + SEC });
+        const revoked = await addSession(user.id, T0 + 1 * SEC);
+        const active = await addSession(user.id, T0 + 2 * SEC);
+        await addSession(other.id, T0 + 3 * SEC);
+        await store.revokeSession(revoked.session.id, T0 + 5 * SEC, 'admin');
+        const sessions = await store.listUserSessions(user.id, { limit: 10 });
+        expect(sessions.map((s) => s.id)).toEqual([active.session.id, revoked.session.id, old.session.id]);
+        expect(sessions[0]).toEqual(active.session);
+        expect(sessions[1]).toMatchObject({ revokedAt: T0 + 5 * SEC, revokeReason: 'admin' });
+        expect((await store.listUserSessions(user.id, { limit: 2 })).map((s) => s.id)).toEqual([active.session.id, revoked.session.id]);
+        expect(await store.listUserSessions(randomUUID(), { limit: 10 })).toEqual([]);
+      });
+    });
+
     describe('health', () => {
       it('ping resolves while open', async () => {
         await expect(store.ping()).resolves.toBeUndefined();

@@ -4,6 +4,7 @@ import type {
   CreateSessionInput,
   EventPage,
   IdentityLink,
+  ListUsersOptions,
   RefreshTokenRecord,
   RevokeReason,
   RotateInput,
@@ -13,6 +14,7 @@ import type {
   SigningKeyState,
   Store,
   User,
+  UserPage,
 } from '../../core/ports.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 
@@ -83,6 +85,18 @@ class MemoryStore implements Store {
     return user ? { ...user } : null;
   }
 
+  async listUsers(options: ListUsersOptions): Promise<UserPage> {
+    const limit = Math.max(1, Math.trunc(options.limit));
+    const needle = options.emailContains?.toLowerCase();
+    const after = options.after;
+    const matching = [...this.#users.values()]
+      .filter((u) => (needle === undefined || u.email.toLowerCase().includes(needle)) && (after === undefined || compare(u.email, after) > 0))
+      .sort((a, b) => compare(a.email, b.email));
+    const page = matching.slice(0, limit).map((u) => ({ ...u }));
+    const last = page.at(-1);
+    return { users: page, nextCursor: matching.length > limit && last ? last.email : null };
+  }
+
   async getCredentials(userId: string): Promise<Credentials | null> {
     const c = this.#credentials.get(userId);
     return c ? { ...c } : null;
@@ -137,6 +151,14 @@ class MemoryStore implements Store {
 
   async listActiveSessions(userId: string, now: number): Promise<Session[]> {
     return this.#activeOf(userId, now).map(copySession);
+  }
+
+  async listUserSessions(userId: string, options: { limit: number }): Promise<Session[]> {
+    return [...this.#sessions.values()]
+      .filter((s) => s.userId === userId)
+      .sort((a, b) => b.createdAt - a.createdAt || compare(b.id, a.id))
+      .slice(0, Math.max(1, Math.trunc(options.limit)))
+      .map(copySession);
   }
 
   async touchSession(id: string, at: number): Promise<void> {

@@ -6,6 +6,7 @@ import type {
   CreateSessionInput,
   EventPage,
   IdentityLink,
+  ListUsersOptions,
   RevokeReason,
   RotateInput,
   RotateOutcome,
@@ -14,6 +15,7 @@ import type {
   SigningKeyState,
   Store,
   User,
+  UserPage,
 } from '../../core/ports.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 import { checkSchema, migrateToLatest, SchemaError } from '../migrations/index.js';
@@ -452,6 +454,26 @@ class PostgresStore implements Store {
       if (error === identityTaken) return 'identity_taken';
       throw error;
     }
+  }
+
+  async listUsers(options: ListUsersOptions): Promise<UserPage> {
+    const limit = Math.max(1, Math.trunc(options.limit));
+    const after = options.after === undefined ? sql`true` : sql`email collate "C" > ${options.after}`;
+    // strpos() instead of LIKE: the filter text is matched literally (no % or _ wildcards to escape).
+    const needle = options.emailContains === undefined ? sql`true` : sql`strpos(lower(email), ${options.emailContains.toLowerCase()}) > 0`;
+    const { rows } = await sql<Database['users']>`
+      select * from users where ${after} and ${needle}
+      order by email collate "C" asc limit ${limit + 1}`.execute(this.#db);
+    const users = rows.slice(0, limit).map(toUser);
+    const last = users.at(-1);
+    return { users, nextCursor: rows.length > limit && last ? last.email : null };
+  }
+
+  async listUserSessions(userId: string, options: { limit: number }): Promise<Session[]> {
+    const { rows } = await sql<SessionRow>`
+      select * from sessions where user_id = ${userId}
+      order by created_at desc, id collate "C" desc limit ${Math.max(1, Math.trunc(options.limit))}`.execute(this.#db);
+    return rows.map(toSession);
   }
 
   async ping(): Promise<void> {

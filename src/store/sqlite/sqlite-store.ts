@@ -8,6 +8,7 @@ import type {
   CreateSessionInput,
   EventPage,
   IdentityLink,
+  ListUsersOptions,
   RevokeReason,
   RotateInput,
   RotateOutcome,
@@ -16,9 +17,11 @@ import type {
   SigningKeyState,
   Store,
   User,
+  UserPage,
 } from '../../core/ports.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 import { checkSchema, migrateToLatest, SchemaError } from '../migrations/index.js';
+import { type AdminStatements, prepareAdminStatements } from './admin-statements.js';
 import { type IdentityStatements, prepareIdentityStatements } from './identity-statements.js';
 import {
   type CredentialsRow,
@@ -429,6 +432,20 @@ class SqliteStore implements Store {
       if (isUniqueViolation(error) && (await this.findUserByEmail(user.email))) return 'email_taken';
       throw error;
     }
+  }
+
+  #adminStatements: AdminStatements | undefined;
+  get #admin(): AdminStatements {
+    this.#adminStatements ??= prepareAdminStatements(this.#db);
+    return this.#adminStatements;
+  }
+
+  async listUsers(options: ListUsersOptions): Promise<UserPage> {
+    return this.#admin.listUsers(options);
+  }
+
+  async listUserSessions(userId: string, options: { limit: number }): Promise<Session[]> {
+    return this.#admin.listUserSessions(userId, options.limit);
   }
 
   async ping(): Promise<void> {
