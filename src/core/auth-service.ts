@@ -381,12 +381,17 @@ export class AuthService {
     return session;
   }
 
-  /** Revokes every session of a user (except one, if given). Returns the revoked ids. */
+  /**
+   * Revokes every session of a user (except one, if given) and records one event:
+   * `session.logout_all` (none kept) or `session.revoke_others`, with `data.reason`. Returns the revoked ids.
+   */
   async revokeUserSessions(userId: string, reason: RevokeReason, ctx: RequestContext | null, exceptId?: string): Promise<string[]> {
     const now = this.#d.clock.now();
     const ids = await this.#d.store.revokeUserSessions(userId, now, reason, exceptId);
     if (ids.length > 0) await this.#revoked(ids, now);
-    await this.recordEvent({ type: reason === 'logout_all' ? 'session.logout_all' : 'session.revoke_others', userId, ip: ctx?.ip ?? null, sessionId: exceptId ?? null, data: { count: ids.length }, ...(ctx ? { userAgent: ctx.userAgent } : {}) });
+    // Every session (logout-all, an administrator's revocation) vs. all but the current one.
+    const type = exceptId === undefined ? 'session.logout_all' : 'session.revoke_others';
+    await this.recordEvent({ type, userId, ip: ctx?.ip ?? null, sessionId: exceptId ?? null, data: { count: ids.length, reason }, ...(ctx ? { userAgent: ctx.userAgent } : {}) });
     return ids;
   }
 
