@@ -290,15 +290,10 @@ export class AuthService {
   async refresh(presented: string | null, ctx: RequestContext, binding: TokenBinding = {}): Promise<IssuedSession> {
     if (presented === null || !REFRESH_TOKEN_SHAPE.test(presented)) throw new TokenwardError('refresh_invalid');
     const proofJkt = binding.dpopJkt ?? null;
-    const presentedHash = await sha256(presented);
-    const bound = await this.#d.store.findSessionByRefreshHash(presentedHash);
-    if (bound !== null && bound.dpopJkt !== null && bound.dpopJkt !== proofJkt) {
-      throw new TokenwardError(binding.dpopJkt === undefined ? 'refresh_invalid' : 'invalid_dpop_proof');
-    }
     const now = this.#d.clock.now();
     const successor = `twr_${randomToken(32)}`;
     // Sealed under a key derived from the presented token: only its holder can read it back (grace window).
-    const [successorHash, successorSealed] = await Promise.all([sha256(successor), sealUnder(presented, SUCCESSOR_PURPOSE, successor)]);
+    const [presentedHash, successorHash, successorSealed] = await Promise.all([sha256(presented), sha256(successor), sealUnder(presented, SUCCESSOR_PURPOSE, successor)]);
     const outcome = await this.#d.store.rotateRefreshToken({
       presentedHash,
       successorHash,
@@ -307,8 +302,12 @@ export class AuthService {
       graceMs: this.#d.policy.refreshGraceSec * 1000,
       idleMs: this.#d.policy.refreshIdleSec * 1000,
       reuseEvent: { id: randomId(), type: 'refresh.reuse_detected', at: now, ip: ctx.ip, device: this.#d.describeDevice?.(ctx.userAgent) ?? null, data: null },
+      // The binding is checked by the rotation itself, before anything rotates (no extra lookup).
+      dpopJkt: proofJkt,
     });
     switch (outcome.kind) {
+      case 'dpop_mismatch':
+        throw new TokenwardError(binding.dpopJkt === undefined ? 'refresh_invalid' : 'invalid_dpop_proof');
       case 'invalid':
         throw new TokenwardError('refresh_invalid');
       case 'expired':

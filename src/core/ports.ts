@@ -125,7 +125,9 @@ export type RotateOutcome =
   /** The session is revoked, idle-expired or past its absolute lifetime. */
   | { kind: 'expired'; session: Session }
   /** No such token. */
-  | { kind: 'invalid' };
+  | { kind: 'invalid' }
+  /** The session is DPoP-bound to another key than `RotateInput.dpopJkt` (nothing changed). */
+  | { kind: 'dpop_mismatch' };
 
 export interface RotateInput {
   presentedHash: string;
@@ -137,6 +139,12 @@ export interface RotateInput {
   idleMs: number;
   /** Event recorded when reuse is detected (ip/device of the presenter). */
   reuseEvent: Omit<AuthEvent, 'userId' | 'sessionId'>;
+  /**
+   * Key of the request's verified DPoP proof (null: no proof). When given, the token of a session
+   * bound to another key is refused with `dpop_mismatch` before anything else is decided (the
+   * check rides on the rotation's own lookup). Undefined: not checked.
+   */
+  dpopJkt?: string | null;
 }
 
 export interface CreateSessionInput {

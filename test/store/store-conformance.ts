@@ -325,6 +325,26 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect(await store.rotateRefreshToken(rotateInput('rt-unknown', T0))).toEqual({ kind: 'invalid' });
       });
 
+      it('a DPoP-bound session rotates only with its key: another key or no proof is dpop_mismatch and nothing changes', async () => {
+        const user = await addUser();
+        const { session, refreshHash } = await addSession(user.id, T0, { dpopJkt: 'jkt-of-the-client' });
+        for (const dpopJkt of ['jkt-of-a-thief', null]) {
+          const input = rotateInput(refreshHash, T0 + SEC, { dpopJkt });
+          expect(await store.rotateRefreshToken(input)).toEqual({ kind: 'dpop_mismatch' });
+          expect(await store.findSessionByRefreshHash(input.successorHash)).toBeNull();
+        }
+        expect(await store.getSession(session.id)).toEqual(session);
+        // Checked before reuse detection too: a mismatched replay of a rotated token revokes nothing.
+        expect((await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC, { dpopJkt: 'jkt-of-the-client' }))).kind).toBe('rotated');
+        expect(await store.rotateRefreshToken(rotateInput(refreshHash, T0 + DAY, { dpopJkt: 'jkt-of-a-thief' }))).toEqual({ kind: 'dpop_mismatch' });
+        expect((await store.getSession(session.id))?.revokedAt).toBeNull();
+        // An unbound session ignores the key; without dpopJkt nothing is checked.
+        const unbound = await addSession(user.id);
+        expect((await store.rotateRefreshToken(rotateInput(unbound.refreshHash, T0 + SEC, { dpopJkt: 'any-key' }))).kind).toBe('rotated');
+        const other = await addSession(user.id, T0, { dpopJkt: 'jkt-of-the-client' });
+        expect((await store.rotateRefreshToken(rotateInput(other.refreshHash, T0 + SEC))).kind).toBe('rotated');
+      });
+
       it('an idle-expired session is expired and nothing rotates', async () => {
         const user = await addUser();
         const { session, refreshHash } = await addSession(user.id);

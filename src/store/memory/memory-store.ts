@@ -188,6 +188,7 @@ class MemoryStore implements Store {
     const token = this.#refreshTokens.get(input.presentedHash);
     const session = token ? this.#sessions.get(token.sessionId) : undefined;
     if (!token || !session) return { kind: 'invalid' };
+    if (input.dpopJkt !== undefined && session.dpopJkt !== null && session.dpopJkt !== input.dpopJkt) return { kind: 'dpop_mismatch' };
     if (session.revokedAt !== null || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now) return { kind: 'expired', session: copySession(session) };
 
     if (token.usedAt === null) {

@@ -132,7 +132,8 @@ const ROTATE_UNUSED_SQL = `
     where hash = $4::text and used_at is null
       and exists (
         select 1 from sessions s where s.id = refresh_tokens.session_id
-          and s.revoked_at is null and s.idle_expires_at > $1::bigint and s.absolute_expires_at > $1::bigint)
+          and s.revoked_at is null and s.idle_expires_at > $1::bigint and s.absolute_expires_at > $1::bigint
+          and (not $7::boolean or s.dpop_jkt is null or s.dpop_jkt = $6::text))
     returning session_id
   ), successor as (
     insert into refresh_tokens (hash, session_id, parent_hash, created_at)
@@ -143,7 +144,8 @@ const ROTATE_UNUSED_SQL = `
   returning ${SESSION_COLUMNS.join(', ')}`;
 
 function rotateUnusedParams(input: RotateInput): unknown[] {
-  return [input.now, input.successorHash, input.successorSealed, input.presentedHash, input.idleMs];
+  // $6/$7: the DPoP binding check (a bound session's token only with its key's proof).
+  return [input.now, input.successorHash, input.successorSealed, input.presentedHash, input.idleMs, input.dpopJkt ?? null, input.dpopJkt !== undefined];
 }
 
 type TokenStateRow = { used_at: number | null; successor_sealed: string | null };
@@ -329,6 +331,7 @@ class PostgresStore implements Store {
       const sessionRow = locked.rows[0];
       if (!sessionRow) return { kind: 'invalid' };
       const session = toSession(sessionRow);
+      if (input.dpopJkt !== undefined && session.dpopJkt !== null && session.dpopJkt !== input.dpopJkt) return { kind: 'dpop_mismatch' };
       if (session.revokedAt !== null || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now) return { kind: 'expired', session };
 
       const rotated = (await trx.executeQuery(CompiledQuery.raw(ROTATE_UNUSED_SQL, rotateUnusedParams(input)))).rows[0] as SessionRow | undefined;

@@ -263,6 +263,7 @@ class SqliteStore implements Store {
       const { now } = input;
       const row = s.refreshTokenWithSession.get(input.presentedHash);
       if (!row) return { kind: 'invalid' };
+      if (input.dpopJkt !== undefined && row.dpop_jkt !== null && row.dpop_jkt !== input.dpopJkt) return { kind: 'dpop_mismatch' };
       if (row.revoked_at !== null || row.idle_expires_at <= now || row.absolute_expires_at <= now) return { kind: 'expired', session: toSession(row) };
 
       if (row.t_used_at === null) {
