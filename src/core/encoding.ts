@@ -5,6 +5,7 @@ const encoder = new TextEncoder();
 
 /** `bytes` of CSPRNG output, base64url-encoded (no padding). */
 export function randomToken(bytes = 32): string {
+  if (nodeCrypto !== null) return nodeCrypto.randomBytes(bytes).toString('base64url');
   return base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
