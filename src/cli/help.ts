@@ -14,16 +14,49 @@ Commands:
                       --now publishes and promotes in one go (see the warning it prints).
   keys prune          Retire "retiring" keys whose tokens have all expired (every
                       server also does this when it reloads keys).
+  users list [--limit N] [--email-contains TEXT] [--json]
+                      List users (id, email, name, created), by email; at most N
+                      (default 100); TEXT filters emails (case-insensitive).
+  users show <email|id> [--json]
+                      One user: created, TOTP on/off, active sessions, last events.
+  users revoke-sessions <email|id> [--json]
+                      Revoke every session of the user (like their "log out
+                      everywhere", reason admin): refresh tokens stop at once, every
+                      node refuses the access tokens within 1 s; recorded as an event.
+  sessions list <email|id> [--limit N] [--json]
+                      A user's sessions, newest first: device, IP, created, last
+                      active, state (active / revoked with reason / expired).
+  sessions revoke <session-id> [--json]
+                      Revoke one session (reason admin), same fan-out as above.
+  audit <url> [--origin ORIGIN] [--no-signup | --email E --password P]
+        [--insecure] [--timeout SECONDS] [--json]
+                      Check a running deployment from outside against the contract:
+                      HTTPS, /healthz, JWKS (public keys only, cacheable), security
+                      headers, no-store on /auth, problem+json 404/405; then, with a
+                      throwaway account it signs up (or the --email account it logs
+                      into): cookie names and attributes, no token in JSON bodies,
+                      cross-site POST refused, forged JWTs (alg none, flipped
+                      signature) refused, refresh rotation, logout clearing cookies
+                      and revoking the access token. One PASS/FAIL/WARN line per
+                      check and a summary; exit 1 on any FAIL.
+                      --origin: the app's origin if it differs from <url> (sent as
+                      Origin on legitimate requests); --insecure: accept a TLS
+                      certificate that does not verify; --password may also come from
+                      TOKENWARD_AUDIT_PASSWORD; --timeout per request (default 10).
   serve               Start the Tokenward server (PORT, HOST, TOKENWARD_*).
   help                Show this text.
 
 Options:
   -h, --help          Show this text.
   --version           Print the version.
+  --json              Machine-readable output (keys list, users, sessions, audit).
 
 Configuration comes from the same environment variables as the server (TOKENWARD_*) and
 from tokenward.config.json in the current directory; run the CLI with the servers' settings
-(TOKENWARD_SECRET, TOKENWARD_ACCESS_TTL and TOKENWARD_ALGORITHM matter for keys).
+(TOKENWARD_SECRET, TOKENWARD_ACCESS_TTL and TOKENWARD_ALGORITHM matter for keys;
+TOKENWARD_REDIS_URL lets revocations reach the nodes at once instead of by polling).
+The users and sessions commands never print password hashes, TOTP secrets or tokens.
 
-Exit codes: 0 success, 1 failure (bad configuration, database error), 2 usage error.
+Exit codes: 0 success, 1 failure (bad configuration, database error, no such user or
+session, an audit check failed), 2 usage error.
 `;

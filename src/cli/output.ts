@@ -2,6 +2,11 @@
 export interface CliOutput {
   out(line: string): void;
   err(line: string): void;
+  /**
+   * Progress of long work ("checked 400 users…"); the CLI writes it to stderr only when stderr
+   * is a terminal, so pipes and `--json` output stay clean. Absent: no progress.
+   */
+  progress?(line: string): void;
 }
 
 /** An epoch-ms time as ISO 8601 without milliseconds. */
@@ -25,4 +30,17 @@ export function humanDuration(ms: number): string {
   }
   if (seconds > 0 || parts.length === 0) parts.push(`${seconds}s`);
   return parts.join(' ');
+}
+
+/**
+ * Prints rows as aligned columns under a header (two spaces between columns).
+ *
+ * @example
+ * ```ts
+ * printTable(io, ['ID', 'EMAIL'], [['u1', 'ada@example.com']]);
+ * ```
+ */
+export function printTable(io: CliOutput, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  for (const row of [header, ...rows]) io.out(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
 }

@@ -1,0 +1,33 @@
+import { destination, pino } from 'pino';
+import type { TokenwardConfig } from '../config.js';
+import { optionsFromFile } from '../config.js';
+import type { AuthService } from '../core/auth-service.js';
+import type { Store } from '../core/ports.js';
+import { createTokenward } from '../server/create-tokenward.js';
+import { assertStoreExists } from './admin-store.js';
+
+/** The service an administrator's revocation goes through, with its store. */
+export interface RevocationService {
+  service: AuthService;
+  store: Store;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the same {@link AuthService} the servers run (same store, same Redis bus when
+ * TOKENWARD_REDIS_URL is set), so that an administrator's revocation takes the path of a user's
+ * logout-all: the store records the revocation rows that every node polls (≤ 1 s), the bus
+ * pushes them at once, and an event with reason `admin` lands in the user's audit trail.
+ * Logs only errors, to stderr.
+ *
+ * @example
+ * ```ts
+ * const admin = await openRevocationService(config);
+ * try { await admin.service.revokeUserSessions(userId, 'admin', null); } finally { await admin.close(); }
+ * ```
+ */
+export async function openRevocationService(config: TokenwardConfig): Promise<RevocationService> {
+  assertStoreExists(config);
+  const tw = await createTokenward({}, { env: process.env, file: optionsFromFile(), logger: pino({ level: 'error', base: null }, destination(2)) });
+  return { service: tw.context.service, store: tw.context.store, close: () => tw.close() };
+}
