@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -96,7 +96,7 @@ export interface LoadResult {
 }
 
 /** autocannon run: `connections` clients for `seconds`. */
-export async function load(url: string, options: { headers?: Record<string, string>; connections?: number; seconds?: number; method?: 'GET' | 'POST' } = {}): Promise<LoadResult> {
+export async function load(url: string, options: { headers?: Record<string, string>; connections?: number; seconds?: number; method?: 'GET' | 'POST' } = {}): Promise<LoadResult & { count: number }> {
   const result = await autocannon({
     url,
     connections: options.connections ?? 50,
@@ -104,19 +104,19 @@ export async function load(url: string, options: { headers?: Record<string, stri
     headers: options.headers ?? {},
     method: options.method ?? 'GET',
   });
-  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, errors: result.errors, non2xx: result.non2xx };
+  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, errors: result.errors, non2xx: result.non2xx, count: result.requests.total };
 }
 
 /**
  * Refresh rotations through HTTP: `connections` independent sessions, each rotating its own
  * one-time refresh token in a loop (plain Node http with keep-alive, timed with performance.now()).
  */
-export async function refreshLoad(url: string, options: { connections?: number; seconds?: number } = {}): Promise<LoadResult & { count: number }> {
-  const connections = options.connections ?? 50;
+export async function refreshLoad(url: string, options: { connections?: number; seconds?: number; sessions?: Array<Map<string, string>> } = {}): Promise<LoadResult & { count: number }> {
+  const connections = options.sessions?.length ?? options.connections ?? 50;
   const seconds = options.seconds ?? 8;
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const target = new URL('/auth/refresh', url);
-  const sessions = await Promise.all(Array.from({ length: connections }, () => signupUser(url)));
+  const sessions = options.sessions ?? (await Promise.all(Array.from({ length: connections }, () => signupUser(url))));
   const latencies: number[] = [];
   let errors = 0;
   let non2xx = 0;
@@ -236,5 +236,32 @@ export async function loginStorm(url: string, emails: readonly string[], options
   );
   return { ok, failed };
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * {@link load} plus the server's CPU time per request (µs): on a busy machine throughput swings
+ * with whatever else runs, while CPU per request mostly reflects the work the server does.
+ */
+export async function measure(url: string, pid: number, options: Parameters<typeof load>[1] = {}): Promise<LoadResult & { cpuUs: number }> {
+  const before = cpuSeconds(pid);
+  const result = await load(url, options);
+  return { ...result, cpuUs: ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, result.count) };
+}
+
+export const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

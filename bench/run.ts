@@ -10,16 +10,23 @@
  *   3. login storm: protected-route p99 while argon2id logins run flat out, against the same
  *      measurement without them (target ≤ 1.5×).
  *
- *   BENCH_SECONDS=8 npm run bench      (seconds per measurement; the whole run takes ≈ 12× that)
+ *   BENCH_SECONDS=5 npm run bench      (seconds per measurement; the whole run takes ≈ 20× that)
+ *   BENCH_ROUNDS=3                     (rounds of the route comparison; medians are printed)
  *   BENCH_ONLY=routes,refresh,storm    (a subset)
  *   BENCH_STORM_RATE=2000              (protected-route requests/s during the storm measurement)
  */
-import { fmt, load, loginStorm, refreshLoad, signupUser, startServer, timedLoad } from './lib.js';
+import { cpuSeconds, fmt, load, loginStorm, measure, median, refreshLoad, signupUser, startServer, timedLoad } from './lib.js';
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const only = new Set((process.env.BENCH_ONLY ?? 'routes,refresh,storm').split(','));
 const STORM_CONCURRENCY = 16;
 const STORM_RATE = Number(process.env.BENCH_STORM_RATE ?? 2000);
+
+/** The bench server's event-loop delay since the previous call (ms). */
+async function loopDelay(url: string): Promise<{ p50: number; p99: number; max: number }> {
+  return (await (await fetch(`${url}/bench/loop-delay`)).json()) as { p50: number; p99: number; max: number };
+}
 
 interface Verdict {
   target: string;
@@ -41,39 +48,53 @@ try {
 
   if (only.has('routes')) {
     const routes: Array<{ name: string; path: string; headers: Record<string, string> }> = [
+      // The bare route gets the same cookie a browser would send it: the ratio is the guard's cost alone.
+      { name: 'bare (same cookie header)', path: '/api/ping', headers: { cookie } },
+      { name: 'bare (no credentials)', path: '/api/ping', headers: {} },
       { name: 'Tokenward requireSession, cookie', path: '/api/ping/protected', headers: { cookie } },
       { name: 'Tokenward requireSession, Bearer', path: '/api/ping/protected', headers: { authorization: `Bearer ${accessToken}` } },
       { name: 'hono/jwt HS256, Bearer (peer)', path: '/api/ping/hono-jwt-hs256', headers: { authorization: `Bearer ${peer.hs256}` } },
       { name: 'hono/jwt EdDSA, Bearer (peer)', path: '/api/ping/hono-jwt-eddsa', headers: { authorization: `Bearer ${peer.eddsa}` } },
     ];
-    // Warm up every path (JIT, verified-token cache), then measure; the bare route before and
-    // after the guarded ones, averaged, so drift over the run does not favour either side.
-    await load(`${server.url}/api/ping`, { seconds: 2 });
+    const pid = server.child.pid as number;
+    // Warm up every path (JIT, verified-token cache); then rounds of bare + guarded runs back to
+    // back, each guarded run ratioed to its own round's bare run, medians over the rounds.
     for (const r of routes) await load(`${server.url}${r.path}`, { seconds: 1, headers: r.headers });
-    const bareBefore = await load(`${server.url}/api/ping`, { seconds });
-    const results = [];
-    for (const r of routes) {
-      const result = await load(`${server.url}${r.path}`, { seconds, headers: r.headers });
-      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${r.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-      results.push({ ...r, result });
+    const runs = routes.map(() => [] as Array<{ rps: number; p99: number; cpuUs: number }>);
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, r] of routes.entries()) {
+        const result = await measure(`${server.url}${r.path}`, pid, { seconds, headers: r.headers });
+        if (result.non2xx > 0 || result.errors > 0) throw new Error(`${r.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+        runs[i]?.push(result);
+      }
     }
-    const bareAfter = await load(`${server.url}/api/ping`, { seconds });
-    const bare = (bareBefore.rps + bareAfter.rps) / 2;
-    console.log('1. the same route, bare and guarded (autocannon, ratio to the bare route)');
-    const line = (name: string, rps: number, p99: number, ratio: string) => console.log(`   ${name.padEnd(36)} ${fmt(rps).padStart(7)} req/s   p99 ${fmt(p99, 1).padStart(5)} ms   ${ratio}`);
-    line('bare (mean of before/after)', bare, Math.max(bareBefore.p99, bareAfter.p99), '1.00×');
-    for (const r of results) line(r.name, r.result.rps, r.result.p99, `${(r.result.rps / bare).toFixed(2)}×`);
-    console.log();
-    for (const r of results.slice(0, 2)) {
-      const ratio = r.result.rps / bare;
-      verdicts.push({ target: `${r.name} ≥ 0.90× bare`, measured: `${ratio.toFixed(2)}×`, pass: ratio >= 0.9 });
+    const bare = runs[0] ?? [];
+    console.log(`1. the same route, bare and guarded (autocannon; median of ${rounds} rounds; ratio to the bare run of the same round)`);
+    console.log(`   ${''.padEnd(36)} ${'req/s'.padStart(7)}   ${'p99'.padStart(8)}   ${'ratio'.padStart(5)}   ${'server CPU/req'.padStart(14)}`);
+    for (const [i, r] of routes.entries()) {
+      const own = runs[i] ?? [];
+      const ratio = median(own.map((x, k) => x.rps / (bare[k]?.rps ?? Number.NaN)));
+      const cpuRatio = median(own.map((x, k) => (bare[k]?.cpuUs ?? Number.NaN) / x.cpuUs));
+      console.log(
+        `   ${r.name.padEnd(36)} ${fmt(median(own.map((x) => x.rps))).padStart(7)}   ${`${fmt(median(own.map((x) => x.p99)), 1)} ms`.padStart(8)}   ${`${ratio.toFixed(2)}×`.padStart(5)}   ${`${fmt(median(own.map((x) => x.cpuUs)), 1)} µs`.padStart(10)} (${cpuRatio.toFixed(2)}×)`,
+      );
+      if (i === 2 || i === 3) verdicts.push({ target: `${r.name} ≥ 0.90× bare`, measured: `${ratio.toFixed(2)}×`, pass: ratio >= 0.9 });
     }
+    console.log('   (ratio: guarded req/s ÷ bare req/s; in brackets: bare CPU per request ÷ guarded CPU per request)\n');
   }
 
   if (only.has('refresh')) {
-    const refresh = await refreshLoad(server.url, { seconds });
+    const pid = server.child.pid as number;
+    await refreshLoad(server.url, { seconds: 1, connections: 10 }); // warm-up (JIT, SQLite page cache)
+    const sessions = await Promise.all(Array.from({ length: 50 }, () => signupUser(server.url)));
+    const cpuBefore = cpuSeconds(pid);
+    await loopDelay(server.url);
+    const refresh = await refreshLoad(server.url, { seconds, sessions });
+    const loop = await loopDelay(server.url);
+    const cpuUs = ((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(1, refresh.count);
     console.log('2. refresh rotation through HTTP (embedded SQLite, 50 sessions rotating in parallel)');
-    console.log(`   ${fmt(refresh.rps)} rotations/s   p50 ${fmt(refresh.p50, 1)} ms   p99 ${fmt(refresh.p99, 1)} ms   (${refresh.count} rotations, ${refresh.non2xx} failed)\n`);
+    console.log(`   ${fmt(refresh.rps)} rotations/s   p50 ${fmt(refresh.p50, 1)} ms   p99 ${fmt(refresh.p99, 1)} ms   (${refresh.count} rotations, ${refresh.non2xx} failed)`);
+    console.log(`   server CPU ≈ ${fmt(cpuUs)} µs per rotation (≈ ${fmt(1e6 / cpuUs)}/s if it had a core to itself); server event-loop delay p99 ${fmt(loop.p99, 1)} ms, max ${fmt(loop.max, 1)} ms\n`);
     verdicts.push({ target: 'refresh ≥ 4,000/s', measured: `${fmt(refresh.rps)}/s`, pass: refresh.rps >= 4000 && refresh.non2xx === 0 });
     verdicts.push({ target: 'refresh p99 < 20 ms', measured: `${fmt(refresh.p99, 1)} ms`, pass: refresh.p99 < 20 });
   }

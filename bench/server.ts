@@ -7,10 +7,12 @@
  *   GET /api/ping/hono-jwt-hs256  hono/jwt, HS256 Bearer token (the peer library, no cache)
  *   GET /api/ping/hono-jwt-eddsa  hono/jwt, EdDSA Bearer token
  *   GET /bench/peer-tokens        the two peer tokens (bench only)
+ *   GET /bench/loop-delay         the server's event-loop delay since the last call (bench only)
  *
  * All routes sit behind the same Tokenward app middleware (security headers), so the ratios are
  * about the guard alone. Run by bench/lib.ts `startServer()` in its own process.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serve } from '@hono/node-server';
 import { jwt, sign } from 'hono/jwt';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -39,6 +41,14 @@ app.get('/api/ping/protected', tw.requireSession(), ping);
 app.get('/api/ping/hono-jwt-hs256', jwt({ secret: hsKey, alg: 'HS256', verification }), ping);
 app.get('/api/ping/hono-jwt-eddsa', jwt({ secret: ed.publicKey, alg: 'EdDSA', verification }), ping);
 app.get('/bench/peer-tokens', (c) => c.json(peerTokens));
+// Event-loop delay since the previous call (ms): tells server stalls from client-side latency.
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+app.get('/bench/loop-delay', (c) => {
+  const stats = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+  loop.reset();
+  return c.json(stats);
+});
 
 const server = serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 3000), hostname: process.env.HOST ?? '127.0.0.1' }, (info) => {
   console.log(`bench server listening on port ${info.port}`);
