@@ -4,8 +4,8 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type {
   AuthEvent,
-  Credentials,
   CreateSessionInput,
+  Credentials,
   EventPage,
   IdentityLink,
   ListUsersOptions,
@@ -21,9 +21,6 @@ import type {
 } from '../../core/ports.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 import { checkSchema, migrateToLatest, SchemaError } from '../migrations/index.js';
-import { INLINE_AUTOCHECKPOINT_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
-import { type AdminStatements, prepareAdminStatements } from './admin-statements.js';
-import { type IdentityStatements, prepareIdentityStatements } from './identity-statements.js';
 import {
   type CredentialsRow,
   type EventRow,
@@ -40,6 +37,9 @@ import {
   toUser,
   type UserRow,
 } from '../rows.js';
+import { type AdminStatements, prepareAdminStatements } from './admin-statements.js';
+import { type IdentityStatements, prepareIdentityStatements } from './identity-statements.js';
+import { INLINE_AUTOCHECKPOINT_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
 
 /** Options of {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
