@@ -1,11 +1,12 @@
 import { base64url } from 'jose';
-import { nodeCrypto } from './node-crypto.js';
+import { nodeCrypto, pooledRandomBytes } from './node-crypto.js';
 
 const encoder = new TextEncoder();
 
 /** `bytes` of CSPRNG output, base64url-encoded (no padding). */
 export function randomToken(bytes = 32): string {
-  if (nodeCrypto !== null) return nodeCrypto.randomBytes(bytes).toString('base64url');
+  const pooled = pooledRandomBytes(bytes);
+  if (pooled !== null) return pooled.toString('base64url');
   return base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 

@@ -1,13 +1,13 @@
 import { base64url, type CryptoKey } from 'jose';
 import { utf8 } from './encoding.js';
-import { keyObjectOf, nodeCrypto } from './node-crypto.js';
+import { keyObjectOf, nodeCrypto, pooledRandomBytes } from './node-crypto.js';
 
 type NodeKey = Parameters<NonNullable<typeof nodeCrypto>['createCipheriv']>[1];
 
 /** AES-256-GCM in place with node:crypto (no thread-pool round trip); same format as Web Crypto's output. */
 function sealNode(key: NodeKey, plaintext: string, additionalData: string): string {
   const crypto = nodeCrypto as NonNullable<typeof nodeCrypto>;
-  const iv = crypto.randomBytes(12);
+  const iv = pooledRandomBytes(12) ?? crypto.randomBytes(12);
   const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(utf8(additionalData));
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
