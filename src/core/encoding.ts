@@ -1,5 +1,5 @@
 import { base64url } from 'jose';
-import { nodeCrypto, pooledRandomBytes } from './node-crypto.js';
+import { nodeCrypto, pooledRandomBytes, sha256Sync } from './node-crypto.js';
 
 const encoder = new TextEncoder();
 
@@ -17,9 +17,9 @@ export function randomId(): string {
 
 /** SHA-256 of a UTF-8 string, base64url-encoded. */
 export async function sha256(text: string): Promise<string> {
-  if (nodeCrypto !== null) return nodeCrypto.createHash('sha256').update(text, 'utf8').digest('base64url');
-  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(text));
-  return base64url.encode(new Uint8Array(digest));
+  const digest = sha256Sync(text);
+  if (digest !== null) return digest;
+  return base64url.encode(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text))));
 }
 
 export function utf8(text: string): Uint8Array<ArrayBuffer> {

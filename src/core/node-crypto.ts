@@ -19,6 +19,17 @@ export const nodeCrypto: typeof NodeCrypto | null = (() => {
   }
 })();
 
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string } | null)?.hash;
+
+/**
+ * SHA-256 of a UTF-8 string, base64url, computed in place (Node's one-shot `crypto.hash` where
+ * present, ≈ 2× faster than `createHash` for a token); null without node:crypto.
+ */
+export function sha256Sync(text: string): string | null {
+  if (oneShotHash !== undefined) return oneShotHash('sha256', text, 'base64url');
+  return nodeCrypto === null ? null : nodeCrypto.createHash('sha256').update(text, 'utf8').digest('base64url');
+}
+
 const keyObjects = new WeakMap<CryptoKey, NodeCrypto.KeyObject>();
 
 /** The node `KeyObject` behind a Web Crypto key (works for non-extractable keys too), cached per key. */

@@ -9,6 +9,7 @@ import { AuthService } from '../core/auth-service.js';
 import { type DpopPolicy, DpopVerifier } from '../core/dpop.js';
 import { describeUserAgent } from '../core/device.js';
 import { KeyRing } from '../core/key-ring.js';
+import { sha256Sync } from '../core/node-crypto.js';
 import type { Clock, Limiter, RevocationBus, Store } from '../core/ports.js';
 import { RevocationList } from '../core/revocation-list.js';
 import { deriveHmacKey, deriveSealKey } from '../core/seal.js';
@@ -169,7 +170,8 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
     clock,
     csrfKey,
     commonPasswords: loadCommonPasswords(),
-    cacheKey: (token) => createHash('sha256').update(token).digest('base64url'),
+    // SHA-256 of the exact token string (one-shot crypto.hash where Node has it: ≈ half the cost).
+    cacheKey: (token) => sha256Sync(token) ?? createHash('sha256').update(token).digest('base64url'),
     onEvent: (event) => {
       metrics.authEvents.inc({ type: event.type });
       logger.info({ event: event.type, userId: event.userId, sessionId: event.sessionId, ip: event.ip }, 'auth event');
