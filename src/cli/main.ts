@@ -143,12 +143,18 @@ export async function runCli(argv: string[], io: CliOutput): Promise<number> {
         return await sessionsCommand(sub as SessionsSubcommand, args, loadConfig(), io, { json: values.json, limit });
       }
       case 'audit': {
-        const [url] = oneArgument('audit', 'the URL of a running deployment (e.g. https://app.example.com)', sub === undefined ? [] : [sub, ...rest]);
+        const [url = ''] = oneArgument('audit', 'the URL of a running deployment (e.g. https://app.example.com)', sub === undefined ? [] : [sub, ...rest]);
+        for (const [what, text] of [
+          ['the audit URL', url],
+          ['--origin', values.origin],
+        ] as const) {
+          if (text !== undefined && !/^https?:$/.test(URL.canParse(text) ? new URL(text).protocol : '')) throw new UsageError(`${what} must be an http(s) URL such as https://app.example.com (got ${JSON.stringify(text)})`);
+        }
         if (values['no-signup'] && values.email !== undefined) throw new UsageError('--no-signup and --email exclude each other (--email logs in instead of signing up)');
         const password = values.password ?? process.env.TOKENWARD_AUDIT_PASSWORD;
         if ((values.email === undefined) !== (password === undefined)) throw new UsageError('--email and --password (or TOKENWARD_AUDIT_PASSWORD) go together');
         const timeoutSec = intOption('timeout', values.timeout, 1, 300);
-        return await auditCommand(url ?? '', io, {
+        return await auditCommand(url, io, {
           json: values.json,
           origin: values.origin,
           insecure: values.insecure,

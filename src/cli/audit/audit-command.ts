@@ -1,7 +1,7 @@
 import { CliFailure } from '../admin-store.js';
 import type { CliOutput } from '../output.js';
 import { AuditReport, formatResult } from './audit-report.js';
-import { checkHealth, checkJwks, checkProblems, checkSecurityHeaders, checkTransport, fetchOrFail } from './deployment-checks.js';
+import { checkHealth, checkHsts, checkJwks, checkProblems, checkSecurityHeaders, checkTransport, fetchOrFail } from './deployment-checks.js';
 import { HttpProbe } from './http-probe.js';
 import { SessionChecks, type SessionSource } from './session-checks.js';
 
@@ -57,12 +57,15 @@ export async function auditCommand(target: string, io: CliOutput, options: Audit
   const probe = new HttpProbe(base, options.timeoutMs ?? 10_000);
 
   let created: string | null = null;
+  checkTransport(report, base);
   const health = await fetchOrFail(report, 'GET /healthz', probe, '/healthz');
   if (health !== null) {
     checkHealth(report, health);
     const root = await fetchOrFail(report, 'GET /', probe, '/');
-    checkTransport(report, base, root);
-    if (root) checkSecurityHeaders(report, 'GET /', root, { auth: false });
+    if (root) {
+      checkHsts(report, base, root);
+      checkSecurityHeaders(report, 'GET /', root, { auth: false });
+    }
     const jwks = await fetchOrFail(report, 'JWKS', probe, '/.well-known/jwks.json');
     if (jwks) checkJwks(report, jwks);
     const me = await fetchOrFail(report, 'GET /auth/me', probe, '/auth/me');
