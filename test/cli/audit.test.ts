@@ -175,28 +175,32 @@ function brokenServer(): Server {
     '__Host-tw_csrf=csrf-value-0123456789abcdef; Path=/; Secure; HttpOnly; SameSite=Lax',
   ];
   let email = '';
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
-    const send = (status: number, body: string, headers: Record<string, string | string[]> = {}) => {
-      res.writeHead(status, { 'content-type': 'application/json', ...headers });
-      res.end(body);
-    };
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => route(body));
-    const route = (body: string): void => {
-    if (path === '/healthz') return send(200, '{"status":"ok"}');
-    if (path === '/') return send(200, '<!doctype html><title>app</title>', { 'content-type': 'text/html' });
-    if (path === '/.well-known/jwks.json') return send(200, JSON.stringify({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'AAAA', d: 'BBBB', kid: 'k1', alg: 'EdDSA' }] }));
-    if (path === '/auth/me') return (req.headers.cookie ?? '').includes('tw_at=') ? send(200, JSON.stringify({ user: { email } })) : send(401, 'unauthorized', { 'content-type': 'text/plain' });
-    if (path === '/auth/signup' && req.method === 'POST') {
+  type Reply = [status: number, body: string, headers?: Record<string, string | string[]>];
+  const text = { 'content-type': 'text/plain' };
+  const reply = (method: string, path: string, cookie: string, body: string): Reply => {
+    if (path === '/healthz') return [200, '{"status":"ok"}'];
+    if (path === '/') return [200, '<!doctype html><title>app</title>', { 'content-type': 'text/html' }];
+    if (path === '/.well-known/jwks.json') return [200, JSON.stringify({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'AAAA', d: 'BBBB', kid: 'k1', alg: 'EdDSA' }] })];
+    // Any cookie named tw_at passes: alg none and forged signatures included.
+    if (path === '/auth/me') return cookie.includes('tw_at=') ? [200, JSON.stringify({ user: { email } })] : [401, 'unauthorized', text];
+    if (path === '/auth/signup' && method === 'POST') {
       email = (JSON.parse(body) as { email: string }).email;
-      return send(201, JSON.stringify({ user: { email }, access_token: token }), { 'set-cookie': cookies });
+      return [201, JSON.stringify({ user: { email }, access_token: token }), { 'set-cookie': cookies }];
     }
-    if (path === '/auth/logout-all' || path === '/auth/logout') return send(204, '');
-    if (path === '/auth/refresh') return send(200, '{}', { 'set-cookie': cookies });
-    return send(404, 'not found', { 'content-type': 'text/plain' });
-    };
+    if (path === '/auth/logout-all' || path === '/auth/logout') return [204, ''];
+    if (path === '/auth/refresh') return [200, '{}', { 'set-cookie': cookies }];
+    return [404, 'not found', text];
+  };
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (d: Buffer) => {
+      body += d.toString();
+    });
+    req.on('end', () => {
+      const [status, content, headers = {}] = reply(req.method ?? 'GET', new URL(req.url ?? '/', 'http://x').pathname, req.headers.cookie ?? '', body);
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(content);
+    });
   });
 }
 
