@@ -36,6 +36,14 @@ function expectNoSecrets(run: CliRun, extra: string[] = []): void {
 }
 
 describe('tokenward CLI › users and sessions: usage', () => {
+  it('--help describes users, sessions and audit with their options', async () => {
+    const run = await runTokenward(['--help'], {});
+    expect(run.code).toBe(0);
+    for (const text of ['users list [--limit N] [--email-contains TEXT]', 'users show <email|id>', 'users revoke-sessions <email|id>', 'sessions list <email|id>', 'sessions revoke <session-id>', 'audit <url>', '--no-signup', '--insecure', '--json']) {
+      expect(run.stdout).toContain(text);
+    }
+  });
+
   it('a missing subcommand or argument, a bad --limit or a misplaced option exits 2 naming it', async () => {
     const env = { TOKENWARD_DATA_DIR: tempDir() };
     const cases: Array<[string[], string]> = [

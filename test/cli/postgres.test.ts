@@ -1,13 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../../src/store/migrations/index.js';
 import { runDemoExpectingFailure, type ServerProcess, startDemoProcess } from '../support/process.js';
-import { cleanEnv, meStatus, parseKeyList, runTokenward, signupWithTokens } from './cli-helpers.js';
+import { cleanEnv, eventually, meStatus, parseKeyList, refreshTokens, runTokenward, signupWithTokens } from './cli-helpers.js';
 import { ScratchDatabases } from './pg-database.js';
 
 /**
  * PostgreSQL deployments: a server refuses an unmigrated or newer schema with one message that
  * says what to run; `tokenward migrate` then start works; TOKENWARD_AUTO_MIGRATE lets several
- * nodes starting at once migrate safely.
+ * nodes starting at once migrate safely; the users and sessions commands on PostgreSQL, with an
+ * administrator's revocation reaching every node by polling and over Redis.
  */
 
 const baseUrl = process.env.TOKENWARD_TEST_DATABASE_URL;
@@ -78,6 +79,41 @@ if (baseUrl === undefined || baseUrl === '') {
       expect(migrate.code).toBe(1);
       expect(migrate.stderr).toContain('newer than this version');
     });
+
+    for (const transport of ['polling', 'redis'] as const) {
+      const redisUrl = process.env.TOKENWARD_TEST_REDIS_URL;
+      it(`users and sessions commands on PostgreSQL; users revoke-sessions reaches two nodes within 1 s (${transport})`, { timeout: 90_000 }, async () => {
+        if (transport === 'redis' && (redisUrl === undefined || redisUrl === '')) throw new Error('TOKENWARD_TEST_REDIS_URL is not set (npm test sets it)');
+        const url = await databases.create(`admin_${transport}`);
+        const env = { ...NODE_ENV, TOKENWARD_DATABASE_URL: url, ...(transport === 'redis' ? { TOKENWARD_REDIS_URL: redisUrl ?? '' } : {}) };
+        expect((await runTokenward(['migrate'], env)).code).toBe(0);
+        const nodes = await Promise.all([0, 1].map(() => startDemoProcess(cleanEnv(env))));
+        servers.push(...nodes);
+        const [a, b] = nodes as [ServerProcess, ServerProcess];
+        const email = `pg-admin-${transport}@example.com`;
+        const first = await signupWithTokens(a.url, email);
+        const second = await refreshTokens(b.url, first.refreshToken);
+
+        const list = await runTokenward(['users', 'list', '--json'], env);
+        expect(list.code).toBe(0);
+        expect((JSON.parse(list.stdout) as { users: Array<{ email: string }> }).users.map((u) => u.email)).toEqual([email]);
+        const sessions = await runTokenward(['sessions', 'list', email, '--json'], env);
+        // signupWithTokens: the signup's cookie session and the token-endpoint session.
+        expect((JSON.parse(sessions.stdout) as { sessions: Array<{ state: string }> }).sessions.map((x) => x.state)).toEqual(['active', 'active']);
+
+        for (const node of nodes) expect(await meStatus(node.url, second.accessToken)).toBe(200);
+        const run = await runTokenward(['users', 'revoke-sessions', email], env);
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stdout).toContain(`Revoked 2 sessions of ${email} (reason: admin).`);
+        const revokedAt = Date.now();
+        await eventually(async () => (await Promise.all(nodes.map((n) => meStatus(n.url, second.accessToken)))).every((status) => status === 401), 'both nodes to refuse the revoked token', 1500);
+        expect(Date.now() - revokedAt).toBeLessThan(1500);
+        const shown = JSON.parse((await runTokenward(['users', 'show', email, '--json'], env)).stdout) as { activeSessions: number; events: Array<Record<string, unknown>> };
+        expect(shown.activeSessions).toBe(0);
+        expect(shown.events[0]).toMatchObject({ type: 'session.logout_all', reason: 'admin', count: 2 });
+        await Promise.all(nodes.map((n) => n.kill()));
+      });
+    }
 
     it('TOKENWARD_AUTO_MIGRATE=1: three nodes starting at once on an empty database migrate it once and share one signing key', { timeout: 120_000 }, async () => {
       const url = await databases.create('auto');
