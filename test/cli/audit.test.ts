@@ -1,5 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,7 +168,7 @@ describe('tokenward audit › split cookie mode', () => {
  * without HttpOnly/SameSite/Max-Age, tokens in the body, no CSRF check, no signature check, no
  * rotation, a logout that clears nothing, and plain-text errors.
  */
-function brokenServer(): Server {
+function brokenServer(): (req: IncomingMessage, res: ServerResponse) => void {
   const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'at+jwt', kid: 'k1' })).toString('base64url');
   const payload = Buffer.from(JSON.stringify({ sub: 'u1', sid: 's1' })).toString('base64url');
   const token = `${header}.${payload}.${Buffer.alloc(64, 7).toString('base64url')}`;
@@ -191,7 +194,7 @@ function brokenServer(): Server {
     if (path === '/auth/refresh') return [200, '{}', { 'set-cookie': cookies }];
     return [404, 'not found', text];
   };
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+  return (req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (d: Buffer) => {
       body += d.toString();
@@ -201,14 +204,14 @@ function brokenServer(): Server {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(content);
     });
-  });
+  };
 }
 
 describe('tokenward audit › against a broken server', () => {
   let server: Server;
   let url: string;
   beforeAll(async () => {
-    server = brokenServer();
+    server = createServer(brokenServer());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -281,5 +284,36 @@ describe('tokenward audit › against a broken server', () => {
       expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
       expect(run.stderr, args.join(' ')).toContain(message);
     }
+  });
+});
+
+describe('tokenward audit › TLS', () => {
+  let server: Server;
+  let url: string;
+  beforeAll(async () => {
+    // A self-signed certificate, like a staging deployment's.
+    const dir = tempDir();
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, brokenServer());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('a certificate that does not verify is a FAIL; --insecure accepts it and says so (WARN)', { timeout: 60_000 }, async () => {
+    const strict = await runTokenward(['audit', url, '--no-signup', '--timeout', '5'], {});
+    expect(strict.code).toBe(1);
+    expect(lineOf(strict, 'https')).toBe('PASS  https: served over HTTPS');
+    expect(lineOf(strict, 'GET /healthz')).toMatch(/^FAIL {2}GET \/healthz: GET \/healthz: .*(SELF_SIGNED|self.signed|certificate)/i);
+
+    const insecure = await runTokenward(['audit', url, '--no-signup', '--insecure', '--timeout', '5'], {});
+    expect(lineOf(insecure, 'TLS verification')).toBe('WARN  TLS verification: off (--insecure): the certificate was not checked');
+    expect(statusOf(insecure, 'GET /healthz')).toBe('PASS');
+    expect(lineOf(insecure, 'hsts')).toMatch(/^WARN {2}hsts: no Strict-Transport-Security header/);
+    // The broken server's own faults are still reported.
+    expect(statusOf(insecure, 'JWKS keys')).toBe('FAIL');
+    expect(insecure.code).toBe(1);
   });
 });
