@@ -58,7 +58,14 @@ export class AuditReport {
   }
 }
 
-/** `PASS  healthz: 200 {"status":"ok"}` */
+/**
+ * `PASS  healthz: 200 {"status":"ok"}`
+ *
+ * @example
+ * ```ts
+ * formatResult({ status: 'PASS', check: 'GET /healthz', detail: '200' }); // 'PASS  GET /healthz: 200'
+ * ```
+ */
 export function formatResult(r: CheckResult): string {
   return `${r.status}  ${r.check}${r.detail === '' ? '' : `: ${r.detail}`}`;
 }

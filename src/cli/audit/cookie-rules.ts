@@ -29,7 +29,15 @@ export const SESSION_COOKIES = ['tw_at', 'tw_at_hp', 'tw_at_sig', 'tw_rt', 'tw_c
 
 const PREFIXED = /^(__Host-|__Secure-)(tw_[a-z_]+)$/;
 
-/** The Tokenward base name of a cookie (`__Host-tw_at` → `tw_at`), also for unprefixed (insecure-mode) names. */
+/**
+ * The Tokenward base name of a cookie (`__Host-tw_at` → `tw_at`), also for unprefixed (insecure-mode) names.
+ *
+ * @example
+ * ```ts
+ * baseName('__Secure-tw_rt'); // 'tw_rt'
+ * baseName('sid'); // null
+ * ```
+ */
 export function baseName(name: string): string | null {
   const m = PREFIXED.exec(name);
   if (m) return m[2] ?? null;
@@ -69,7 +77,14 @@ export function cookieProblems(cookie: SetCookie, rule: CookieRule): string[] {
   return problems;
 }
 
-/** `HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=600` — the attributes as seen. */
+/**
+ * `HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=600` — the attributes as seen.
+ *
+ * @example
+ * ```ts
+ * describeAttributes(parseSetCookie('__Host-tw_at=x; Path=/; Secure')); // 'Secure; Path=/'
+ * ```
+ */
 export function describeAttributes(cookie: SetCookie): string {
   const a = cookie.attributes;
   const parts: string[] = [];
@@ -89,6 +104,11 @@ export function describeAttributes(cookie: SetCookie): string {
 /**
  * The ways a logout's deletion of a cookie fails: browsers ignore a deletion whose name, Path,
  * Domain or Secure differ from the cookie's (API.md, Cookies).
+ *
+ * @example
+ * ```ts
+ * clearingProblems(set, parseSetCookie('__Secure-tw_rt=; Max-Age=0; Path=/')); // ['… cleared with Path=/ (set with /auth)']
+ * ```
  */
 export function clearingProblems(set: SetCookie, cleared: SetCookie | undefined): string[] {
   if (!cleared) return [`${set.name} not cleared`];

@@ -5,19 +5,41 @@ import type { HttpProbe, ProbeResponse } from './http-probe.js';
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
-/** Whether a host name is the machine itself (plain http is fine there, for development). */
+/**
+ * Whether a host name is the machine itself (plain http is fine there, for development).
+ *
+ * @example
+ * ```ts
+ * isLoopback('127.0.0.1'); // true
+ * isLoopback('app.example.com'); // false
+ * ```
+ */
 export function isLoopback(hostname: string): boolean {
   return LOOPBACK.test(hostname) || hostname.endsWith('.localhost');
 }
 
-/** HTTPS (plain http only on loopback). */
+/**
+ * HTTPS (plain http only on loopback).
+ *
+ * @example
+ * ```ts
+ * checkTransport(report, new URL('https://app.example.com')); // PASS  https: served over HTTPS
+ * ```
+ */
 export function checkTransport(report: AuditReport, base: URL): void {
   if (base.protocol === 'https:') report.pass('https', 'served over HTTPS');
   else if (isLoopback(base.hostname)) report.pass('https', `plain http on loopback (${base.hostname}): fine for development, use https in production`);
   else report.warn('https', `plain http on ${base.hostname}: cookies and tokens travel unencrypted; serve Tokenward over HTTPS`);
 }
 
-/** Over HTTPS, `Strict-Transport-Security` on `/` (not in API.md: a WARN when missing). */
+/**
+ * Over HTTPS, `Strict-Transport-Security` on `/` (not in API.md: a WARN when missing).
+ *
+ * @example
+ * ```ts
+ * checkHsts(report, base, await probe.send({ path: '/' }));
+ * ```
+ */
 export function checkHsts(report: AuditReport, base: URL, root: ProbeResponse): void {
   if (base.protocol !== 'https:') return;
   const hsts = root.headers.get('strict-transport-security');
@@ -25,14 +47,28 @@ export function checkHsts(report: AuditReport, base: URL, root: ProbeResponse): 
   else report.warn('hsts', 'no Strict-Transport-Security header on / (browsers may try plain http first)');
 }
 
-/** `GET /healthz`: 200 `{status: "ok"}`. */
+/**
+ * `GET /healthz`: 200 `{status: "ok"}`.
+ *
+ * @example
+ * ```ts
+ * checkHealth(report, await probe.send({ path: '/healthz' }));
+ * ```
+ */
 export function checkHealth(report: AuditReport, res: ProbeResponse): void {
   const status = (res.json as { status?: unknown } | undefined)?.status;
   if (res.status === 200 && status === 'ok') report.pass('GET /healthz', '200 {"status":"ok"}');
   else report.fail('GET /healthz', `${res.status} ${res.text.slice(0, 120)} (expected 200 {"status":"ok"})`);
 }
 
-/** JWKS: public members only, and cacheable (`Cache-Control: public, max-age=…`). */
+/**
+ * JWKS: public members only, and cacheable (`Cache-Control: public, max-age=…`).
+ *
+ * @example
+ * ```ts
+ * checkJwks(report, await probe.send({ path: '/.well-known/jwks.json' }));
+ * ```
+ */
 export function checkJwks(report: AuditReport, res: ProbeResponse): void {
   const keys = (res.json as { keys?: unknown } | undefined)?.keys;
   if (res.status !== 200 || !Array.isArray(keys) || keys.length === 0) {
@@ -55,6 +91,11 @@ export function checkJwks(report: AuditReport, res: ProbeResponse): void {
 /**
  * The default security headers of every response (API.md, Conventions); on HTML, a CSP with
  * `frame-ancestors 'none'` too. `auth`: an /auth response, which must also be `no-store`.
+ *
+ * @example
+ * ```ts
+ * checkSecurityHeaders(report, 'GET /auth/me', await probe.send({ path: '/auth/me' }), { auth: true });
+ * ```
  */
 export function checkSecurityHeaders(report: AuditReport, label: string, res: ProbeResponse, options: { auth: boolean }): void {
   const h = res.headers;
@@ -84,7 +125,14 @@ export function checkSecurityHeaders(report: AuditReport, label: string, res: Pr
   }
 }
 
-/** The ways a response is not RFC 9457 problem details with the given status (API.md, Conventions). */
+/**
+ * The ways a response is not RFC 9457 problem details with the given status (API.md, Conventions).
+ *
+ * @example
+ * ```ts
+ * problemProblems(await probe.send({ path: '/auth/nope' }), 404); // [] when it is
+ * ```
+ */
 export function problemProblems(res: ProbeResponse, status: number): string[] {
   const problems: string[] = [];
   if (res.status !== status) problems.push(`status ${res.status}, expected ${status}`);
@@ -103,7 +151,14 @@ export function problemProblems(res: ProbeResponse, status: number): string[] {
   return problems;
 }
 
-/** 404 problem details on an unknown route; 405 with `Allow` on a known route with the wrong method. */
+/**
+ * 404 problem details on an unknown route; 405 with `Allow` on a known route with the wrong method.
+ *
+ * @example
+ * ```ts
+ * await checkProblems(report, probe);
+ * ```
+ */
 export async function checkProblems(report: AuditReport, probe: HttpProbe): Promise<void> {
   const unknownPath = `/auth/tokenward-audit-${crypto.randomUUID().slice(0, 8)}`;
   const unknown = await probe.send({ path: unknownPath });
@@ -116,7 +171,14 @@ export async function checkProblems(report: AuditReport, probe: HttpProbe): Prom
   report.expect('405 problem+json', problems, `GET /auth/logout → 405, Allow: ${allow}`);
 }
 
-/** Fetches `path`, or records a FAIL for `check` and returns null when the request fails. */
+/**
+ * Fetches `path`, or records a FAIL for `check` and returns null when the request fails.
+ *
+ * @example
+ * ```ts
+ * const health = await fetchOrFail(report, 'GET /healthz', probe, '/healthz');
+ * ```
+ */
 export async function fetchOrFail(report: AuditReport, check: string, probe: HttpProbe, path: string): Promise<ProbeResponse | null> {
   try {
     return await probe.send({ path });

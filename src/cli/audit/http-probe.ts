@@ -33,7 +33,14 @@ export interface ProbeRequest {
   body?: string;
 }
 
-/** Parses one `Set-Cookie` header value (RFC 6265 §5.2, leniently). */
+/**
+ * Parses one `Set-Cookie` header value (RFC 6265 §5.2, leniently).
+ *
+ * @example
+ * ```ts
+ * parseSetCookie('__Host-tw_csrf=abc; Path=/; Secure').attributes.get('path'); // '/'
+ * ```
+ */
 export function parseSetCookie(header: string): SetCookie {
   const [pair = '', ...attrs] = header.split(';');
   const eq = pair.indexOf('=');

@@ -52,6 +52,11 @@ function b64url(bytes: Uint8Array | string): string {
  * the session, the CSRF rule, forged access tokens, refresh rotation and the grace replay,
  * logout and revocation. Each check reports one line; a failure that leaves no session ends
  * the remaining checks with a FAIL saying why.
+ *
+ * @example
+ * ```ts
+ * const created = await new SessionChecks(probe, report, 'https://app.example.com').run({ kind: 'signup' });
+ * ```
  */
 export class SessionChecks {
   readonly #probe: HttpProbe;
