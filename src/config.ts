@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './core/access-token.js';
@@ -75,7 +76,9 @@ const optionsSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     algorithm: z.enum(SIGNING_ALGORITHMS as [SigningAlgorithm, ...SigningAlgorithm[]]).default('EdDSA'),
     clearSiteData: z.string().default('"cache", "storage"'),
-    hashConcurrency: int(1).default(2),
+    // One core stays with the event loop: with every core hashing, a login storm stalls protected
+    // routes for tens of ms (bench/README.md, login storm).
+    hashConcurrency: int(1).default(Math.max(1, availableParallelism() - 1)),
     serviceTokens: z
       .union([z.array(z.string()), z.string()])
       .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
