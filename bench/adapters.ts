@@ -4,7 +4,7 @@
  * against `GET /api/ping` on the same server, built from `examples/<framework>.ts`. Each server
  * runs in its own process; autocannon -c 50 in this one. One run, ratios printed.
  *
- *   npx tsx bench/adapters.ts            (BENCH_SECONDS=8 by default)
+ *   npm run bench:adapters               (BENCH_SECONDS=5, BENCH_ROUNDS=3, BENCH_ADAPTERS=node,express,fastify,hono)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, freePort, load, ROOT, signupUser } from './lib.js';
+import { fmt, freePort, load, measure, median, ROOT, signupUser } from './lib.js';
 
 const ADAPTERS = ['node', 'express', 'fastify', 'hono'] as const;
 type Adapter = (typeof ADAPTERS)[number];
@@ -55,7 +55,7 @@ async function serveAdapter(adapter: Adapter, port: number): Promise<void> {
   }
 }
 
-async function startAdapter(adapter: Adapter): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startAdapter(adapter: Adapter): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), `tokenward-bench-${adapter}-`));
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'serve', adapter, String(port)], {
@@ -73,6 +73,7 @@ async function startAdapter(adapter: Adapter): Promise<{ url: string; stop: () =
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid as number,
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -83,26 +84,41 @@ async function startAdapter(adapter: Adapter): Promise<{ url: string; stop: () =
 }
 
 async function main(): Promise<void> {
-  const seconds = Number(process.env.BENCH_SECONDS ?? 8);
-  console.log(`Adapters — protected route vs the same framework's bare route (${seconds}s per run, 50 connections, server in its own process)\n`);
-  for (const adapter of ADAPTERS) {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const only = process.env.BENCH_ADAPTERS?.split(',') ?? ADAPTERS;
+  console.log(`Adapters — protected route vs the same framework's bare route (${seconds}s per run, ${rounds} rounds, medians; 50 connections; server in its own process)`);
+  console.log('Both routes get the same cookie header, so the ratio is the guard\'s cost alone.\n');
+  const verdicts: string[] = [];
+  for (const adapter of ADAPTERS.filter((a) => only.includes(a))) {
     const server = await startAdapter(adapter);
     try {
       const jar = await signupUser(server.url);
       const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-      await load(`${server.url}/api/ping`, { seconds: 2 });
+      await load(`${server.url}/api/ping`, { seconds: 2, headers: { cookie } });
       await load(`${server.url}/api/ping/protected`, { seconds: 2, headers: { cookie } });
-      const bare = await load(`${server.url}/api/ping`, { seconds });
-      const guarded = await load(`${server.url}/api/ping/protected`, { seconds, headers: { cookie } });
-      if (guarded.non2xx > 0 || bare.non2xx > 0) throw new Error(`${adapter}: ${guarded.non2xx + bare.non2xx} non-2xx responses`);
-      const ratio = guarded.rps / bare.rps;
+      const bare: Array<{ rps: number; p99: number; cpuUs: number }> = [];
+      const guarded: Array<{ rps: number; p99: number; cpuUs: number }> = [];
+      for (let round = 0; round < rounds; round++) {
+        const b = await measure(`${server.url}/api/ping`, server.pid, { seconds, headers: { cookie } });
+        const g = await measure(`${server.url}/api/ping/protected`, server.pid, { seconds, headers: { cookie } });
+        if (g.non2xx > 0 || b.non2xx > 0) throw new Error(`${adapter}: ${g.non2xx + b.non2xx} non-2xx responses`);
+        bare.push(b);
+        guarded.push(g);
+      }
+      const ratio = median(guarded.map((g, i) => g.rps / (bare[i]?.rps ?? Number.NaN)));
+      const cpuRatio = median(guarded.map((g, i) => (bare[i]?.cpuUs ?? Number.NaN) / g.cpuUs));
+      const m = (xs: Array<{ rps: number; p99: number; cpuUs: number }>, k: 'rps' | 'p99' | 'cpuUs') => median(xs.map((x) => x[k]));
       console.log(
-        `  ${adapter.padEnd(8)} bare ${fmt(bare.rps).padStart(7)} req/s (p99 ${fmt(bare.p99, 1)} ms)   protected ${fmt(guarded.rps).padStart(7)} req/s (p99 ${fmt(guarded.p99, 1)} ms)   ratio ${ratio.toFixed(2)}×`,
+        `  ${adapter.padEnd(8)} bare ${fmt(m(bare, 'rps')).padStart(7)} req/s (p99 ${fmt(m(bare, 'p99'), 1)} ms, ${fmt(m(bare, 'cpuUs'), 1)} µs CPU)   protected ${fmt(m(guarded, 'rps')).padStart(7)} req/s (p99 ${fmt(m(guarded, 'p99'), 1)} ms, ${fmt(m(guarded, 'cpuUs'), 1)} µs CPU)   ratio ${ratio.toFixed(2)}× (CPU ${cpuRatio.toFixed(2)}×)`,
       );
+      verdicts.push(`  ${`${adapter} protected ≥ 0.90× bare`.padEnd(36)} ${`${ratio.toFixed(2)}×`.padStart(6)}   ${ratio >= 0.9 ? 'PASS' : 'FAIL'}`);
     } finally {
       await server.stop();
     }
   }
+  console.log('\nSummary (one run; ratios within the run; CPU = the server\'s CPU time per request, bare ÷ protected)');
+  for (const v of verdicts) console.log(v);
 }
 
 if (process.argv[2] === 'serve') {
