@@ -59,6 +59,9 @@ export function startWalCheckpointer(db: Database.Database, file: string, busyTi
     if (stopped) return;
     stopped = true;
     const exited = new Promise((resolve) => worker.once('exit', resolve));
+    // Keep the process alive until the worker has gone: `await store.close()` at the top level
+    // of a script must not leave an empty event loop (Node would exit with code 13).
+    worker.ref();
     worker.postMessage('stop');
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     await worker.terminate();
