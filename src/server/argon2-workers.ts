@@ -87,12 +87,24 @@ export class Argon2Workers {
   }
 }
 
-/** The worker pool where thread priorities are per thread (Linux), else null. */
+/** One pool per size for the whole process: instances (tests create many) never multiply threads. */
+const pools = new Map<number, Argon2Workers | null>();
+
+/**
+ * The worker pool where thread priorities are per thread (Linux), else null. Shared by every
+ * hasher asking for the same size; each hasher still bounds its own concurrency, and jobs beyond
+ * the pool's size wait for a free worker.
+ */
 export function createArgon2Workers(size: number): Argon2Workers | null {
   if (process.platform !== 'linux') return null;
-  try {
-    return new Argon2Workers(size);
-  } catch {
-    return null;
+  let pool = pools.get(size);
+  if (pool === undefined) {
+    try {
+      pool = new Argon2Workers(size);
+    } catch {
+      pool = null;
+    }
+    pools.set(size, pool);
   }
+  return pool;
 }
