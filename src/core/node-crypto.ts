@@ -30,14 +30,21 @@ export function sha256Sync(text: string): string | null {
   return nodeCrypto === null ? null : nodeCrypto.createHash('sha256').update(text, 'utf8').digest('base64url');
 }
 
-const keyObjects = new WeakMap<CryptoKey, NodeCrypto.KeyObject>();
+const keyObjects = new WeakMap<CryptoKey, NodeCrypto.KeyObject | null>();
 
-/** The node `KeyObject` behind a Web Crypto key (works for non-extractable keys too), cached per key. */
+/**
+ * The node `KeyObject` behind a Web Crypto key (works for non-extractable keys too), cached per
+ * key; null when the runtime cannot convert it (callers then use Web Crypto).
+ */
 export function keyObjectOf(key: CryptoKey): NodeCrypto.KeyObject | null {
   if (nodeCrypto === null) return null;
   let object = keyObjects.get(key);
   if (object === undefined) {
-    object = nodeCrypto.KeyObject.from(key as Parameters<typeof NodeCrypto.KeyObject.from>[0]);
+    try {
+      object = nodeCrypto.KeyObject.from(key as Parameters<typeof NodeCrypto.KeyObject.from>[0]);
+    } catch {
+      object = null;
+    }
     keyObjects.set(key, object);
   }
   return object;
