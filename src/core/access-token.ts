@@ -1,5 +1,4 @@
 import { type CryptoKey, decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { keyObjectOf, nodeCrypto } from './node-crypto.js';
 
 /** Signature algorithms Tokenward can sign with (asymmetric only). */
 export type SigningAlgorithm = 'EdDSA' | 'ES256' | 'RS256';
@@ -201,17 +200,6 @@ export interface SigningKey {
  * ```
  */
 export async function signAccessToken(claims: AccessTokenClaims, signingKey: SigningKey): Promise<string> {
-  const nodeKey = keyObjectOf(signingKey.key);
-  if (nodeKey !== null) {
-    // The same compact JWS jose builds, signed in place: a Web Crypto sign is a thread-pool round
-    // trip costing ≈ 3× the signature itself in event-loop time (refresh path, bench/README.md).
-    const header = Buffer.from(JSON.stringify({ alg: signingKey.alg, typ: 'at+jwt', kid: signingKey.kid })).toString('base64url');
-    const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-    const { sign } = nodeCrypto as NonNullable<typeof nodeCrypto>;
-    const signature =
-      signingKey.alg === 'EdDSA' ? sign(null, Buffer.from(input), nodeKey) : sign('sha256', Buffer.from(input), signingKey.alg === 'ES256' ? { key: nodeKey, dsaEncoding: 'ieee-p1363' } : nodeKey);
-    return `${input}.${signature.toString('base64url')}`;
-  }
   return new SignJWT({ ...claims })
     .setProtectedHeader({ alg: signingKey.alg, typ: 'at+jwt', kid: signingKey.kid })
     .sign(signingKey.key);

@@ -1,6 +1,6 @@
 import type { CryptoKey } from 'jose';
 import { TokenwardError } from '../errors.js';
-import { type AccessTokenClaims, signAccessToken, verifyAccessToken } from './access-token.js';
+import { type AccessTokenClaims, verifyAccessToken } from './access-token.js';
 import { createCsrfToken } from './csrf.js';
 import { deviceMarkers, isKnownDevice } from './device.js';
 import { randomId, randomToken, sha256 } from './encoding.js';
@@ -9,6 +9,7 @@ import { checkPasswordPolicy, normalizePassword } from './passwords.js';
 import type { AuthEvent, Clock, Limiter, PasswordHasher, RevocationBus, RevokeReason, Session, Store, User } from './ports.js';
 import type { RevocationList } from './revocation-list.js';
 import { openUnder, sealUnder } from './seal.js';
+import { signAccessTokenFast } from './sign-access-token.js';
 import type { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** Policy values the service needs (a slice of the resolved config). */
@@ -273,7 +274,7 @@ export class AuthService {
       amr: session.amr,
       ...(extra.cnf ? { cnf: extra.cnf } : {}),
     };
-    return { accessToken: await signAccessToken(claims, this.#d.keys.current()), accessExpiresAt: exp * 1000 };
+    return { accessToken: await signAccessTokenFast(claims, this.#d.keys.current()), accessExpiresAt: exp * 1000 };
   }
 
   /**
