@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AccessTokenClaims } from '../../core/access-token.js';
+import { isStateChanging } from '../../core/csrf.js';
 import { TokenwardError } from '../../errors.js';
 import type { ServerContext, SessionInfo, TokenwardEnv } from '../context.js';
 import { readCookie } from '../cookies.js';
@@ -72,7 +73,7 @@ function realm(ctx: ServerContext): string {
  * Authenticates a request. Throws 401 `unauthenticated` (no token) or `invalid_token`
  * (bad, expired or revoked) with the RFC 6750 `WWW-Authenticate` header.
  */
-export async function authenticateRequest(ctx: ServerContext, c: Context): Promise<SessionInfo> {
+export function authenticateRequest(ctx: ServerContext, c: Context): Promise<SessionInfo> {
   return authenticate(ctx, c.req);
 }
 
@@ -148,8 +149,9 @@ export interface RequireSessionOptions {
 export function requireSession(ctx: ServerContext, options: RequireSessionOptions = {}): MiddlewareHandler<TokenwardEnv> {
   const csrf = options.csrf ?? true;
   return async (c, next) => {
-    const info = await authenticateRequest(ctx, c);
-    if (csrf) await enforceCsrf(ctx, c, { bindings: () => [info.sessionId] });
+    const info = await authenticate(ctx, c.req);
+    // The CSRF rule only concerns state-changing methods (the adapters' guards rely on the same split).
+    if (csrf && isStateChanging(c.req.method)) await enforceCsrf(ctx, c, { bindings: () => [info.sessionId] });
     c.set('tokenward', info);
     await next();
   };
