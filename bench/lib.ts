@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,13 +30,14 @@ export interface BenchServer {
 /** Starts bench/server.ts (Tokenward configured from TOKENWARD_* like `npm start`, plus the bench routes) in its own process. */
 export async function startServer(env: Record<string, string> = {}): Promise<BenchServer> {
   const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'tokenward-bench-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
       PORT: String(port),
       HOST: '127.0.0.1',
-      TOKENWARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'tokenward-bench-')),
+      TOKENWARD_DATA_DIR: dataDir,
       TOKENWARD_LOG_LEVEL: 'warn',
       TOKENWARD_LIMIT_LOGIN_PER_IP: '1000000/1m',
       TOKENWARD_LIMIT_SIGNUP_PER_IP: '1000000/1m',
@@ -57,8 +58,10 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ben
     port,
     child,
     stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
