@@ -1,4 +1,4 @@
-import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type {
   AuthEvent,
@@ -161,22 +161,25 @@ class PostgresStore implements Store {
   }
 
   async createUser(user: User, passwordHash: string): Promise<'ok' | 'email_taken'> {
-    return this.#db.transaction().execute(async (trx) => {
-      // DO NOTHING covers the unique index on lower(email); a racing signup waits for the
-      // other transaction and then inserts nothing.
-      const inserted = await trx
-        .insertInto('users')
-        .values({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt })
-        .onConflict((oc) => oc.doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (!inserted) {
-        if (await this.#userByEmail(trx, user.email)) return 'email_taken';
-        throw new Error('createUser: duplicate user id');
-      }
-      await trx.insertInto('credentials').values({ user_id: user.id, password_hash: passwordHash, totp_secret_sealed: null, totp_confirmed_at: null, totp_last_step: null }).execute();
-      return 'ok';
-    });
+    return this.#db.transaction().execute((trx) => this.#insertUser(trx, user, passwordHash));
+  }
+
+  /** Inserts a user and its credentials row in `trx`; 'email_taken' when the email exists. */
+  async #insertUser(trx: Transaction<Database>, user: User, passwordHash: string): Promise<'ok' | 'email_taken'> {
+    // DO NOTHING covers the unique index on lower(email); a racing signup waits for the
+    // other transaction and then inserts nothing.
+    const inserted = await trx
+      .insertInto('users')
+      .values({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt })
+      .onConflict((oc) => oc.doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!inserted) {
+      if (await this.#userByEmail(trx, user.email)) return 'email_taken';
+      throw new Error('createUser: duplicate user id');
+    }
+    await trx.insertInto('credentials').values({ user_id: user.id, password_hash: passwordHash, totp_secret_sealed: null, totp_confirmed_at: null, totp_last_step: null }).execute();
+    return 'ok';
   }
 
   async findUserByEmail(email: string): Promise<User | null> {
@@ -432,17 +435,7 @@ class PostgresStore implements Store {
     const identityTaken = new Error('identity_taken');
     try {
       return await this.#db.transaction().execute(async (trx) => {
-        const inserted = await trx
-          .insertInto('users')
-          .values({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt })
-          .onConflict((oc) => oc.doNothing())
-          .returning('id')
-          .executeTakeFirst();
-        if (!inserted) {
-          if (await this.#userByEmail(trx, user.email)) return 'email_taken';
-          throw new Error('createUserWithIdentity: duplicate user id');
-        }
-        await trx.insertInto('credentials').values({ user_id: user.id, password_hash: passwordHash, totp_secret_sealed: null, totp_confirmed_at: null, totp_last_step: null }).execute();
+        if ((await this.#insertUser(trx, user, passwordHash)) === 'email_taken') return 'email_taken';
         const linked = await trx
           .insertInto('federated_identities')
           .values({ issuer: link.issuer, subject: link.subject, user_id: user.id, email: link.email, created_at: link.createdAt })
