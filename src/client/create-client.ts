@@ -146,6 +146,12 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     };
   }
   doc?.addEventListener('visibilitychange', schedule);
+  // Without BroadcastChannel (and never through storage events), a tab learns of another tab's
+  // login, logout or revocation when it becomes visible again: it asks the server.
+  const resync = (): void => {
+    if (!channel && doc?.visibilityState === 'visible' && state.status !== 'unknown') void client.me().catch(() => undefined);
+  };
+  doc?.addEventListener('visibilitychange', resync);
 
   const clientFetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input instanceof Request ? input : new URL(input, base), init);
@@ -193,7 +199,7 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     setState(ANONYMOUS, true);
   };
 
-  return {
+  const client: TokenwardClient = {
     fetch: clientFetch,
     login: (credentials) => signIn('/login', credentials),
     signup: (details) => signIn('/signup', details),
@@ -227,9 +233,11 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
       clearTimeout(timer);
       dueAt = undefined;
       doc?.removeEventListener('visibilitychange', schedule);
+      doc?.removeEventListener('visibilitychange', resync);
       channel?.close();
       channel = undefined;
       listeners.clear();
     },
   };
+  return client;
 }

@@ -517,6 +517,30 @@ describe('client › auth helpers and cross-tab state', () => {
     expect(seen[0]).toEqual({ status: 'authenticated', user, session: info.session });
   });
 
+  it('without BroadcastChannel a tab catches up with logins and logouts when it becomes visible', async () => {
+    const b = browser();
+    const one = b.tab({ channel: false });
+    const two = b.tab({ channel: false });
+    expect(await two.client.me()).toBeNull();
+    await one.client.login({ email: 'ada@example.com', password: 'correct horse' });
+    two.doc.setVisibility('hidden');
+    two.doc.setVisibility('visible');
+    await waitFor(() => statusOf(two.client) === 'authenticated');
+    await one.client.logout();
+    two.doc.setVisibility('hidden');
+    expect(statusOf(two.client)).toBe('authenticated');
+    two.doc.setVisibility('visible');
+    await waitFor(() => statusOf(two.client) === 'anonymous');
+    // With a channel nobody polls: becoming visible asks the server nothing.
+    const three = b.tab();
+    await three.client.me();
+    const before = b.server.count('/auth/me');
+    three.doc.setVisibility('hidden');
+    three.doc.setVisibility('visible');
+    await delay(20);
+    expect(b.server.count('/auth/me')).toBe(before);
+  });
+
   it('signup sends name and becomes authenticated', async () => {
     const b = browser();
     const { client } = b.tab();
