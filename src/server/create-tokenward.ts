@@ -145,7 +145,7 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
     logger.warn({ publicOrigin: config.publicOrigin }, 'insecureHttp is on: cookies are sent without Secure and without __Host-/__Secure- prefixes; use only on a trusted private network');
   }
 
-  const store = deps.store ?? (await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrate: config.autoMigrate }));
+  const store = deps.store ?? (await openConfiguredStore(config));
   const { limiter, bus } = await openSharedState(config, deps, clock, logger);
   const [sealKey, csrfKey, dpopNonceKey] = await Promise.all([deriveSealKey(secret, 'key-encryption'), deriveHmacKey(secret, 'csrf'), deriveHmacKey(secret, 'dpop-nonce')]);
   const keys = new KeyRing({ store, sealKey, algorithm: config.algorithm, clock, accessTtlSec: config.accessTtlSec });
@@ -267,6 +267,28 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
       await Promise.allSettled([store.close(), limiter.close(), bus?.close()]);
     },
   };
+}
+
+/** Opens the configured store; a failure names the option to look at (the URL's password is never printed). */
+async function openConfiguredStore(config: TokenwardConfig): Promise<Store> {
+  try {
+    return await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrate: config.autoMigrate });
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const where = config.databaseUrl
+      ? `the PostgreSQL database of databaseUrl (env TOKENWARD_DATABASE_URL, host ${safeHost(config.databaseUrl)})`
+      : `the embedded store in dataDir (env TOKENWARD_DATA_DIR, ${config.dataDir})`;
+    throw new ConfigError(`Cannot open ${where}: ${(error as Error).message}`);
+  }
+}
+
+function safeHost(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return 'unparsable URL';
+  }
 }
 
 /** Worst-case cookie sizes with the configured claims; refuses to start above 4096 bytes. */

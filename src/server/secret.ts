@@ -10,7 +10,11 @@ import { ConfigError } from '../errors.js';
 export function loadOrCreateSecret(options: { secret: string | undefined; dataDir: string; embedded: boolean }): { secret: string; created: boolean } {
   if (options.secret) return { secret: options.secret, created: false };
   if (!options.embedded) throw new ConfigError('Invalid configuration: secret (env TOKENWARD_SECRET) is required with PostgreSQL');
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: dataDir (env TOKENWARD_DATA_DIR) ${options.dataDir} cannot be created: ${(error as Error).message}`);
+  }
   const file = join(options.dataDir, 'secret');
   if (existsSync(file)) {
     const secret = readFileSync(file, 'utf8').trim();

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,5 +47,23 @@ describe('durability (real process, real SQLite file)', () => {
     expect(code).toBe(1);
     expect(output.trim().split('\n')).toHaveLength(1);
     expect(output).toMatch(/accessTtl \(env TOKENWARD_ACCESS_TTL\)/);
+  });
+
+  it('an unreachable database or an unusable data dir stops the server with one line naming the variable, never the password', async () => {
+    const db = await runDemoExpectingFailure({
+      PORT: '0',
+      TOKENWARD_SECRET: 'x'.repeat(40),
+      TOKENWARD_DATABASE_URL: 'postgres://tokenward:hunter2-secret@127.0.0.1:1/tokenward',
+    });
+    expect(db.code).toBe(1);
+    expect(db.output.trim().split('\n')).toHaveLength(1);
+    expect(db.output).toMatch(/TOKENWARD_DATABASE_URL/);
+    expect(db.output).not.toMatch(/hunter2/);
+    const file = join(dataDir, 'not-a-dir');
+    writeFileSync(file, '');
+    const dir = await runDemoExpectingFailure({ PORT: '0', TOKENWARD_DATA_DIR: join(file, 'store') });
+    expect(dir.code).toBe(1);
+    expect(dir.output.trim().split('\n')).toHaveLength(1);
+    expect(dir.output).toMatch(/dataDir \(env TOKENWARD_DATA_DIR\)/);
   });
 });
