@@ -137,6 +137,24 @@ describe('logout and logout-all', () => {
     expect(refresh.status).toBe(401);
   });
 
+  it('a token already verified and cached (the fast path) is refused once its session is revoked', async () => {
+    const b = browser();
+    await signup(b);
+    const oldCookie = b.cookieHeader();
+    const bearer = { authorization: `Bearer ${b.cookies.get('__Host-tw_at')}` };
+    for (let i = 0; i < 3; i++) {
+      expect((await t.request('/api/profile', { headers: { cookie: oldCookie } })).status).toBe(200);
+      expect((await t.request('/api/profile', { headers: bearer })).status).toBe(200);
+    }
+    expect((await b.fetch('/auth/logout', { method: 'POST' })).status).toBe(204);
+    for (const headers of [{ cookie: oldCookie }, bearer]) {
+      const replay = await t.request('/api/profile', { headers });
+      expect(replay.status).toBe(401);
+      expect(((await replay.json()) as { code: string }).code).toBe('invalid_token');
+      expect(replay.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    }
+  });
+
   it('logout is idempotent without cookies', async () => {
     const res = await t.request('/auth/logout', { method: 'POST' });
     expect(res.status).toBe(204);

@@ -148,11 +148,34 @@ export interface RequireSessionOptions {
  */
 export function requireSession(ctx: ServerContext, options: RequireSessionOptions = {}): MiddlewareHandler<TokenwardEnv> {
   const csrf = options.csrf ?? true;
-  return async (c, next) => {
+  const full: MiddlewareHandler<TokenwardEnv> = async (c, next) => {
     const info = await authenticate(ctx, c.req);
     // The CSRF rule only concerns state-changing methods (the adapters' guards rely on the same split).
     if (csrf && isStateChanging(c.req.method)) await enforceCsrf(ctx, c, { bindings: () => [info.sessionId] });
     c.set('tokenward', info);
     await next();
   };
+  return (c, next) => {
+    // Fast path: a safe method with a token this node already verified (and whose session is
+    // not revoked) is decided without a promise of its own. Everything else — no token, a token
+    // to verify, a refusal, DPoP, the CSRF rule — takes the full path.
+    if (!(csrf && isStateChanging(c.req.method))) {
+      const info = authenticateCached(ctx, c.req);
+      if (info !== undefined) {
+        c.set('tokenward', info);
+        return next();
+      }
+    }
+    return full(c, next);
+  };
+}
+
+/** {@link authenticate} when the answer is a cached, unrevoked, unbound token; else undefined. */
+function authenticateCached(ctx: ServerContext, req: AuthRequest): SessionInfo | undefined {
+  const presented = presentedToken(ctx, req);
+  if (presented === null || presented.via === 'dpop' || presented.token.length > MAX_TOKEN_CHARS) return undefined;
+  const claims = ctx.service.authenticateCached(presented.token);
+  if (claims === null || claims === undefined || claims.cnf !== undefined) return undefined;
+  ctx.security.activity.touch(claims.sid);
+  return { userId: claims.sub, sessionId: claims.sid, claims, via: presented.via };
 }
