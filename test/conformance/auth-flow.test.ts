@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Browser, createTestInstance, parseSetCookies, signup, type TestInstance } from '../support/instance.js';
 
 let t: TestInstance;
@@ -152,6 +154,38 @@ describe('logout and logout-all', () => {
       expect(replay.status).toBe(401);
       expect(((await replay.json()) as { code: string }).code).toBe('invalid_token');
       expect(replay.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    }
+  });
+
+  it('over a real node server, the guard reads the request as the app left it (headers changed by earlier middleware win), and repeated headers combine as in Headers', async () => {
+    const own = await createTestInstance({}, { listen: false });
+    const { app } = own.tw;
+    app.use('/api/fuzz-guard/rewritten', async (c, next) => {
+      c.req.raw.headers.set('authorization', 'Bearer not.a.token');
+      await next();
+    });
+    app.get('/api/fuzz-guard/rewritten', own.tw.requireSession(), (c) => c.json({ ok: true }));
+    app.get('/api/fuzz-guard/plain', own.tw.requireSession(), (c) => c.json({ userId: c.get('tokenward').userId }));
+    const server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: own.tw.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    onTestFinished(async () => {
+      await new Promise((resolve) => server.close(resolve));
+      await own.close();
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const b = new Browser((path, init) => own.request(path, init));
+    await signup(b);
+    const token = b.cookies.get('__Host-tw_at') ?? '';
+    const get = (path: string, headers: Record<string, string> | Array<[string, string]>) => fetch(`${url}${path}`, { headers });
+    for (let i = 0; i < 3; i++) {
+      // The Node request carries a valid token; the middleware replaced it: always 401.
+      expect((await get('/api/fuzz-guard/rewritten', { authorization: `Bearer ${token}` })).status).toBe(401);
+      expect((await get('/api/fuzz-guard/plain', { authorization: `Bearer ${token}` })).status).toBe(200);
+      // Two Authorization headers read as one combined value, which is not a token: 401, as without the fast path.
+      expect((await get('/api/fuzz-guard/plain', [['authorization', `Bearer ${token}`], ['authorization', 'Bearer x.y.z']])).status).toBe(401);
+      // Cookies split over two Cookie headers still find the access token.
+      expect((await get('/api/fuzz-guard/plain', [['cookie', 'a=1'], ['cookie', `__Host-tw_at=${token}`]])).status).toBe(200);
     }
   });
 
