@@ -3,7 +3,7 @@ import { isStateChanging } from '../core/csrf.js';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
 import { securityHeaders } from '../server/middleware/security-headers.js';
-import { type AuthRequest, authenticate, type RequireSessionOptions } from '../server/middleware/session.js';
+import { type AuthRequest, authenticate, authenticateCached, type RequireSessionOptions } from '../server/middleware/session.js';
 import type { RequireStepUpOptions } from '../server/middleware/step-up.js';
 
 /** What a guard decided: the session (and headers it wants on the app's response, if any), or Tokenward's refusal. */
@@ -94,13 +94,18 @@ function createSessionGuard(tw: Tokenward, options: RequireSessionOptions): Guar
   const refuse = refusalRenderer(tw);
   const general = createGuard(tw, [tw.requireSession(options)], { refuse });
   const ctx = tw.context;
-  return async (input) => {
-    if (isStateChanging(input.method)) return general(input);
+  const full: Guard = async (input) => {
     try {
       return { ok: true, session: await authenticate(ctx, input), headers: null };
     } catch (error) {
       return { ok: false, response: await refuse(input.request(), input.env, error) };
     }
+  };
+  return (input) => {
+    if (isStateChanging(input.method)) return general(input);
+    // A token this node already verified, session not revoked, not DPoP-bound: decided at once.
+    const session = authenticateCached(ctx, input);
+    return session === undefined ? full(input) : Promise.resolve({ ok: true, session, headers: null });
   };
 }
 

@@ -6,6 +6,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
+import { nodeHeaders } from '../server/middleware/session.js';
 import { type Guard, GuardFactory, type GuardInput, type RequireSessionOptions, type RequireStepUpOptions, tokenwardPaths } from './guard.js';
 
 export type { RequireSessionOptions, RequireStepUpOptions, SessionInfo };
@@ -40,6 +41,7 @@ function defaultClientIp(c: Context): string {
 /** A Hono request as guards see it (its own `Request` is the Web request). */
 class HonoGuardInput implements GuardInput {
   readonly #c: Context;
+  #headers: { header(name: string): string | undefined } | undefined;
   readonly env: TokenwardEnv['Bindings'];
 
   constructor(c: Context, env: TokenwardEnv['Bindings']) {
@@ -60,7 +62,9 @@ class HonoGuardInput implements GuardInput {
   }
 
   header(name: string): string | undefined {
-    return this.#c.req.header(name);
+    // On @hono/node-server, the Node request's own headers while nobody has built the Web ones.
+    this.#headers ??= nodeHeaders(this.#c) ?? this.#c.req;
+    return this.#headers.header(name);
   }
 
   request(): Request {

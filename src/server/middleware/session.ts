@@ -177,13 +177,14 @@ export function requireSession(ctx: ServerContext, options: RequireSessionOption
  * them directly (combined as `Headers.get` combines repeated ones). Another runtime, a
  * `Request` the app built itself, or headers already read (and so possibly changed) use `c.req`.
  */
-function nodeHeaders(c: Context): Pick<AuthRequest, 'header'> | undefined {
+export function nodeHeaders(c: Context): Pick<AuthRequest, 'header'> | undefined {
   const incoming = (c.env as { incoming?: { rawHeaders?: unknown } } | undefined)?.incoming;
   if (incoming === undefined || !Array.isArray(incoming.rawHeaders)) return undefined;
   if (!isUntouchedNodeRequest(c.req.raw, incoming)) return undefined;
   const rawHeaders = incoming.rawHeaders as string[];
   return {
-    header(name: string): string | undefined {
+    header(wanted: string): string | undefined {
+      const name = wanted.toLowerCase();
       let value: string | undefined;
       for (let i = 0; i < rawHeaders.length; i += 2) {
         const key = rawHeaders[i] as string;
@@ -219,7 +220,7 @@ function isUntouchedNodeRequest(raw: Request, incoming: object): boolean {
 }
 
 /** {@link authenticate} when the answer is a cached, unrevoked, unbound token; else undefined. */
-function authenticateCached(ctx: ServerContext, req: Pick<AuthRequest, 'header'>): SessionInfo | undefined {
+export function authenticateCached(ctx: ServerContext, req: Pick<AuthRequest, 'header'>): SessionInfo | undefined {
   const presented = presentedToken(ctx, req);
   if (presented === null || presented.via === 'dpop' || presented.token.length > MAX_TOKEN_CHARS) return undefined;
   const claims = ctx.service.authenticateCached(presented.token);
