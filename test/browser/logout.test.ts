@@ -66,6 +66,16 @@ const signedOutAt = (page: Page): Promise<number | undefined> => page.evaluate((
 const replay = (path: string, cookie: string, method = 'GET') =>
   httpsRequest(tls, `${app.origin}${path}`, { method, headers: { Cookie: cookie, 'Sec-Fetch-Site': 'same-origin', Origin: app.origin } });
 
+/** A fresh account, signed in through the UI in two separate browsers (contexts) A and B. */
+async function twoBrowsersSignedIn(email: string): Promise<{ a: BrowserContext; b: BrowserContext; pageA: Page; pageB: Page }> {
+  await signupViaApi(tls, app, email);
+  const [a, b] = [await newContext(browser), await newContext(browser)];
+  const [pageA, pageB] = [await a.newPage(), await b.newPage()];
+  await uiLogin(pageA, app, email);
+  await uiLogin(pageB, app, email);
+  return { a, b, pageA, pageB };
+}
+
 async function cookie(context: BrowserContext, name: string): Promise<string> {
   const found = (await context.cookies([app.origin, `${app.origin}/auth/refresh`])).find((c) => c.name === name);
   if (!found) throw new Error(`no ${name} cookie in the browser`);
@@ -118,13 +128,8 @@ describe('logout in one tab', { timeout: 60_000 }, () => {
 describe('signing out another browser from the sessions page', { timeout: 60_000 }, () => {
   it("ends the other browser's session within 1 s: its token is refused and its UI shows signed out", async () => {
     const email = newEmail('revoke');
-    await signupViaApi(tls, app, email);
-    const [a, b] = [await newContext(browser), await newContext(browser)];
+    const { a, b, pageA, pageB } = await twoBrowsersSignedIn(email);
     try {
-      const pageA = await a.newPage();
-      const pageB = await b.newPage();
-      await uiLogin(pageA, app, email);
-      await uiLogin(pageB, app, email);
       const accessB = await cookie(b, '__Host-tw_at');
       expect((await replay('/api/profile', accessB)).status).toBe(200);
 
@@ -175,13 +180,8 @@ describe('signing out another browser from the sessions page', { timeout: 60_000
 describe('"Log out all" in one browser', { timeout: 60_000 }, () => {
   it("ends the other browser's session too: its copied token is refused within 1 s and its next call signs it out", async () => {
     const email = newEmail('logout-all');
-    await signupViaApi(tls, app, email);
-    const [a, b] = [await newContext(browser), await newContext(browser)];
+    const { a, b, pageA, pageB } = await twoBrowsersSignedIn(email);
     try {
-      const pageA = await a.newPage();
-      const pageB = await b.newPage();
-      await uiLogin(pageA, app, email);
-      await uiLogin(pageB, app, email);
       const accessA = await cookie(a, '__Host-tw_at');
       const accessB = await cookie(b, '__Host-tw_at');
       const refreshB = await cookie(b, '__Secure-tw_rt');
