@@ -68,6 +68,8 @@ const optionsSchema = z
     limitLoginPerIp: rate('limitLoginPerIp').default({ count: 100, windowSec: 900 }),
     limitSignupPerIp: rate('limitSignupPerIp').default({ count: 20, windowSec: 3600 }),
     limitConcurrentSessions: int(1).default(20),
+    ipPrefixV6: int(16).pipe(z.number().max(128)).default(64),
+    ipPrefixV6Wide: int(8).pipe(z.number().max(128)).optional(),
     cookies: z
       .object({ split: bool.default(false), domain: z.string().regex(/^[a-z0-9.-]+$/i, 'cookies.domain must be a host name').optional() })
       .default({ split: false }),
@@ -121,6 +123,10 @@ export interface TokenwardConfig {
     loginPerIp: { count: number; windowSec: number };
     signupPerIp: { count: number; windowSec: number };
     concurrentSessions: number;
+    /** Per-IP limits key IPv6 addresses by this prefix length (IPv4 by the address). */
+    ipv6Prefix: number;
+    /** An optional coarser IPv6 bucket (prefix length) every per-IP limit also counts, with 16× the budget. */
+    ipv6WidePrefix: number | null;
   };
   cookies: { split: boolean; domain: string | undefined };
   insecureHttp: boolean;
@@ -160,6 +166,8 @@ const ENV_NAMES: Record<string, string> = {
   TOKENWARD_LIMIT_LOGIN_PER_IP: 'limitLoginPerIp',
   TOKENWARD_LIMIT_SIGNUP_PER_IP: 'limitSignupPerIp',
   TOKENWARD_LIMIT_CONCURRENT_SESSIONS: 'limitConcurrentSessions',
+  TOKENWARD_IP_PREFIX_V6: 'ipPrefixV6',
+  TOKENWARD_IP_PREFIX_V6_WIDE: 'ipPrefixV6Wide',
   TOKENWARD_COOKIES_SPLIT: 'cookies.split',
   TOKENWARD_COOKIES_DOMAIN: 'cookies.domain',
   TOKENWARD_INSECURE_HTTP: 'insecureHttp',
@@ -270,6 +278,9 @@ export function resolveConfig(options: TokenwardOptions = {}, sources: { env?: R
   if (o.refreshAbsolute < 60) throw new ConfigError('Invalid configuration: refreshAbsolute (env TOKENWARD_REFRESH_ABSOLUTE): must be at least 60s');
   if (o.refreshGrace > 60) throw new ConfigError('Invalid configuration: refreshGrace (env TOKENWARD_REFRESH_GRACE): must be at most 60s (0 disables)');
   if (o.stepUpTtl < 1 || o.stepUpTtl > 300) throw new ConfigError('Invalid configuration: stepUpTtl (env TOKENWARD_STEP_UP_TTL): must be between 1s and 300s');
+  if (o.ipPrefixV6Wide !== undefined && o.ipPrefixV6Wide >= o.ipPrefixV6) {
+    throw new ConfigError(`Invalid configuration: ipPrefixV6Wide (env TOKENWARD_IP_PREFIX_V6_WIDE): must be a shorter prefix than ipPrefixV6 (${o.ipPrefixV6})`);
+  }
   if (o.databaseUrl && !o.secret) {
     throw new ConfigError('Invalid configuration: secret (env TOKENWARD_SECRET) is required with databaseUrl (PostgreSQL): every node must share it');
   }
@@ -296,6 +307,8 @@ export function resolveConfig(options: TokenwardOptions = {}, sources: { env?: R
       loginPerIp: o.limitLoginPerIp,
       signupPerIp: o.limitSignupPerIp,
       concurrentSessions: o.limitConcurrentSessions,
+      ipv6Prefix: o.ipPrefixV6,
+      ipv6WidePrefix: o.ipPrefixV6Wide ?? null,
     },
     cookies: { split: o.cookies.split, domain },
     insecureHttp: o.insecureHttp,

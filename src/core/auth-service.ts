@@ -1,6 +1,7 @@
 import type { CryptoKey } from 'jose';
 import { TokenwardError } from '../errors.js';
 import { type AccessTokenClaims, verifyAccessToken } from './access-token.js';
+import { enforceIpLimit, passwordBackoffKey, reserveSecretAttempt, secretBackoff } from './attempts.js';
 import { createCsrfToken } from './csrf.js';
 import { deviceMarkers, isKnownDevice } from './device.js';
 import { randomId, randomToken, sha256 } from './encoding.js';
@@ -26,6 +27,8 @@ export interface AuthPolicy {
     loginPerIp: { count: number; windowSec: number };
     signupPerIp: { count: number; windowSec: number };
     concurrentSessions: number;
+    ipv6Prefix: number;
+    ipv6WidePrefix: number | null;
   };
 }
 
@@ -123,8 +126,7 @@ export class AuthService {
   async signup(input: { email: string; password: string; name: string | null }, ctx: RequestContext): Promise<IssuedSession> {
     const email = normalizeEmail(input.email);
     if (email === null) throw new TokenwardError('invalid_request', { detail: 'email must be a valid email address.' });
-    const limit = await this.#d.limiter.consume(`signup:ip:${ctx.ip}`, this.#d.policy.limits.signupPerIp.count, this.#d.policy.limits.signupPerIp.windowSec);
-    if (!limit.allowed) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': String(limit.retryAfterSec) } });
+    await enforceIpLimit(this.#d.limiter, 'signup', ctx.ip, this.#d.policy.limits.signupPerIp, this.#d.policy.limits);
     const problem = checkPasswordPolicy(input.password, this.#d.commonPasswords, email);
     if (problem !== null) {
       const detail = {
@@ -160,13 +162,11 @@ export class AuthService {
    */
   async beginLogin(input: { email: string; password: string }, ctx: RequestContext, binding: TokenBinding = {}): Promise<LoginOutcome> {
     const { limits } = this.#d.policy;
-    const ipLimit = await this.#d.limiter.consume(`login:ip:${ctx.ip}`, limits.loginPerIp.count, limits.loginPerIp.windowSec);
-    if (!ipLimit.allowed) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': String(ipLimit.retryAfterSec) } });
+    await enforceIpLimit(this.#d.limiter, 'login', ctx.ip, limits.loginPerIp, limits);
     // Unparseable emails back off like unknown ones: the key is the normalised text either way.
     const email = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
-    const accountKey = `login:acct:${email}`;
-    const backoff = await this.#d.limiter.backoffStatus(accountKey);
-    if (!backoff.allowed) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': String(backoff.retryAfterSec) } });
+    // Counted before the password is checked: concurrent guesses cannot outrun the backoff.
+    const succeeded = await reserveSecretAttempt(this.#d.limiter, passwordBackoffKey(email), secretBackoff(limits));
 
     const user = await this.#d.store.findUserByEmail(email);
     const credentials = user ? await this.#d.store.getCredentials(user.id) : null;
@@ -175,11 +175,10 @@ export class AuthService {
     const password = normalizePassword(input.password);
     const valid = await this.#d.hasher.verify(hash, password);
     if (!user || !credentials || !valid) {
-      await this.#d.limiter.backoffFailure(accountKey, { freeFailures: limits.loginPerAccount, baseSec: 1, maxSec: limits.loginBackoffMaxSec });
       if (user) await this.recordEvent({ type: 'login.failed', userId: user.id, ip: ctx.ip, sessionId: null, userAgent: ctx.userAgent });
       throw new TokenwardError('invalid_credentials');
     }
-    await this.#d.limiter.backoffReset(accountKey);
+    await succeeded();
     if (this.#d.hasher.needsRehash(credentials.passwordHash)) {
       await this.#d.store.setPasswordHash(user.id, await this.#d.hasher.hash(password));
     }

@@ -256,17 +256,41 @@ export interface BackoffPolicy {
   maxSec: number;
 }
 
+/**
+ * An attempt at a secret check, counted before the secret is verified: either refused (the key
+ * backs off) or reserved. Every reserved attempt counts as a failure until it is reported as a
+ * success, so a burst of concurrent attempts can never evaluate more than the policy allows.
+ */
+export type AttemptReservation =
+  | { allowed: false; retryAfterSec: number }
+  | {
+      allowed: true;
+      /**
+       * The secret was right: forget the attempts reserved up to and including this one (those
+       * reserved after it stay counted) and lift the backoff if fewer than the free failures remain.
+       */
+      succeeded(): Promise<void>;
+    };
+
 /** Shared counters: fixed windows, exponential backoff, single-use claims. */
 export interface Limiter {
   /** Counts one hit against `limit` per `windowSec`. */
   consume(key: string, limit: number, windowSec: number): Promise<LimitResult>;
+  /**
+   * Reserves one attempt at a secret check under `key`, in one atomic counter operation: refused
+   * while the key backs off; otherwise counted (as a failure, until `succeeded()`), and once the
+   * count reaches `freeFailures` the key backs off (doubling) before any later attempt is reserved.
+   */
+  reserveAttempt(key: string, policy: BackoffPolicy): Promise<AttemptReservation>;
   /** Whether `key` is currently backing off. Does not count anything. */
   backoffStatus(key: string): Promise<LimitResult>;
-  /** Records a failure; once more than `freeFailures` accumulate, the key backs off (doubling). */
-  backoffFailure(key: string, policy: BackoffPolicy): Promise<void>;
-  backoffReset(key: string): Promise<void>;
   /** True for the first claim of `key` within `ttlSec`, false afterwards (replay caches). */
   claimOnce(key: string, ttlSec: number): Promise<boolean>;
+  /**
+   * Gives a claim back (e.g. a step-up grant whose guarded request failed), so the next
+   * `claimOnce(key)` succeeds again.
+   */
+  releaseClaim(key: string): Promise<void>;
   /** 'ok', or 'degraded' when a shared backend is unreachable and the limiter fell back to local counting. */
   health(): 'ok' | 'degraded';
   close(): Promise<void>;

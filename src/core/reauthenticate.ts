@@ -1,4 +1,5 @@
 import { TokenwardError } from '../errors.js';
+import { type AttemptLimits, passwordBackoffKey, reserveSecretAttempt, secretBackoff } from './attempts.js';
 import { normalizePassword } from './passwords.js';
 import type { Limiter, PasswordHasher, Store, User } from './ports.js';
 
@@ -6,13 +7,9 @@ export interface ReauthenticateDeps {
   store: Store;
   hasher: PasswordHasher;
   limiter: Limiter;
-  limits: { loginPerAccount: number; loginBackoffMaxSec: number };
+  limits: AttemptLimits;
 }
 
-/** The backoff key of an account's password (shared by login, step-up and password change). */
-export function passwordBackoffKey(email: string): string {
-  return `login:acct:${email}`;
-}
 
 /**
  * Checks the password of a signed-in user (step-up, password change). It shares the account's
@@ -26,15 +23,11 @@ export function passwordBackoffKey(email: string): string {
  * ```
  */
 export async function confirmPassword(deps: ReauthenticateDeps, user: User, password: string): Promise<void> {
-  const key = passwordBackoffKey(user.email);
-  const backoff = await deps.limiter.backoffStatus(key);
-  if (!backoff.allowed) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': String(backoff.retryAfterSec) } });
+  // Reserved before the hash is checked: a burst of guesses is evaluated at most as often as the backoff allows.
+  const succeeded = await reserveSecretAttempt(deps.limiter, passwordBackoffKey(user.email), secretBackoff(deps.limits));
   const credentials = await deps.store.getCredentials(user.id);
   const hash = credentials?.passwordHash ?? (await deps.hasher.dummyHash());
   const valid = await deps.hasher.verify(hash, normalizePassword(password));
-  if (!credentials || !valid) {
-    await deps.limiter.backoffFailure(key, { freeFailures: deps.limits.loginPerAccount, baseSec: 1, maxSec: deps.limits.loginBackoffMaxSec });
-    throw new TokenwardError('invalid_credentials', { detail: 'The password is incorrect.' });
-  }
-  await deps.limiter.backoffReset(key);
+  if (!credentials || !valid) throw new TokenwardError('invalid_credentials', { detail: 'The password is incorrect.' });
+  await succeeded();
 }

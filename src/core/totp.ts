@@ -2,6 +2,7 @@ import type { CryptoKey } from 'jose';
 import { base64url } from 'jose';
 import { Secret, TOTP } from 'otpauth';
 import { TokenwardError } from '../errors.js';
+import { reserveSecretAttempt, secondFactorBackoffKey } from './attempts.js';
 import { utf8 } from './encoding.js';
 import type { BackoffPolicy, Clock, Credentials, Limiter, Store } from './ports.js';
 import { open, seal } from './seal.js';
@@ -145,7 +146,7 @@ export class TotpManager {
     if (record === null || TotpManager.isEnabled(credentials)) {
       throw new TokenwardError('invalid_request', { detail: 'No TOTP enrollment is pending; start one with /totp/enroll.' });
     }
-    await this.#checkCode(userId, record, code);
+    await this.#checkCode(userId, record, code, await this.#reserve(userId));
     const recoveryCodes = Array.from({ length: RECOVERY_CODE_COUNT }, generateRecoveryCode);
     const recovery = await Promise.all(recoveryCodes.map((c) => this.#recoveryHash(userId, c)));
     await this.#d.store.setTotp(userId, { totpSecretSealed: await this.#seal(userId, { ...record, recovery }), totpConfirmedAt: this.#d.clock.now() });
@@ -178,46 +179,36 @@ export class TotpManager {
    * code (consumed). Wrong input counts against the user's backoff: 400 `invalid_code`, then 429.
    */
   async verify(userId: string, input: SecondFactorInput): Promise<'totp' | 'recovery_code'> {
+    // Counted before anything is checked: a burst of codes is evaluated at most as often as the backoff allows.
+    const succeeded = await this.#reserve(userId);
     const credentials = await this.#d.store.getCredentials(userId);
     const record = await this.#open(userId, credentials);
-    if (record === null || !TotpManager.isEnabled(credentials)) {
-      await this.#assertNotBackingOff(userId);
-      await this.#failure(userId);
-      throw new TokenwardError('invalid_code');
-    }
+    if (record === null || !TotpManager.isEnabled(credentials)) throw new TokenwardError('invalid_code');
     if ('code' in input) {
-      await this.#checkCode(userId, record, input.code);
+      await this.#checkCode(userId, record, input.code, succeeded);
       return 'totp';
     }
-    await this.#useRecoveryCode(userId, input.recoveryCode);
+    await this.#useRecoveryCode(userId, input.recoveryCode, succeeded);
     return 'recovery_code';
   }
 
-  async #assertNotBackingOff(userId: string): Promise<void> {
-    const status = await this.#d.limiter.backoffStatus(`totp:user:${userId}`);
-    if (!status.allowed) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': String(status.retryAfterSec) } });
+  #reserve(userId: string): Promise<() => Promise<void>> {
+    return reserveSecretAttempt(this.#d.limiter, secondFactorBackoffKey(userId), this.#d.backoff);
   }
 
-  async #failure(userId: string): Promise<void> {
-    await this.#d.limiter.backoffFailure(`totp:user:${userId}`, this.#d.backoff);
-  }
-
-  async #checkCode(userId: string, record: TotpRecord, code: string): Promise<void> {
-    await this.#assertNotBackingOff(userId);
+  async #checkCode(userId: string, record: TotpRecord, code: string, succeeded: () => Promise<void>): Promise<void> {
     const now = this.#d.clock.now();
     const delta = CODE_SHAPE.test(code)
       ? TOTP.validate({ token: code, secret: Secret.fromBase32(record.secret), digits: DIGITS, period: PERIOD, algorithm: 'SHA1', timestamp: now, window: WINDOW })
       : null;
     // A replayed code (same or older step than the last accepted one) fails like a wrong one.
     if (delta === null || !(await this.#d.store.claimTotpStep(userId, TOTP.counter({ period: PERIOD, timestamp: now }) + delta))) {
-      await this.#failure(userId);
       throw new TokenwardError('invalid_code');
     }
-    await this.#d.limiter.backoffReset(`totp:user:${userId}`);
+    await succeeded();
   }
 
-  async #useRecoveryCode(userId: string, code: string): Promise<void> {
-    await this.#assertNotBackingOff(userId);
+  async #useRecoveryCode(userId: string, code: string, succeeded: () => Promise<void>): Promise<void> {
     const normalized = normalizeRecoveryCode(code);
     const hash = RECOVERY_SHAPE.test(normalized) ? await this.#recoveryHash(userId, normalized) : null;
     const used = await this.#withLock(userId, async () => {
@@ -229,10 +220,7 @@ export class TotpManager {
       await this.#d.store.setTotp(userId, { totpSecretSealed: await this.#seal(userId, { ...record, recovery: record.recovery.filter((h) => h !== hash) }) });
       return true;
     });
-    if (!used) {
-      await this.#failure(userId);
-      throw new TokenwardError('invalid_code');
-    }
-    await this.#d.limiter.backoffReset(`totp:user:${userId}`);
+    if (!used) throw new TokenwardError('invalid_code');
+    await succeeded();
   }
 }

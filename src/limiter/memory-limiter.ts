@@ -1,11 +1,14 @@
-import type { BackoffPolicy, Clock, LimitResult, Limiter } from '../core/ports.js';
+import type { AttemptReservation, BackoffPolicy, Clock, LimitResult, Limiter } from '../core/ports.js';
 
 interface Window {
   count: number;
   resetAt: number;
 }
 interface Backoff {
-  failures: number;
+  /** Attempts ever reserved under the key (tickets are 1, 2, …). */
+  reserved: number;
+  /** Tickets up to this one were cleared by a success. */
+  cleared: number;
   blockedUntil: number;
   expiresAt: number;
 }
@@ -13,7 +16,7 @@ interface Backoff {
 const ALLOWED: LimitResult = { allowed: true, retryAfterSec: 0 };
 const retryAfter = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 
-/** Backoff length after `failures` failures: none up to `freeFailures`, then base·2^(n−free−1), capped. */
+/** Backoff length after `failures` failures: none below `freeFailures`, then base·2^(n−free), capped. */
 export function backoffSeconds(failures: number, policy: BackoffPolicy): number {
   if (failures < policy.freeFailures) return 0;
   return Math.min(policy.maxSec, policy.baseSec * 2 ** Math.min(30, failures - policy.freeFailures));
@@ -54,6 +57,33 @@ export class MemoryLimiter implements Limiter {
     return w.count <= limit ? ALLOWED : { allowed: false, retryAfterSec: retryAfter(w.resetAt - now) };
   }
 
+  async reserveAttempt(key: string, policy: BackoffPolicy): Promise<AttemptReservation> {
+    const now = this.#clock.now();
+    this.#sweep(now);
+    let b = this.#backoffs.get(key);
+    if (!b || b.expiresAt <= now) {
+      b = { reserved: 0, cleared: 0, blockedUntil: 0, expiresAt: 0 };
+      this.#backoffs.set(key, b);
+    }
+    if (b.blockedUntil > now) return { allowed: false, retryAfterSec: retryAfter(b.blockedUntil - now) };
+    // No await between the check and the count: one atomic step on this event loop.
+    const state = b;
+    const ticket = ++state.reserved;
+    const counted = state.reserved - state.cleared;
+    const seconds = backoffSeconds(counted, policy);
+    if (seconds > 0) state.blockedUntil = now + seconds * 1000;
+    // Counters are forgotten a day after the last attempt (or after the longest backoff).
+    state.expiresAt = now + Math.max(86_400, policy.maxSec * 2) * 1000;
+    return {
+      allowed: true,
+      succeeded: async () => {
+        if (this.#backoffs.get(key) !== state) return;
+        state.cleared = Math.max(state.cleared, ticket);
+        if (backoffSeconds(state.reserved - state.cleared, policy) === 0) state.blockedUntil = 0;
+      },
+    };
+  }
+
   async backoffStatus(key: string): Promise<LimitResult> {
     const now = this.#clock.now();
     const b = this.#backoffs.get(key);
@@ -61,16 +91,7 @@ export class MemoryLimiter implements Limiter {
     return { allowed: false, retryAfterSec: retryAfter(b.blockedUntil - now) };
   }
 
-  async backoffFailure(key: string, policy: BackoffPolicy): Promise<void> {
-    const now = this.#clock.now();
-    this.#sweep(now);
-    const b = this.#backoffs.get(key);
-    const failures = (b && b.expiresAt > now ? b.failures : 0) + 1;
-    const seconds = backoffSeconds(failures, policy);
-    // Counters are forgotten a day after the last failure (or after the longest backoff).
-    this.#backoffs.set(key, { failures, blockedUntil: now + seconds * 1000, expiresAt: now + Math.max(86_400, policy.maxSec * 2) * 1000 });
-  }
-
+  /** Forgets every attempt counted under `key` on this node (the Redis limiter's outage counts, after a shared success). */
   async backoffReset(key: string): Promise<void> {
     this.#backoffs.delete(key);
   }
@@ -82,6 +103,10 @@ export class MemoryLimiter implements Limiter {
     if (until !== undefined && until > now) return false;
     this.#claims.set(key, now + ttlSec * 1000);
     return true;
+  }
+
+  async releaseClaim(key: string): Promise<void> {
+    this.#claims.delete(key);
   }
 
   health(): 'ok' | 'degraded' {

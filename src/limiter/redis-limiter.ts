@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { BackoffPolicy, Clock, LimitResult, Limiter } from '../core/ports.js';
+import type { AttemptReservation, BackoffPolicy, Clock, LimitResult, Limiter } from '../core/ports.js';
 import { createRedisClient, quitOrDisconnect, type RedisBounds, type RedisLogger, RedisOutage } from '../redis/redis-connection.js';
 import { MemoryLimiter } from './memory-limiter.js';
 
@@ -21,25 +21,50 @@ export interface RedisLimiterOptions extends RedisBounds {
 const MAX_LIMIT_INSTANCES = 64;
 
 /**
- * Failure counter and block in one step, so that concurrent failures on several nodes never
- * lose a count: KEYS[1] counts failures (expires a day after the last one), KEYS[2] exists
- * while the key backs off (its TTL is the remaining backoff). Same schedule as
- * `backoffSeconds`: none up to `freeFailures`, then base·2^(n−free), capped.
+ * Reserves one attempt at a secret check in one step, so that concurrent attempts on any number
+ * of nodes are counted before any of them is evaluated (no check-then-act): KEYS[1] is a hash
+ * `{reserved, cleared}` (tickets ever reserved, tickets cleared by a success; expires a day after
+ * the last attempt), KEYS[2] exists while the key backs off (its TTL is the remaining backoff).
+ * While KEYS[2] exists the attempt is refused: returns {0, ms left}. Otherwise the attempt is
+ * counted as a failure in advance, and once `reserved − cleared` reaches `freeFailures` the key
+ * backs off base·2^(n−free) (capped) — the same schedule as `backoffSeconds`: returns {1, ticket}.
  * ARGV: freeFailures, baseSec, maxSec, counter TTL ms.
  */
-const BACKOFF_FAILURE_LUA = `
-local failures = redis.call('INCR', KEYS[1])
+const RESERVE_ATTEMPT_LUA = `
+local blocked = redis.call('PTTL', KEYS[2])
+if blocked > 0 then return {0, blocked} end
+local ticket = redis.call('HINCRBY', KEYS[1], 'reserved', 1)
+local cleared = tonumber(redis.call('HGET', KEYS[1], 'cleared') or '0')
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local counted = ticket - cleared
 local free = tonumber(ARGV[1])
-if failures < free then return 0 end
-local seconds = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * 2 ^ math.min(30, failures - free))
-local ms = math.floor(seconds * 1000)
-if ms > 0 then redis.call('SET', KEYS[2], failures, 'PX', ms) end
-return ms
+if counted >= free then
+  local seconds = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * 2 ^ math.min(30, counted - free))
+  local ms = math.floor(seconds * 1000)
+  if ms > 0 then redis.call('SET', KEYS[2], counted, 'PX', ms) end
+end
+return {1, ticket}
+`;
+
+/**
+ * A reserved attempt succeeded: tickets up to ARGV[1] are cleared (later reservations stay
+ * counted), and the backoff is lifted when fewer than ARGV[2] (freeFailures) remain.
+ */
+const ATTEMPT_SUCCEEDED_LUA = `
+local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')
+local cleared = tonumber(redis.call('HGET', KEYS[1], 'cleared') or '0')
+local ticket = math.min(tonumber(ARGV[1]), reserved)
+if ticket > cleared then
+  cleared = ticket
+  redis.call('HSET', KEYS[1], 'cleared', cleared)
+end
+if reserved - cleared < tonumber(ARGV[2]) then redis.call('DEL', KEYS[2]) end
+return reserved - cleared
 `;
 
 interface BackoffCommands {
-  twBackoffFailure(failuresKey: string, blockKey: string, free: string, base: string, max: string, ttlMs: string): Promise<number>;
+  twReserveAttempt(stateKey: string, blockKey: string, free: string, base: string, max: string, ttlMs: string): Promise<[number, number]>;
+  twAttemptSucceeded(stateKey: string, blockKey: string, ticket: string, free: string): Promise<number>;
 }
 
 const ALLOWED: LimitResult = { allowed: true, retryAfterSec: 0 };
@@ -94,7 +119,8 @@ export class RedisLimiter implements Limiter {
     this.#local = new MemoryLimiter(options.clock ?? { now: () => Date.now() });
     this.#outage = new RedisOutage({ logger: options.logger, what: 'rate limits and login backoff count per node until it is back' });
     const client = createRedisClient(options.url, { name: 'tokenward-limiter', connectTimeoutMs: options.connectTimeoutMs, commandTimeoutMs: options.commandTimeoutMs });
-    client.defineCommand('twBackoffFailure', { numberOfKeys: 2, lua: BACKOFF_FAILURE_LUA });
+    client.defineCommand('twReserveAttempt', { numberOfKeys: 2, lua: RESERVE_ATTEMPT_LUA });
+    client.defineCommand('twAttemptSucceeded', { numberOfKeys: 2, lua: ATTEMPT_SUCCEEDED_LUA });
     client.on('error', (error: Error) => this.#outage.failed(error));
     client.on('close', () => {
       if (!this.#closed) this.#outage.failed(new Error('connection closed'));
@@ -196,31 +222,38 @@ export class RedisLimiter implements Limiter {
     }
   }
 
-  /** Records a failure for every node; counted on this node only while Redis is unreachable. */
-  async backoffFailure(key: string, policy: BackoffPolicy): Promise<void> {
+  /**
+   * Reserves an attempt for every node at once (one Lua call); while Redis is unreachable the
+   * attempt is counted on this node only, and its success is reported to the same place.
+   */
+  async reserveAttempt(key: string, policy: BackoffPolicy): Promise<AttemptReservation> {
+    // Failures counted here during an outage still hold this node back until they expire.
+    const local = await this.#local.backoffStatus(key);
+    if (!local.allowed) return { allowed: false, retryAfterSec: local.retryAfterSec };
     if (this.#usable()) {
+      const stateKey = this.#key('ba', key);
+      const blockKey = this.#key('bb', key);
       try {
         const ttlMs = Math.max(86_400, policy.maxSec * 2) * 1000;
-        await this.#client.twBackoffFailure(this.#key('bf', key), this.#key('bb', key), String(policy.freeFailures), String(policy.baseSec), String(policy.maxSec), String(ttlMs));
+        const [allowed, value] = await this.#client.twReserveAttempt(stateKey, blockKey, String(policy.freeFailures), String(policy.baseSec), String(policy.maxSec), String(ttlMs));
         this.#outage.recovered();
-        return;
+        if (allowed !== 1) return { allowed: false, retryAfterSec: retryAfter(value) };
+        return {
+          allowed: true,
+          succeeded: async () => {
+            await this.#local.backoffReset(key);
+            try {
+              await this.#client.twAttemptSucceeded(stateKey, blockKey, String(value), String(policy.freeFailures));
+            } catch (error) {
+              this.#outage.failed(error);
+            }
+          },
+        };
       } catch (error) {
         this.#outage.failed(error);
       }
     }
-    await this.#local.backoffFailure(key, policy);
-  }
-
-  /** Clears the key's backoff on every node (and this node's outage counter). */
-  async backoffReset(key: string): Promise<void> {
-    await this.#local.backoffReset(key);
-    if (!this.#usable()) return;
-    try {
-      await this.#client.del(this.#key('bf', key), this.#key('bb', key));
-      this.#outage.recovered();
-    } catch (error) {
-      this.#outage.failed(error);
-    }
+    return this.#local.reserveAttempt(key, policy);
   }
 
   /**
@@ -234,10 +267,25 @@ export class RedisLimiter implements Limiter {
     try {
       const result = await this.#client.set(this.#key('c', key), '1', 'PX', Math.max(1, Math.round(ttlSec * 1000)), 'NX');
       this.#outage.recovered();
+      // Another node holds it: this node's copy was made by this call only, so it goes too
+      // (otherwise a released claim would stay refused here).
+      if (result !== 'OK') await this.#local.releaseClaim(key);
       return result === 'OK';
     } catch (error) {
       this.#outage.failed(error);
       return true;
+    }
+  }
+
+  /** Gives a claim back on every node (only the request holding it calls this). */
+  async releaseClaim(key: string): Promise<void> {
+    await this.#local.releaseClaim(key);
+    if (!this.#usable()) return;
+    try {
+      await this.#client.del(this.#key('c', key));
+      this.#outage.recovered();
+    } catch (error) {
+      this.#outage.failed(error);
     }
   }
 

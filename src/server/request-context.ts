@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { RequestContext } from '../core/auth-service.js';
+import { canonicalIp } from '../core/ip-network.js';
 import type { ServerContext, TokenwardEnv } from './context.js';
 import { readCookie } from './cookies.js';
 
@@ -20,8 +21,9 @@ export function clientIp(ctx: ServerContext, c: Context<TokenwardEnv>): string {
   return normalizeIp(pick && pick.length <= 64 ? pick : socketIp);
 }
 
+/** One spelling per address (IPv4-mapped IPv6 folded to IPv4): what sessions and events show. */
 function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return canonicalIp(ip);
 }
 
 /** Device id from the device cookie, when well-formed. */

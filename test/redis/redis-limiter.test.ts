@@ -74,35 +74,44 @@ if (sharedUrl === undefined || sharedUrl === '') {
       expect((await b.consume(key, 1, 1)).allowed).toBe(true);
     });
 
-    it('backoff: 5 failures on one node make the next attempt on another back off; a reset anywhere clears it', async () => {
+    it('backoff: 5 attempts reserved on one node make the next one on another back off; a success clears what was counted up to it', async () => {
       const key = `login:acct:${randomUUID()}@example.com`;
-      for (let i = 0; i < 4; i++) await a.backoffFailure(key, POLICY);
+      const reserved = [];
+      for (let i = 0; i < 4; i++) reserved.push(await a.reserveAttempt(key, POLICY));
+      expect(reserved.every((r) => r.allowed)).toBe(true);
       expect(await b.backoffStatus(key)).toEqual({ allowed: true, retryAfterSec: 0 });
-      await a.backoffFailure(key, POLICY);
-      const status = await b.backoffStatus(key);
-      expect(status.allowed).toBe(false);
-      expect(status.retryAfterSec).toBe(1);
-      // The next failure doubles it (counted on the other node).
-      await b.backoffFailure(key, POLICY);
-      expect((await a.backoffStatus(key)).retryAfterSec).toBe(2);
-      await b.backoffReset(key);
+      expect((await a.reserveAttempt(key, POLICY)).allowed).toBe(true);
+      const refused = await b.reserveAttempt(key, POLICY);
+      expect(refused).toEqual({ allowed: false, retryAfterSec: 1 });
+      // The third attempt turns out right: attempts 1–3 are forgotten, 4 and 5 stay counted.
+      const third = reserved[2];
+      if (!third?.allowed) throw new Error('unreachable');
+      await third.succeeded();
       expect((await a.backoffStatus(key)).allowed).toBe(true);
-      // Counting starts again from zero after the reset.
-      for (let i = 0; i < 4; i++) await b.backoffFailure(key, POLICY);
-      expect((await a.backoffStatus(key)).allowed).toBe(true);
+      for (let i = 0; i < 3; i++) expect((await b.reserveAttempt(key, POLICY)).allowed).toBe(true);
+      expect((await a.reserveAttempt(key, POLICY)).allowed).toBe(false);
     });
 
     it('backoff is capped at maxSec', async () => {
       const key = `login:acct:${randomUUID()}`;
-      for (let i = 0; i < 30; i++) await a.backoffFailure(key, { freeFailures: 1, baseSec: 1, maxSec: 7 });
-      expect((await b.backoffStatus(key)).retryAfterSec).toBe(7);
+      expect((await a.reserveAttempt(key, { freeFailures: 1, baseSec: 100, maxSec: 7 })).allowed).toBe(true);
+      expect(await b.reserveAttempt(key, { freeFailures: 1, baseSec: 100, maxSec: 7 })).toEqual({ allowed: false, retryAfterSec: 7 });
     });
 
-    it('concurrent failures on two nodes are all counted', async () => {
+    it('40 attempts reserved at once on two nodes: exactly the 5 free ones are allowed', async () => {
       const key = `login:acct:${randomUUID()}`;
-      await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).backoffFailure(key, { freeFailures: 5, baseSec: 1, maxSec: 900 })));
-      // 8 failures with 5 free: 1·2^3 = 8 s.
-      expect((await a.backoffStatus(key)).retryAfterSec).toBe(8);
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).reserveAttempt(key, { freeFailures: 5, baseSec: 1, maxSec: 900 })));
+      expect(results.filter((r) => r.allowed)).toHaveLength(5);
+      for (const r of results) if (!r.allowed) expect(r.retryAfterSec).toBe(1);
+    });
+
+    it('releaseClaim gives a claim back on every node', async () => {
+      const key = `stepup:grant:${randomUUID()}`;
+      expect(await a.claimOnce(key, 60)).toBe(true);
+      expect(await b.claimOnce(key, 60)).toBe(false);
+      await a.releaseClaim(key);
+      expect(await b.claimOnce(key, 60)).toBe(true);
+      expect(await a.claimOnce(key, 60)).toBe(false);
     });
 
     it('claimOnce: the first claim on any node wins, every later one (any node) loses, until the TTL', async () => {
@@ -115,7 +124,7 @@ if (sharedUrl === undefined || sharedUrl === '') {
 
     it('keys in Redis are digests, never the emails or addresses themselves', async () => {
       const email = `${randomUUID()}@example.com`;
-      await a.backoffFailure(`login:acct:${email}`, POLICY);
+      await a.reserveAttempt(`login:acct:${email}`, POLICY);
       await a.consume(`login:ip:${email}`, 5, 60);
       const { Redis } = await import('ioredis');
       const client = new Redis(sharedUrl);
@@ -165,7 +174,7 @@ if (sharedUrl === undefined || sharedUrl === '') {
 
       // Backoff: counted on the node that saw the failures.
       const account = `login:acct:${randomUUID()}`;
-      for (let i = 0; i < 5; i++) await a.backoffFailure(account, POLICY);
+      for (let i = 0; i < 5; i++) await a.reserveAttempt(account, POLICY);
       expect((await a.backoffStatus(account)).allowed).toBe(false);
 
       // Claims: single use per node.
@@ -194,7 +203,7 @@ if (sharedUrl === undefined || sharedUrl === '') {
       expect((await b.consume(shared, 2, 60)).allowed).toBe(true);
       expect((await a.consume(shared, 2, 60)).allowed).toBe(false);
       const again = `login:acct:${randomUUID()}`;
-      for (let i = 0; i < 5; i++) await b.backoffFailure(again, POLICY);
+      for (let i = 0; i < 5; i++) await b.reserveAttempt(again, POLICY);
       expect((await a.backoffStatus(again)).allowed).toBe(false);
     });
 
@@ -205,7 +214,7 @@ if (sharedUrl === undefined || sharedUrl === '') {
         const account = `login:acct:${randomUUID()}`;
         const calls: Array<[string, () => Promise<unknown>]> = [
           ['consume', () => a.consume(key, 1, 60)],
-          ['backoffFailure', () => a.backoffFailure(account, { freeFailures: 1, baseSec: 30, maxSec: 60 })],
+          ['reserveAttempt', () => a.reserveAttempt(account, { freeFailures: 1, baseSec: 30, maxSec: 60 })],
           ['backoffStatus', () => a.backoffStatus(account)],
           ['claimOnce', () => a.claimOnce(`c:${randomUUID()}`, 60)],
         ];

@@ -1,5 +1,6 @@
 import type { Context, Hono } from 'hono';
 import * as oidc from 'openid-client';
+import { enforceIpLimit } from '../../core/attempts.js';
 import { sha256, timingSafeEqualStrings } from '../../core/encoding.js';
 import { deriveSealKey } from '../../core/seal.js';
 import type { CryptoKey } from 'jose';
@@ -78,8 +79,7 @@ export function oidcRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext, options:
       if (returnTo === null) throw new TokenwardError('invalid_return_to');
       // Each start may cost a discovery and a provider round trip: the login rate limit per IP applies.
       const { ip } = requestContext(ctx, c);
-      const limit = await ctx.limiter.consume(`oidc:ip:${ip}`, config.limits.loginPerIp.count, config.limits.loginPerIp.windowSec);
-      if (!limit.allowed) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': String(limit.retryAfterSec) } });
+      await enforceIpLimit(ctx.limiter, 'oidc', ip, config.limits.loginPerIp, config.limits);
 
       const checks = { state: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier() };
       const authorizationUrl = await client.authorizationUrl(checks).catch((error: unknown) => {

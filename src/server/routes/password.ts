@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import { checkPasswordPolicy, normalizePassword, type PasswordProblem } from '../../core/passwords.js';
+import { enforceIpLimit } from '../../core/attempts.js';
 import { confirmPassword } from '../../core/reauthenticate.js';
 import { TokenwardError } from '../../errors.js';
 import type { ServerContext, TokenwardEnv } from '../context.js';
@@ -33,6 +34,7 @@ export function passwordRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): voi
       const problem = checkPasswordPolicy(newPassword, ctx.service.deps.commonPasswords, user.email);
       if (problem !== null) throw new TokenwardError('weak_password', { detail: PROBLEM_DETAIL[problem] });
       const rc = requestContext(ctx, c);
+      await enforceIpLimit(ctx.limiter, 'password', rc.ip, ctx.config.limits.loginPerIp, ctx.config.limits);
       try {
         await confirmPassword({ store: ctx.store, hasher: ctx.service.deps.hasher, limiter: ctx.limiter, limits: ctx.config.limits }, user, currentPassword);
       } catch (error) {

@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import { enforceIpLimit } from '../../core/attempts.js';
 import { confirmPassword } from '../../core/reauthenticate.js';
 import { issueStepUpGrant } from '../../core/step-up.js';
 import { isTokenwardError, TokenwardError } from '../../errors.js';
@@ -23,6 +24,8 @@ export function stepUpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void 
       const user = await ctx.store.findUserById(info.userId);
       if (!user) throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
       const rc = requestContext(ctx, c);
+      // Per network too: a stolen session (or many) cannot turn one address into a guessing engine.
+      await enforceIpLimit(ctx.limiter, 'step_up', rc.ip, ctx.config.limits.loginPerIp, ctx.config.limits);
       try {
         if (password !== undefined) {
           await confirmPassword({ store: ctx.store, hasher: ctx.service.deps.hasher, limiter: ctx.limiter, limits: ctx.config.limits }, user, password);
