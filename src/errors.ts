@@ -87,12 +87,16 @@ export class TokenwardError extends Error {
   /** Extra response headers (e.g. `Retry-After`, `WWW-Authenticate`, `Allow`). */
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: ErrorCode, options: { detail?: string; headers?: Record<string, string>; cause?: unknown } = {}) {
+  /**
+   * `status` overrides the code's usual status where API.md gives one code two statuses (a wrong
+   * code is 400 `invalid_code` for a signed-in user, 401 at the login's second step).
+   */
+  constructor(code: ErrorCode, options: { detail?: string; headers?: Record<string, string>; status?: number; cause?: unknown } = {}) {
     const def = ERRORS[code];
     super(`${code}: ${options.detail ?? def.detail}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TokenwardError';
     this.code = code;
-    this.status = def.status;
+    this.status = options.status ?? def.status;
     this.detail = options.detail ?? def.detail;
     this.headers = options.headers ?? {};
   }
@@ -108,9 +112,9 @@ export interface ProblemDetails {
 }
 
 /** Builds the problem+json body for an error code (deterministic: no per-request values). */
-export function problemBody(code: ErrorCode, detail?: string): ProblemDetails {
+export function problemBody(code: ErrorCode, detail?: string, status?: number): ProblemDetails {
   const def = ERRORS[code];
-  return { type: `${ERROR_TYPE_BASE}${code}`, title: def.title, status: def.status, code, detail: detail ?? def.detail };
+  return { type: `${ERROR_TYPE_BASE}${code}`, title: def.title, status: status ?? def.status, code, detail: detail ?? def.detail };
 }
 
 /** True when `value` is a {@link TokenwardError}. */

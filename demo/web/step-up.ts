@@ -73,3 +73,38 @@ export async function withStepUp<T>(reason: string, request: () => Promise<Resul
   if (!(await promptStepUp(reason))) return first;
   return request();
 }
+
+/**
+ * Asks for a current authenticator code in a modal (changing the second factor needs the second
+ * factor itself, besides the step-up). Resolves with the code, or null when the user cancels.
+ */
+export function promptCode(title: string, reason: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const code = h('input', { name: 'code', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9 ]{6,7}', required: true });
+    const form = h(
+      'form',
+      { id: 'totp-code-form', class: 'stack' },
+      h('h2', { class: 'card-title' }, title),
+      h('p', { class: 'muted' }, reason),
+      h('label', { class: 'field' }, h('span', { class: 'field-label' }, 'Authenticator code'), code),
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Continue'), h('button', { type: 'button', class: 'btn btn-ghost', 'data-action': 'cancel' }, 'Cancel')),
+    );
+    const overlay = h('div', { class: 'overlay', role: 'dialog', 'aria-modal': 'true' }, h('div', { class: 'card dialog' }, form));
+    const close = (value: string | null) => {
+      overlay.remove();
+      document.removeEventListener('keydown', onKey);
+      resolve(value);
+    };
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') close(null);
+    };
+    form.querySelector('[data-action=cancel]')?.addEventListener('click', () => close(null));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      close(code.value.replace(/\s/g, ''));
+    });
+    document.addEventListener('keydown', onKey);
+    document.body.append(overlay);
+    code.focus();
+  });
+}

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest,
 import type { SessionInfo } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
 import { type Guard, GuardFactory, type RequireSessionOptions, type RequireStepUpOptions } from './guard.js';
-import { nodeGuardInput, serveWithTokenward } from './node.js';
+import { nodeGuardInput, serveWithTokenward, settleStepUpOnResponse } from './node.js';
 
 export type { RequireSessionOptions, RequireStepUpOptions, SessionInfo };
 
@@ -65,11 +65,7 @@ export const tokenwardFastify: FastifyPluginAsync<FastifyAdapterOptions> = async
         await sendRefusal(reply, outcome.response);
         return reply;
       }
-      if (outcome.headers !== null) {
-        for (const [name, value] of outcome.headers) if (name !== 'set-cookie') void reply.header(name, value);
-        const cookies = outcome.headers.getSetCookie();
-        if (cookies.length > 0) void reply.header('set-cookie', cookies);
-      }
+      if (outcome.stepUp !== null) settleStepUpOnResponse(reply.raw, outcome.stepUp);
       request.session = outcome.session;
     };
 

@@ -4,10 +4,13 @@ import type { SessionInfo, TokenwardEnv } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
 import { securityHeaders } from '../server/middleware/security-headers.js';
 import { type AuthRequest, authenticate, authenticateCached, type RequireSessionOptions } from '../server/middleware/session.js';
-import type { RequireStepUpOptions } from '../server/middleware/step-up.js';
+import { DEFERRED_STEP_UP, type RequireStepUpOptions, type StepUpClaim } from '../server/middleware/step-up.js';
 
-/** What a guard decided: the session (and headers it wants on the app's response, if any), or Tokenward's refusal. */
-export type GuardOutcome = { ok: true; session: SessionInfo; headers: Headers | null } | { ok: false; response: Response };
+/**
+ * What a guard decided: the session (and, for step-up, the grant claim the adapter settles with
+ * the route's status once it has answered), or Tokenward's refusal.
+ */
+export type GuardOutcome = { ok: true; session: SessionInfo; stepUp: StepUpClaim | null } | { ok: false; response: Response };
 
 /**
  * A request as a guard sees it: method, headers and URL read straight from the framework's
@@ -47,16 +50,19 @@ function refusalRenderer(tw: Tokenward): Refuse {
  * Tokenward's own. A refusal is rendered by a tiny Hono app with Tokenward's security headers and
  * error handler, so it is byte-for-byte what `tw.app` would answer. Adapters add no behaviour.
  *
- * The pass path allocates no Response unless `collectHeaders` is set (guards that add headers
- * on success, e.g. step-up clearing its consumed grant cookie).
+ * A step-up guard hands back its grant claim: the route runs in the framework after the guard, so
+ * the adapter settles the claim with the route's status (a 2xx consumes the grant and clears its
+ * cookie, anything else gives it back).
  */
-export function createGuard(tw: Tokenward, middleware: ReadonlyArray<MiddlewareHandler<TokenwardEnv>>, options: { collectHeaders?: boolean; refuse?: Refuse } = {}): Guard {
+export function createGuard(tw: Tokenward, middleware: ReadonlyArray<MiddlewareHandler<TokenwardEnv>>, options: { refuse?: Refuse } = {}): Guard {
   const refuse = options.refuse ?? refusalRenderer(tw);
-  const collectHeaders = options.collectHeaders ?? false;
 
   return async (input) => {
     const request = input.request();
     const c = new Context<TokenwardEnv>(request, { env: input.env });
+    const vars = c as unknown as { get(key: string): unknown; set(key: string, value: unknown): void };
+    // Tells requireStepUp that the route runs outside this context: hand the claim over instead of settling it.
+    vars.set(DEFERRED_STEP_UP, null);
     let passed = false;
     const dispatch = async (i: number): Promise<void> => {
       const m = middleware[i];
@@ -74,12 +80,12 @@ export function createGuard(tw: Tokenward, middleware: ReadonlyArray<MiddlewareH
       return { ok: false, response: await refuse(request, input.env, error) };
     }
     const session = c.get('tokenward') as SessionInfo | undefined;
-    if (!passed || session === undefined) return { ok: false, response: c.res };
-    if (!collectHeaders) return { ok: true, session, headers: null };
-    // e.g. the deletion of a consumed step-up cookie.
-    const headers = new Headers();
-    for (const cookie of c.res.headers.getSetCookie()) headers.append('set-cookie', cookie);
-    return { ok: true, session, headers };
+    const stepUp = (vars.get(DEFERRED_STEP_UP) as StepUpClaim | null | undefined) ?? null;
+    if (!passed || session === undefined) {
+      await stepUp?.settle(false);
+      return { ok: false, response: c.res };
+    }
+    return { ok: true, session, stepUp };
   };
 }
 
@@ -96,7 +102,7 @@ function createSessionGuard(tw: Tokenward, options: RequireSessionOptions): Guar
   const ctx = tw.context;
   const full: Guard = async (input) => {
     try {
-      return { ok: true, session: await authenticate(ctx, input), headers: null };
+      return { ok: true, session: await authenticate(ctx, input), stepUp: null };
     } catch (error) {
       return { ok: false, response: await refuse(input.request(), input.env, error) };
     }
@@ -105,7 +111,7 @@ function createSessionGuard(tw: Tokenward, options: RequireSessionOptions): Guar
     if (isStateChanging(input.method)) return general(input);
     // A token this node already verified, session not revoked, not DPoP-bound: decided at once.
     const session = authenticateCached(ctx, input);
-    return session === undefined ? full(input) : Promise.resolve({ ok: true, session, headers: null });
+    return session === undefined ? full(input) : Promise.resolve({ ok: true, session, stepUp: null });
   };
 }
 
@@ -129,15 +135,18 @@ export class GuardFactory {
     return guard;
   }
 
-  /** A session plus a valid, unused step-up grant (RFC 9470 challenge otherwise). */
+  /**
+   * A session plus a valid, unused step-up grant (RFC 9470 challenge otherwise). The outcome's
+   * `stepUp` claim must be settled with the route's status (see {@link settleStepUpOnResponse}).
+   */
   stepUp(options: RequireStepUpOptions = {}): Guard {
-    return this.#cached(`step-up:${JSON.stringify(options)}`, () => [this.#tw.requireStepUp(options)], true);
+    return this.#cached(`step-up:${JSON.stringify(options)}`, () => [this.#tw.requireStepUp(options)]);
   }
 
-  #cached(key: string, build: () => Array<MiddlewareHandler<TokenwardEnv>>, collectHeaders = false): Guard {
+  #cached(key: string, build: () => Array<MiddlewareHandler<TokenwardEnv>>): Guard {
     let guard = this.#cache.get(key);
     if (guard === undefined) {
-      guard = createGuard(this.#tw, build(), { collectHeaders });
+      guard = createGuard(this.#tw, build());
       this.#cache.set(key, guard);
     }
     return guard;

@@ -7,6 +7,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
 import { nodeHeaders } from '../server/middleware/session.js';
+import { isSuccess } from '../server/middleware/step-up.js';
 import { type Guard, GuardFactory, type GuardInput, type RequireSessionOptions, type RequireStepUpOptions, tokenwardPaths } from './guard.js';
 
 export type { RequireSessionOptions, RequireStepUpOptions, SessionInfo };
@@ -105,12 +106,21 @@ export function tokenwardHono(tw: Tokenward, options: HonoAdapterOptions = {}): 
       // The same Request object: the guard reads headers only, the body stays for the route.
       const outcome = await guard(new HonoGuardInput(c, env(c)));
       if (!outcome.ok) return outcome.response;
-      if (outcome.headers !== null) {
-        for (const [name, value] of outcome.headers) if (name !== 'set-cookie') c.header(name, value);
-        for (const cookie of outcome.headers.getSetCookie()) c.header('Set-Cookie', cookie, { append: true });
-      }
       c.set('tokenward', outcome.session);
-      await next();
+      if (outcome.stepUp === null) {
+        await next();
+        return;
+      }
+      // The route's answer settles the step-up claim: a 2xx consumes the grant, anything else gives it back.
+      try {
+        await next();
+      } catch (error) {
+        await outcome.stepUp.settle(false);
+        throw error;
+      }
+      const succeeded = c.error === undefined && isSuccess(c.res.status);
+      await outcome.stepUp.settle(succeeded);
+      if (succeeded) c.res.headers.append('Set-Cookie', outcome.stepUp.clearCookie);
     };
   return {
     routes: () => async (c, next) => {

@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
 import { bindRequestIdentity } from '../server/middleware/session.js';
+import { isSuccess, type StepUpClaim } from '../server/middleware/step-up.js';
 import { type Guard, GuardFactory, type GuardInput, type RequireSessionOptions, type RequireStepUpOptions, tokenwardPaths } from './guard.js';
 
 export type { RequireSessionOptions, RequireStepUpOptions, SessionInfo };
@@ -227,14 +228,27 @@ export async function runGuard(guard: Guard, tw: Tokenward, req: IncomingMessage
     await writeWebResponse(res, outcome.response, req.method);
     return null;
   }
-  if (outcome.headers === null) return outcome.session;
-  for (const [name, value] of outcome.headers) {
-    if (name === 'set-cookie') continue;
-    res.setHeader(name, value);
-  }
-  const cookies = outcome.headers.getSetCookie();
-  if (cookies.length > 0) res.appendHeader('set-cookie', cookies);
+  if (outcome.stepUp !== null) settleStepUpOnResponse(res, outcome.stepUp);
   return outcome.session;
+}
+
+/**
+ * Settles a step-up claim when the route writes its status: a 2xx consumes the grant and clears
+ * its cookie; any other status (or a connection closed before an answer) gives the grant back.
+ */
+export function settleStepUpOnResponse(res: ServerResponse, claim: StepUpClaim): void {
+  const writeHead = res.writeHead;
+  // Every answer passes here: res.end() without writeHead() calls it with res.statusCode.
+  res.writeHead = function writeHeadSettlingStepUp(this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+    res.writeHead = writeHead;
+    const succeeded = isSuccess(args[0]);
+    if (succeeded) res.appendHeader('set-cookie', claim.clearCookie);
+    void claim.settle(succeeded);
+    return writeHead.apply(this, args);
+  } as ServerResponse['writeHead'];
+  res.once('close', () => {
+    if (!res.headersSent) void claim.settle(false);
+  });
 }
 
 /** Serves one request with `tw.fetch` (body streamed, IP passed as `{ ip }`). */

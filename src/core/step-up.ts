@@ -48,9 +48,16 @@ export async function openStepUpGrant(key: CryptoKey, value: string): Promise<St
 
 export type StepUpVerdict = 'ok' | 'missing' | 'wrong_session' | 'expired' | 'too_old' | 'used';
 
+/** The claim key of a grant in the shared limiter. */
+function grantClaimKey(grant: StepUpGrant): string {
+  return `stepup:grant:${grant.id}`;
+}
+
 /**
- * Checks a grant for a guarded request and, when it is good, consumes it: the claim is atomic
- * in the limiter (Redis when configured), so of two racing requests exactly one gets `ok`.
+ * Checks a grant for a guarded request and, when it is good, claims it: the claim is atomic in
+ * the limiter (Redis when configured), so of two racing requests exactly one gets `ok`. The claim
+ * is not the end of the grant: API.md consumes a grant only with the first guarded request that
+ * succeeds, so a request that fails gives its claim back with {@link releaseStepUpGrant}.
  */
 export async function consumeStepUpGrant(
   limiter: Limiter,
@@ -62,5 +69,10 @@ export async function consumeStepUpGrant(
   if (grant.expiresAt <= request.now) return 'expired';
   if (request.now - grant.authenticatedAt > request.maxAgeSec * 1000) return 'too_old';
   const ttlSec = Math.max(1, Math.ceil((grant.expiresAt - request.now) / 1000) + 1);
-  return (await limiter.claimOnce(`stepup:grant:${grant.id}`, ttlSec)) ? 'ok' : 'used';
+  return (await limiter.claimOnce(grantClaimKey(grant), ttlSec)) ? 'ok' : 'used';
+}
+
+/** Gives back the claim of a grant whose guarded request did not succeed: the grant stays usable once. */
+export async function releaseStepUpGrant(limiter: Limiter, grant: StepUpGrant): Promise<void> {
+  await limiter.releaseClaim(grantClaimKey(grant));
 }

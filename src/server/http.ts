@@ -7,21 +7,22 @@ export const MAX_BODY_BYTES = 64 * 1024;
 const PROBLEM_CACHE = new Map<string, string>();
 
 /** A problem+json response; identical failures give byte-identical bodies. */
-export function problemResponse(code: ErrorCode, options: { detail?: string; headers?: Record<string, string> } = {}): Response {
-  const cacheKey = `${code}\u0000${options.detail ?? ''}`;
+export function problemResponse(code: ErrorCode, options: { detail?: string; headers?: Record<string, string>; status?: number } = {}): Response {
+  const status = options.status ?? problemBody(code).status;
+  const cacheKey = `${code}\u0000${status}\u0000${options.detail ?? ''}`;
   let body = PROBLEM_CACHE.get(cacheKey);
   if (body === undefined) {
-    body = JSON.stringify(problemBody(code, options.detail));
+    body = JSON.stringify(problemBody(code, options.detail, status));
     if (PROBLEM_CACHE.size < 1000) PROBLEM_CACHE.set(cacheKey, body);
   }
   const headers = new Headers(options.headers);
   headers.set('Content-Type', 'application/problem+json');
-  return new Response(body, { status: problemBody(code).status, headers });
+  return new Response(body, { status, headers });
 }
 
 /** Turns a {@link TokenwardError} into its problem response. */
 export function errorResponse(error: TokenwardError): Response {
-  return problemResponse(error.code, { detail: error.detail, headers: { ...error.headers } });
+  return problemResponse(error.code, { detail: error.detail, headers: { ...error.headers }, status: error.status });
 }
 
 function isJsonContentType(value: string): boolean {

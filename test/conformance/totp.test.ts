@@ -169,9 +169,9 @@ describe('login with TOTP', () => {
     const { email, secret } = await userWithTotp();
     const code = totpCode(secret, clock.now());
     expect((await secondStep(await passwordStep(email), { code })).status).toBe(200);
-    await expectProblem(await secondStep(await passwordStep(email), { code }), 400, 'invalid_code');
+    await expectProblem(await secondStep(await passwordStep(email), { code }), 401, 'invalid_code');
     clock.advance(10);
-    await expectProblem(await secondStep(await passwordStep(email), { code }), 400, 'invalid_code');
+    await expectProblem(await secondStep(await passwordStep(email), { code }), 401, 'invalid_code');
     nextStep();
     expect((await secondStep(await passwordStep(email), { code: totpCode(secret, clock.now()) })).status).toBe(200);
   });
@@ -180,16 +180,16 @@ describe('login with TOTP', () => {
     const { email, secret } = await userWithTotp();
     clock.advance(90);
     nextStep();
-    await expectProblem(await secondStep(await passwordStep(email), { code: totpCode(secret, clock.now() - 60_000) }), 400, 'invalid_code');
+    await expectProblem(await secondStep(await passwordStep(email), { code: totpCode(secret, clock.now() - 60_000) }), 401, 'invalid_code');
     expect((await secondStep(await passwordStep(email), { code: totpCode(secret, clock.now() - 30_000) })).status).toBe(200);
     nextStep();
     expect((await secondStep(await passwordStep(email), { code: totpCode(secret, clock.now() + 30_000) })).status).toBe(200);
   });
 
-  it('400 invalid_code for wrong codes; after five wrong codes the pending login is dropped', async () => {
+  it('401 invalid_code for wrong codes (API.md: the login is not proven); after five wrong codes the pending login is dropped', async () => {
     const { email, secret } = await userWithTotp();
     const b = await passwordStep(email);
-    for (let i = 0; i < 5; i++) await expectProblem(await secondStep(b, { code: '000000' === totpCode(secret, clock.now()) ? '111111' : '000000' }), 400, 'invalid_code');
+    for (let i = 0; i < 5; i++) await expectProblem(await secondStep(b, { code: '000000' === totpCode(secret, clock.now()) ? '111111' : '000000' }), 401, 'invalid_code');
     const response = await secondStep(b, { code: totpCode(secret, clock.now()) });
     // Five wrong codes also started the per-user backoff, which answers first.
     expect([401, 429]).toContain(response.status);
@@ -200,7 +200,7 @@ describe('login with TOTP', () => {
     const { email, secret } = await userWithTotp();
     for (let i = 0; i < 5; i++) {
       const b = await passwordStep(email);
-      await expectProblem(await secondStep(b, { code: totpCode(secret, clock.now() + 600_000) }), 400, 'invalid_code');
+      await expectProblem(await secondStep(b, { code: totpCode(secret, clock.now() + 600_000) }), 401, 'invalid_code');
     }
     const b = await passwordStep(email);
     const limited = await secondStep(b, { code: totpCode(secret, clock.now()) });
@@ -217,7 +217,7 @@ describe('login with TOTP', () => {
     const response = await secondStep(await passwordStep(email), { recoveryCode: first.toUpperCase().replace(/-/g, ' ') });
     expect(response.status).toBe(200);
     expect(decodeJwt(parseSetCookies(response).get('__Host-tw_at')?.value ?? '').amr).toEqual(['pwd', 'mfa']);
-    await expectProblem(await secondStep(await passwordStep(email), { recoveryCode: first }), 400, 'invalid_code');
+    await expectProblem(await secondStep(await passwordStep(email), { recoveryCode: first }), 401, 'invalid_code');
     expect((await secondStep(await passwordStep(email), { recoveryCode: second })).status).toBe(200);
     expect((await json(await owner.fetch('/auth/totp'))).recoveryCodesLeft).toBe(8);
     const types = (await json<{ events: Array<{ type: string }> }>(await owner.fetch('/auth/events?limit=100'))).events.map((e) => e.type);
@@ -229,7 +229,7 @@ describe('login with TOTP', () => {
     const code = recoveryCodes[3] ?? '';
     const [a, b] = await Promise.all([passwordStep(email), passwordStep(email)]);
     const responses = await Promise.all([secondStep(a, { recoveryCode: code }), secondStep(b, { recoveryCode: code })]);
-    expect(responses.map((r) => r.status).sort()).toEqual([200, 400]);
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 401]);
   });
 
   it('no, forged or expired pending login: 401 mfa_pending_invalid; a completed one cannot be replayed', async () => {
@@ -275,24 +275,26 @@ describe('step-up with TOTP', () => {
 });
 
 describe('recovery codes and disabling', () => {
-  it('POST /auth/totp/recovery-codes (step-up) replaces the codes', async () => {
-    const { b, email, recoveryCodes } = await userWithTotp();
+  it('POST /auth/totp/recovery-codes (step-up + a current code) replaces the codes', async () => {
+    const { b, email, secret, recoveryCodes } = await userWithTotp();
     await expectProblem(await b.fetch('/auth/totp/recovery-codes', { method: 'POST' }), 401, 'step_up_required');
     expect((await stepUp(b)).status).toBe(200);
-    const response = await b.fetch('/auth/totp/recovery-codes', { method: 'POST' });
+    const response = await b.fetch('/auth/totp/recovery-codes', { method: 'POST', json: { code: totpCode(secret, clock.now()) } });
     expect(response.status).toBe(200);
     const fresh = (await json<{ recoveryCodes: string[] }>(response)).recoveryCodes;
     expect(fresh.length).toBe(10);
-    await expectProblem(await secondStep(await passwordStep(email), { recoveryCode: recoveryCodes[0] }), 400, 'invalid_code');
+    await expectProblem(await secondStep(await passwordStep(email), { recoveryCode: recoveryCodes[0] }), 401, 'invalid_code');
     expect((await secondStep(await passwordStep(email), { recoveryCode: fresh[0] })).status).toBe(200);
   });
 
-  it('POST /auth/totp/disable needs step-up; afterwards login has one step again', async () => {
-    const { b, email } = await userWithTotp();
+  it('POST /auth/totp/disable needs step-up and a current code; afterwards login has one step again', async () => {
+    const { b, email, secret } = await userWithTotp();
     await expectProblem(await b.fetch('/auth/totp/disable', { method: 'POST' }), 401, 'step_up_required');
     expect(await json(await loginAs(deviceBrowser(t), email))).toEqual({ mfaRequired: true });
     expect((await stepUp(b)).status).toBe(200);
-    const response = await b.fetch('/auth/totp/disable', { method: 'POST' });
+    // A wrong code costs nothing but a counted attempt: the grant stays for the next try.
+    await expectProblem(await b.fetch('/auth/totp/disable', { method: 'POST', json: { code: '000000' === totpCode(secret, clock.now()) ? '111111' : '000000' } }), 400, 'invalid_code');
+    const response = await b.fetch('/auth/totp/disable', { method: 'POST', json: { code: totpCode(secret, clock.now()) } });
     expect(response.status).toBe(204);
     expect(await json(await b.fetch('/auth/totp'))).toEqual({ enabled: false, pending: false, recoveryCodesLeft: 0 });
     const login = await loginAs(deviceBrowser(t), email, PASSWORD);

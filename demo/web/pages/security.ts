@@ -1,7 +1,7 @@
 import { api, describeProblem } from '../api.js';
 import { busy, card, field, formatTime, h, relativeTime, replace, statusLine } from '../dom.js';
 import type { Page } from '../page.js';
-import { withStepUp } from '../step-up.js';
+import { promptCode, withStepUp } from '../step-up.js';
 
 interface TotpStatus {
   enabled: boolean;
@@ -88,14 +88,18 @@ function totpCard(): HTMLElement {
     const disable = h('button', { id: 'totp-disable', type: 'button', class: 'btn btn-danger-ghost' }, 'Turn off');
     regenerate.addEventListener('click', () =>
       void busy(regenerate, async () => {
-        const r = await withStepUp('Replacing your recovery codes invalidates the old ones.', () => api<{ recoveryCodes: string[] }>('/auth/totp/recovery-codes', { method: 'POST' }));
+        const code = await promptCode('New recovery codes', 'Enter a current code from your authenticator app. Replacing your recovery codes invalidates the old ones.');
+        if (code === null) return;
+        const r = await withStepUp('Replacing your recovery codes invalidates the old ones.', () => api<{ recoveryCodes: string[] }>('/auth/totp/recovery-codes', { method: 'POST', body: { code } }));
         if (!r.ok) return status.show('error', describeProblem(r.problem));
         replace(body, recoveryCodesPanel(r.data.recoveryCodes, () => void load()));
       }),
     );
     disable.addEventListener('click', () =>
       void busy(disable, async () => {
-        const r = await withStepUp('Turning off two-factor makes your password the only factor.', () => api('/auth/totp/disable', { method: 'POST' }));
+        const code = await promptCode('Turn off two-factor', 'Enter a current code from your authenticator app. Turning off two-factor makes your password the only factor.');
+        if (code === null) return;
+        const r = await withStepUp('Turning off two-factor makes your password the only factor.', () => api('/auth/totp/disable', { method: 'POST', body: { code } }));
         if (!r.ok) return status.show('error', describeProblem(r.problem));
         status.show('ok', 'Two-factor authentication is off.');
         await load();

@@ -1,10 +1,10 @@
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import QRCode from 'qrcode';
 import { TokenwardError } from '../../errors.js';
 import type { ServerContext, TokenwardEnv } from '../context.js';
 import { discardBody, readJsonObject, stringField } from '../http.js';
 import { enforceCsrf } from '../middleware/csrf.js';
-import { clearStepUpCookie, consumeStepUp, signedIn } from '../middleware/step-up.js';
+import { signedIn, withStepUp } from '../middleware/step-up.js';
 import { clearPendingLoginCookie, readPendingLogin } from '../pending-login-cookie.js';
 import { requestContext } from '../request-context.js';
 import { sessionJson, setSessionCookies, userJson } from '../session-cookies.js';
@@ -36,16 +36,15 @@ export function totpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
       await discardBody(c);
       const user = await ctx.store.findUserById(info.userId);
       if (!user) throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
-      // Refuse before consuming the grant, so a pointless request does not cost the user a step-up.
+      // Refuse before claiming the grant, so a pointless request does not cost the user a step-up.
       if ((await totp.status(user.id)).enabled) throw new TokenwardError('totp_already_enabled');
-      await consumeStepUp(ctx, c, info, stepUpMaxAge);
-      const { otpauthUri } = await totp.beginEnrollment(user);
-      const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-      const rc = requestContext(ctx, c);
-      await ctx.service.recordEvent({ type: 'totp.enrollment_started', userId: user.id, ip: rc.ip, sessionId: info.sessionId, userAgent: rc.userAgent });
-      const response = c.json({ otpauthUri, qrSvg });
-      clearStepUpCookie(ctx, response);
-      return response;
+      return withStepUp(ctx, c, info, stepUpMaxAge, async () => {
+        const { otpauthUri } = await totp.beginEnrollment(user);
+        const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+        const rc = requestContext(ctx, c);
+        await ctx.service.recordEvent({ type: 'totp.enrollment_started', userId: user.id, ip: rc.ip, sessionId: info.sessionId, userAgent: rc.userAgent });
+        return c.json({ otpauthUri, qrSvg });
+      });
     },
   });
 
@@ -61,34 +60,43 @@ export function totpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
     },
   });
 
+  /**
+   * Changing the second factor needs the second factor: a current TOTP code besides the step-up
+   * (a password alone — which step-up accepts — must never turn TOTP off or mint new recovery codes).
+   */
+  const currentCode = async (c: Context<TokenwardEnv>): Promise<string> => {
+    const body = await readJsonObject(c, { optional: true });
+    const code = stringField(body, 'code', { max: 16, optional: true });
+    if (code === undefined) throw new TokenwardError('invalid_code', { detail: 'A current code from the authenticator app is required.' });
+    return code.trim();
+  };
+
   defineRoute(app, `${base}/totp/recovery-codes`, {
     POST: async (c) => {
       const info = await signedIn(ctx, c);
-      await discardBody(c);
       if (!(await totp.status(info.userId)).enabled) throw new TokenwardError('invalid_request', { detail: 'TOTP is not enabled.' });
-      await consumeStepUp(ctx, c, info, stepUpMaxAge);
-      const { recoveryCodes } = await totp.regenerateRecoveryCodes(info.userId);
-      const rc = requestContext(ctx, c);
-      await ctx.service.recordEvent({ type: 'totp.recovery_codes_regenerated', userId: info.userId, ip: rc.ip, sessionId: info.sessionId, userAgent: rc.userAgent });
-      const response = c.json({ recoveryCodes });
-      clearStepUpCookie(ctx, response);
-      return response;
+      return withStepUp(ctx, c, info, stepUpMaxAge, async () => {
+        await totp.verify(info.userId, { code: await currentCode(c) });
+        const { recoveryCodes } = await totp.regenerateRecoveryCodes(info.userId);
+        const rc = requestContext(ctx, c);
+        await ctx.service.recordEvent({ type: 'totp.recovery_codes_regenerated', userId: info.userId, ip: rc.ip, sessionId: info.sessionId, userAgent: rc.userAgent });
+        return c.json({ recoveryCodes });
+      });
     },
   });
 
   defineRoute(app, `${base}/totp/disable`, {
     POST: async (c) => {
       const info = await signedIn(ctx, c);
-      await discardBody(c);
-      await consumeStepUp(ctx, c, info, stepUpMaxAge);
-      const wasEnabled = await totp.disable(info.userId);
-      if (wasEnabled) {
-        const rc = requestContext(ctx, c);
-        await ctx.service.recordEvent({ type: 'totp.disabled', userId: info.userId, ip: rc.ip, sessionId: info.sessionId, userAgent: rc.userAgent });
-      }
-      const response = c.body(null, 204);
-      clearStepUpCookie(ctx, response);
-      return response;
+      return withStepUp(ctx, c, info, stepUpMaxAge, async () => {
+        await totp.verify(info.userId, { code: await currentCode(c) });
+        const wasEnabled = await totp.disable(info.userId);
+        if (wasEnabled) {
+          const rc = requestContext(ctx, c);
+          await ctx.service.recordEvent({ type: 'totp.disabled', userId: info.userId, ip: rc.ip, sessionId: info.sessionId, userAgent: rc.userAgent });
+        }
+        return c.body(null, 204);
+      });
     },
   });
 
@@ -114,6 +122,8 @@ export function totpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
       } catch (error) {
         if (error instanceof TokenwardError && error.code === 'invalid_code') {
           await ctx.service.recordEvent({ type: 'login.second_factor_failed', userId: pending.userId, ip: rc.ip, sessionId: null, userAgent: rc.userAgent });
+          // API.md: a wrong code at the login's second step is 401 (no session was proven).
+          throw new TokenwardError('invalid_code', { status: 401 });
         }
         throw error;
       }
