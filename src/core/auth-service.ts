@@ -91,6 +91,18 @@ export function normalizeEmail(value: string): string | null {
 }
 
 /**
+ * The device identity a refresh is presented with, as stored with the rotation (API.md "Tokens"):
+ * for a DPoP-capable transport (`binding.dpopJkt` given) the proof key's thumbprint, else the
+ * browser's device id from `__Host-tw_dev`. Stored as a domain-separated SHA-256 digest, so the
+ * database never holds the raw device id (a copy of the table must not let anyone pose as the
+ * device). Null when the presenter has no identity: it then gets no grace.
+ */
+function presenterDigest(ctx: RequestContext, binding: TokenBinding): Promise<string | null> {
+  if (binding.dpopJkt !== undefined) return binding.dpopJkt === null ? Promise.resolve(null) : sha256(`tokenward-presenter:dpop:${binding.dpopJkt}`);
+  return ctx.deviceId === null ? Promise.resolve(null) : sha256(`tokenward-presenter:device:${ctx.deviceId}`);
+}
+
+/**
  * The core of Tokenward: signup, login, refresh rotation, logout and token authentication.
  * Pure logic over ports; the HTTP layer turns results into cookies and problem+json.
  */
@@ -279,7 +291,11 @@ export class AuthService {
 
   /**
    * Rotates a refresh token. Within the grace window a rotated token yields the same successor
-   * (racing tabs); after it, presenting it again revokes the session.
+   * (racing tabs), but only to the device that rotated it: the same `__Host-tw_dev` device id
+   * for the cookie transport, the same DPoP key for a DPoP-capable transport. Presented from
+   * anywhere else, or after the window, it is reuse and revokes the session. A presenter with
+   * no device identity (a native client without DPoP, a request without the device cookie) gets
+   * no grace at all: it cannot show it is the device that rotated.
    *
    * `binding.dpopJkt` is the key of the request's verified DPoP proof (native clients). The
    * refresh token of a DPoP-bound session is refused, before anything rotates, unless the proof
@@ -294,7 +310,12 @@ export class AuthService {
     const now = this.#d.clock.now();
     const successor = `twr_${randomToken(32)}`;
     // Sealed under a key derived from the presented token: only its holder can read it back (grace window).
-    const [presentedHash, successorHash, successorSealed] = await Promise.all([sha256(presented), sha256(successor), sealUnder(presented, SUCCESSOR_PURPOSE, successor)]);
+    const [presentedHash, successorHash, successorSealed, presenter] = await Promise.all([
+      sha256(presented),
+      sha256(successor),
+      sealUnder(presented, SUCCESSOR_PURPOSE, successor),
+      presenterDigest(ctx, binding),
+    ]);
     const outcome = await this.#d.store.rotateRefreshToken({
       presentedHash,
       successorHash,
@@ -302,6 +323,7 @@ export class AuthService {
       now,
       graceMs: this.#d.policy.refreshGraceSec * 1000,
       idleMs: this.#d.policy.refreshIdleSec * 1000,
+      presenter,
       reuseEvent: { id: randomId(), type: 'refresh.reuse_detected', at: now, ip: ctx.ip, device: this.#d.describeDevice?.(ctx.userAgent) ?? null, data: null },
       // The binding is checked by the rotation itself, before anything rotates (no extra lookup).
       dpopJkt: proofJkt,

@@ -85,6 +85,8 @@ export interface RefreshTokenRecord {
   successorHash: string | null;
   /** The successor token sealed with a key derived from this (presented) token: only its holder can open it. */
   successorSealed: string | null;
+  /** {@link RotateInput.presenter} of the rotation that used this token (null: unused, or no device identity). */
+  rotatedBy: string | null;
 }
 
 export interface AuthEvent {
@@ -118,9 +120,12 @@ export interface SigningKeyRecord {
 export type RotateOutcome =
   /** First use: the successor passed in was stored; the session's idle expiry moved. */
   | { kind: 'rotated'; session: Session }
-  /** Already rotated, within the grace window: the original successor is returned (sealed). */
+  /** Already rotated, within the grace window, by the same presenter: the original successor is returned (sealed). */
   | { kind: 'grace'; session: Session; successorSealed: string }
-  /** Already rotated, after the grace window: the session was revoked (and a revocation + event recorded). */
+  /**
+   * Already rotated, and either after the grace window or by another presenter than the one that
+   * rotated it: the session was revoked (and a revocation + event recorded).
+   */
   | { kind: 'reused'; session: Session }
   /** The session is revoked, idle-expired or past its absolute lifetime. */
   | { kind: 'expired'; session: Session }
@@ -137,6 +142,15 @@ export interface RotateInput {
   now: number;
   graceMs: number;
   idleMs: number;
+  /**
+   * A digest identifying the presenting device: SHA-256 of its device id (cookie clients) or of
+   * its DPoP key thumbprint (native clients), computed by the caller; never the raw device id.
+   * Stored with the rotation. Within the grace window only the same presenter (compared in
+   * constant time, inside the transaction that decides the rotation) gets the successor again;
+   * any other presenter is reuse. Null (no device identity) never gets grace, and a token rotated
+   * by a null presenter gives grace to nobody.
+   */
+  presenter: string | null;
   /** Event recorded when reuse is detected (ip/device of the presenter). */
   reuseEvent: Omit<AuthEvent, 'userId' | 'sessionId'>;
   /**
@@ -212,7 +226,10 @@ export interface Store {
   revokeSession(id: string, at: number, reason: RevokeReason): Promise<Session | null>;
   /** Revokes every active session of a user except `exceptId`; returns the revoked ids. */
   revokeUserSessions(userId: string, at: number, reason: RevokeReason, exceptId?: string): Promise<string[]>;
-  /** One transaction: rotate, replay within grace, or detect reuse. Never two successors. */
+  /**
+   * One transaction: rotate, replay within grace to the same presenter, or detect reuse. Never
+   * two successors, and never the successor to another presenter.
+   */
   rotateRefreshToken(input: RotateInput): Promise<RotateOutcome>;
   /** Revocations recorded at or after `since` (for polling nodes), oldest first. */
   listRevocationsSince(since: number): Promise<Array<{ sessionId: string; at: number }>>;

@@ -46,6 +46,8 @@ export interface RefreshTokenRow {
   used_at: number | null;
   successor_hash: string | null;
   successor_sealed: string | null;
+  /** Migration 0003: digest of the presenter that rotated the token. */
+  rotated_by: string | null;
 }
 
 export interface EventRow {
@@ -176,6 +178,7 @@ export function toRefreshToken(row: RefreshTokenRow): RefreshTokenRecord {
     usedAt: nullableNumber(row.used_at),
     successorHash: row.successor_hash,
     successorSealed: row.successor_sealed,
+    rotatedBy: row.rotated_by,
   };
 }
 

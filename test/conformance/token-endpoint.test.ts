@@ -148,12 +148,17 @@ describe('token endpoint › refresh grant (RFC 6749 §6)', () => {
     expect(decodeJwt(next.access_token).sid).toBe(decodeJwt(first.access_token).sid);
   });
 
-  it('within the grace window a rotated token returns the same successor', async () => {
+  it('grace window › a native client without DPoP has no device identity, so a rotated token presented again is reuse', async () => {
+    // API.md "Tokens": the graced successor goes only to the device that rotated; a Bearer client
+    // cannot prove it is that device, so it gets no grace (a lost response means signing in again).
     const first = await passwordGrant(await newUser());
     const a = (await (await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token })).json()) as TokenBody;
-    clock.advance(5);
-    const b = (await (await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token })).json()) as TokenBody;
-    expect(b.refresh_token).toBe(a.refresh_token);
+    clock.advance(1);
+    const body = await expectTokenError(await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }), 400, 'invalid_grant', 'invalid_grant');
+    expect(body).not.toHaveProperty('refresh_token');
+    expect(JSON.stringify(body)).not.toContain(a.refresh_token);
+    await expectTokenError(await form({ grant_type: 'refresh_token', refresh_token: a.refresh_token }), 400, 'invalid_grant', 'invalid_grant');
+    expect((await t.tw.context.store.getSession(decodeJwt(first.access_token).sid as string))?.revokeReason).toBe('refresh_reuse');
   });
 
   it('reuse after the grace window: 400 invalid_grant, the session is revoked and its tokens fail', async () => {
@@ -259,6 +264,32 @@ describe('token endpoint › DPoP (RFC 9449 §5)', () => {
     clock.advance(11);
     const res = await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, { dpop: await proof() });
     expect(res.status).toBe(200);
+  });
+
+  it('grace window › the same DPoP key gets the same successor again within the window', async () => {
+    const first = (await (await form({ grant_type: 'password', username: await newUser(), password: PASSWORD }, { dpop: await proof() })).json()) as TokenBody;
+    const a = (await (await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, { dpop: await proof() })).json()) as TokenBody;
+    clock.advance(5);
+    const res = await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, { dpop: await proof() });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as TokenBody).refresh_token).toBe(a.refresh_token);
+  });
+
+  it('grace window › a stolen rotated token re-presented with another DPoP key (or none) is reuse and revokes the session', async () => {
+    for (const thiefKey of [await createDpopKey('ES256'), null]) {
+      // An unbound session (password grant without DPoP) whose client rotated with its key.
+      const first = await passwordGrant(await newUser());
+      const a = (await (await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, { dpop: await proof() })).json()) as TokenBody;
+      clock.advance(1);
+      const stolen = await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, thiefKey === null ? {} : { dpop: await proof(thiefKey) });
+      const body = await expectTokenError(stolen, 400, 'invalid_grant', 'invalid_grant');
+      expect(body.error_description ?? body.detail).toMatch(/used twice/);
+      expect(JSON.stringify(body)).not.toContain(a.refresh_token);
+      const sid = decodeJwt(first.access_token).sid as string;
+      expect((await t.tw.context.store.getSession(sid))?.revokeReason).toBe('refresh_reuse');
+      // The legitimate client's successor is dead too.
+      await expectTokenError(await form({ grant_type: 'refresh_token', refresh_token: a.refresh_token }, { dpop: await proof() }), 400, 'invalid_grant', 'invalid_grant');
+    }
   });
 
   it('an unbound refresh token with a proof: the new access token is bound to the proof key', async () => {

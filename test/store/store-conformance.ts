@@ -58,6 +58,10 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
       return { session, refreshHash };
     }
 
+    /** Digest of the presenting device (`sha256("device:" + id)` in AuthService); opaque to the store. */
+    const PRESENTER = 'V1aX0uG2b5Xb7d4c6Q3f5rT9yW8eK2mN4pL6sA1dZ0c';
+    const OTHER_PRESENTER = 'K9wQ2eR4tY6uI8oP0aS2dF4gH6jK8lZ0xC2vB4nM6qE';
+
     function rotateInput(presentedHash: string, now: number, overrides: Partial<RotateInput> = {}): RotateInput {
       const successor = `rt-${randomUUID()}`;
       return {
@@ -67,6 +71,7 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         now,
         graceMs: 10 * SEC,
         idleMs: 14 * DAY,
+        presenter: PRESENTER,
         reuseEvent: { id: randomUUID(), type: 'refresh.reuse_detected', at: now, ip: '198.51.100.9', device: 'Firefox on Linux', data: null },
         ...overrides,
       };
@@ -314,6 +319,45 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect((await store.rotateRefreshToken(rotateInput(first.successorHash, now + 1))).kind).toBe('expired');
       });
 
+      it('grace window › a stolen rotated token from another device is reuse and revokes the session', async () => {
+        const user = await addUser();
+        const { session, refreshHash } = await addSession(user.id);
+        const first = rotateInput(refreshHash, T0 + SEC);
+        expect((await store.rotateRefreshToken(first)).kind).toBe('rotated');
+        const now = T0 + 2 * SEC; // well inside the window
+        const theft = rotateInput(refreshHash, now, { presenter: OTHER_PRESENTER });
+        const outcome = await store.rotateRefreshToken(theft);
+        expect(outcome.kind).toBe('reused');
+        expect(outcome).not.toHaveProperty('successorSealed');
+        expect(await store.getSession(session.id)).toMatchObject({ revokedAt: now, revokeReason: 'refresh_reuse' });
+        expect(await store.listRevocationsSince(0)).toEqual([{ sessionId: session.id, at: now }]);
+        expect((await store.listEvents(user.id, { limit: 10 })).events).toEqual([{ ...theft.reuseEvent, userId: user.id, sessionId: session.id }]);
+        expect(await store.findSessionByRefreshHash(theft.successorHash)).toBeNull();
+        // The rotating device's own re-presentation now finds the session revoked.
+        expect((await store.rotateRefreshToken(rotateInput(refreshHash, now + 1))).kind).toBe('expired');
+      });
+
+      it('grace window › a presenter without a device identity gets no grace, and neither does a token rotated without one', async () => {
+        const user = await addUser();
+        const anonymous = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(anonymous.refreshHash, T0 + SEC, { presenter: null }));
+        expect((await store.rotateRefreshToken(rotateInput(anonymous.refreshHash, T0 + 2 * SEC, { presenter: null }))).kind).toBe('reused');
+        const identified = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(identified.refreshHash, T0 + SEC));
+        expect((await store.rotateRefreshToken(rotateInput(identified.refreshHash, T0 + 2 * SEC, { presenter: null }))).kind).toBe('reused');
+        const rotatedAnonymously = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(rotatedAnonymously.refreshHash, T0 + SEC, { presenter: null }));
+        expect((await store.rotateRefreshToken(rotateInput(rotatedAnonymously.refreshHash, T0 + 2 * SEC))).kind).toBe('reused');
+      });
+
+      it('grace window › the device check rides on the rotation: a presenter that differs only in its last character is reuse', async () => {
+        const user = await addUser();
+        const { refreshHash } = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC));
+        const almost = `${PRESENTER.slice(0, -1)}${PRESENTER.endsWith('c') ? 'd' : 'c'}`;
+        expect((await store.rotateRefreshToken(rotateInput(refreshHash, T0 + 2 * SEC, { presenter: almost }))).kind).toBe('reused');
+      });
+
       it('a grace window of 0 makes any second presentation reuse', async () => {
         const user = await addUser();
         const { refreshHash } = await addSession(user.id);
@@ -369,7 +413,7 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect(outcome.kind === 'expired' && outcome.session.revokeReason).toBe('logout');
       });
 
-      it('20 concurrent rotations of one token: one rotated, the rest grace with its successor, one successor stored', async () => {
+      it('20 concurrent rotations of one token from one device: one rotated, the rest grace with its successor, one successor stored', async () => {
         const user = await addUser();
         const { refreshHash } = await addSession(user.id);
         const inputs = Array.from({ length: 20 }, () => rotateInput(refreshHash, T0 + SEC));
