@@ -148,7 +148,8 @@ export class AuthService {
       throw new TokenwardError('weak_password', { detail });
     }
     const now = this.#d.clock.now();
-    const user: User = { id: randomId(), email, name: input.name, createdAt: now };
+    // An address typed into a signup form proves nothing until Tokenward's email verification does.
+    const user: User = { id: randomId(), email, emailVerified: false, name: input.name, createdAt: now };
     const hash = await this.#d.hasher.hash(normalizePassword(input.password));
     if ((await this.#d.store.createUser(user, hash)) === 'email_taken') throw new TokenwardError('email_taken');
     await this.recordEvent({ type: 'user.signup', userId: user.id, ip: ctx.ip, sessionId: null, userAgent: ctx.userAgent });

@@ -13,6 +13,12 @@ export interface User {
   id: string;
   /** Lowercase, trimmed. */
   email: string;
+  /**
+   * The holder has proven the address: Tokenward's own email verification, or a signup through a
+   * federated identity whose provider asserted `email_verified: true`. A password signup is
+   * unverified. Linking by email needs it (pre-account hijacking, docs/oidc.md).
+   */
+  emailVerified: boolean;
   name: string | null;
   createdAt: number;
 }

@@ -10,6 +10,8 @@ export interface UserRow {
   email: string;
   name: string | null;
   created_at: number;
+  /** Migration 0004: 0 or 1. */
+  email_verified: number;
 }
 
 export interface CredentialsRow {
@@ -117,7 +119,7 @@ export const SESSION_COLUMNS = [
 ] as const satisfies ReadonlyArray<keyof SessionRow>;
 
 export function toUser(row: UserRow): User {
-  return { id: row.id, email: row.email, name: row.name, createdAt: Number(row.created_at) };
+  return { id: row.id, email: row.email, emailVerified: Number(row.email_verified) === 1, name: row.name, createdAt: Number(row.created_at) };
 }
 
 export function toCredentials(row: CredentialsRow): Credentials {

@@ -54,7 +54,7 @@ if (url === undefined || url === '') {
 
     async function userWithSession(maxSessions = 20): Promise<{ userId: string; session: Session; refreshHash: string }> {
       const userId = randomUUID();
-      expect(await storeAt(0).createUser({ id: userId, email: `${userId}@example.com`, name: null, createdAt: T0 }, 'h')).toBe('ok');
+      expect(await storeAt(0).createUser({ id: userId, email: `${userId}@example.com`, emailVerified: false, name: null, createdAt: T0 }, 'h')).toBe('ok');
       const session = newSession(userId, T0);
       const refreshHash = `rt-${randomUUID()}`;
       await storeAt(0).createSession({ session, refreshHash, maxSessions });
@@ -184,7 +184,7 @@ if (url === undefined || url === '') {
 
     it('concurrent signups with one email through 3 pools: exactly one account', async () => {
       const email = `${randomUUID()}@example.com`;
-      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => storeAt(i).createUser({ id: randomUUID(), email, name: null, createdAt: T0 }, 'h')));
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => storeAt(i).createUser({ id: randomUUID(), email, emailVerified: false, name: null, createdAt: T0 }, 'h')));
       expect(results.filter((r) => r === 'ok')).toHaveLength(1);
     });
 

@@ -21,7 +21,7 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
     });
 
     function newUser(email = `${randomUUID()}@example.com`): User {
-      return { id: randomUUID(), email, name: 'Ada', createdAt: T0 };
+      return { id: randomUUID(), email, emailVerified: false, name: 'Ada', createdAt: T0 };
     }
 
     async function addUser(email?: string): Promise<User> {
@@ -91,6 +91,15 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect(await store.findUserByEmail('ada@example.com')).toEqual(user);
         expect(await store.findUserById(user.id)).toEqual(user);
         expect(await store.getCredentials(user.id)).toEqual({ userId: user.id, passwordHash: 'hash-1', totpSecretSealed: null, totpConfirmedAt: null, totpLastStep: null });
+      });
+
+      it('emailVerified round-trips: false for a password signup, true when the creator proved the address', async () => {
+        const unverified = await addUser();
+        expect((await store.findUserById(unverified.id))?.emailVerified).toBe(false);
+        const verified = { ...newUser(), emailVerified: true };
+        expect(await store.createUser(verified, 'h')).toBe('ok');
+        expect(await store.findUserByEmail(verified.email)).toEqual(verified);
+        expect((await store.listUsers({ limit: 10 })).users.find((u) => u.id === verified.id)?.emailVerified).toBe(true);
       });
 
       it('a user without a name round-trips null', async () => {
@@ -574,8 +583,8 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect(await store.findUserByIdentity('https://other.example.com', 'sub-1')).toEqual(a);
       });
 
-      it('createUserWithIdentity creates the user, credentials and link together', async () => {
-        const user = newUser();
+      it('createUserWithIdentity creates the user, credentials and link together (with the email verified as given)', async () => {
+        const user = { ...newUser(), emailVerified: true };
         expect(await store.createUserWithIdentity(user, 'hash-x', link('ignored', 'sub-new'))).toBe('ok');
         expect(await store.findUserByIdentity(ISS, 'sub-new')).toEqual(user);
         expect(await store.findUserByEmail(user.email)).toEqual(user);
@@ -627,11 +636,11 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect((await store.listUsers({ limit: 5 })).nextCursor).toBeNull();
       });
 
-      it('listUsers returns whole users (id, email, name, createdAt), never credentials', async () => {
+      it('listUsers returns whole users (id, email, emailVerified, name, createdAt), never credentials', async () => {
         const user = await addUser('zed@example.com');
         const { users } = await store.listUsers({ limit: 10 });
         expect(users).toEqual([user]);
-        expect(Object.keys(users[0] ?? {}).sort()).toEqual(['createdAt', 'email', 'id', 'name']);
+        expect(Object.keys(users[0] ?? {}).sort()).toEqual(['createdAt', 'email', 'emailVerified', 'id', 'name']);
       });
 
       it('listUsers emailContains filters case-insensitively and literally (no wildcards)', async () => {

@@ -173,7 +173,7 @@ class PostgresStore implements Store {
     // other transaction and then inserts nothing.
     const inserted = await trx
       .insertInto('users')
-      .values({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt })
+      .values({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt, email_verified: user.emailVerified ? 1 : 0 })
       .onConflict((oc) => oc.doNothing())
       .returning('id')
       .executeTakeFirst();

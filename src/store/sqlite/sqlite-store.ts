@@ -152,7 +152,7 @@ class SqliteStore implements Store {
     this.#db = db;
     this.#stopCheckpointer = stopCheckpointer;
     const s = {
-      insertUser: db.prepare<[UserRow], void>('INSERT INTO users (id, email, name, created_at) VALUES (@id, @email, @name, @created_at)'),
+      insertUser: db.prepare<[UserRow], void>('INSERT INTO users (id, email, name, created_at, email_verified) VALUES (@id, @email, @name, @created_at, @email_verified)'),
       insertCredentials: db.prepare<[string, string], void>('INSERT INTO credentials (user_id, password_hash) VALUES (?, ?)'),
       userByEmail: db.prepare<[string], UserRow>('SELECT * FROM users WHERE lower(email) = lower(?)'),
       userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
@@ -223,7 +223,7 @@ class SqliteStore implements Store {
 
     this.#createUser = db.transaction((user: User, passwordHash: string): 'ok' | 'email_taken' => {
       if (s.userByEmail.get(user.email)) return 'email_taken';
-      s.insertUser.run({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt });
+      s.insertUser.run({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt, email_verified: user.emailVerified ? 1 : 0 });
       s.insertCredentials.run(user.id, passwordHash);
       return 'ok';
     });
