@@ -16,6 +16,8 @@ import type { VerifiedTokenCache } from './verified-token-cache.js';
 export interface AuthPolicy {
   issuer: string;
   audience: string;
+  /** RFC 9068 §2.2 `client_id` of cookie sessions: the browser client (see core/client-id.ts). */
+  browserClientId: string;
   accessTtlSec: number;
   refreshGraceSec: number;
   refreshIdleSec: number;
@@ -34,6 +36,12 @@ export interface RequestContext {
   ip: string;
   userAgent: string;
   deviceId: string | null;
+  /**
+   * The OAuth client a session started by this request is issued to (`/auth/token`: the
+   * request's `client_id`); absent for the browser transport, whose sessions belong to
+   * {@link AuthPolicy.browserClientId}.
+   */
+  clientId?: string;
 }
 
 /** Everything a transport needs to deliver a session to a browser or a native client. */
@@ -238,6 +246,7 @@ export class AuthService {
       deviceId,
       newDevice,
       dpopJkt: options.dpopJkt ?? null,
+      clientId: ctx.clientId ?? policy.browserClientId,
     };
     const { evicted } = await this.#d.store.createSession({
       session,
@@ -263,15 +272,22 @@ export class AuthService {
     return this.#issue(user, session, refreshToken);
   }
 
-  async #issue(user: User, session: Session, refreshToken: string, accessJkt: string | null = session.dpopJkt): Promise<IssuedSession> {
+  async #issue(user: User, session: Session, refreshToken: string, accessJkt: string | null = session.dpopJkt, clientId?: string): Promise<IssuedSession> {
     // A DPoP-bound session only ever gets access tokens bound to the same key (RFC 9449 §6).
-    const { accessToken, accessExpiresAt } = await this.issueAccessToken(session, accessJkt === null ? {} : { cnf: { jkt: accessJkt } });
+    const { accessToken, accessExpiresAt } = await this.issueAccessToken(session, {
+      ...(accessJkt === null ? {} : { cnf: { jkt: accessJkt } }),
+      ...(clientId === undefined ? {} : { clientId }),
+    });
     const csrfToken = await createCsrfToken(this.#d.csrfKey, session.id, Math.min(session.absoluteExpiresAt, this.#d.clock.now() + this.#d.policy.refreshIdleSec * 1000));
     return { user, session, accessToken, accessExpiresAt, refreshToken, csrfToken };
   }
 
-  /** Signs an access token for a session; it never outlives the session's absolute expiry. */
-  async issueAccessToken(session: Session, extra: { cnf?: { jkt: string } } = {}): Promise<{ accessToken: string; accessExpiresAt: number }> {
+  /**
+   * Signs an access token for a session; it never outlives the session's absolute expiry. Its
+   * `client_id` (RFC 9068 §2.2) is the session's client; `extra.clientId` (else the browser
+   * client) only for a session that has none stored (started before migration 0003).
+   */
+  async issueAccessToken(session: Session, extra: { cnf?: { jkt: string }; clientId?: string } = {}): Promise<{ accessToken: string; accessExpiresAt: number }> {
     const now = this.#d.clock.now();
     const nowSec = Math.floor(now / 1000);
     const exp = Math.min(nowSec + this.#d.policy.accessTtlSec, Math.floor(session.absoluteExpiresAt / 1000));
@@ -285,6 +301,7 @@ export class AuthService {
       exp,
       auth_time: Math.floor(session.authTime / 1000),
       amr: session.amr,
+      client_id: session.clientId ?? extra.clientId ?? this.#d.policy.browserClientId,
       ...(extra.cnf ? { cnf: extra.cnf } : {}),
     };
     return { accessToken: await signAccessTokenFast(claims, this.#d.keys.current()), accessExpiresAt: exp * 1000 };
@@ -342,17 +359,18 @@ export class AuthService {
       case 'grace': {
         const token = await openUnder(presented, SUCCESSOR_PURPOSE, outcome.successorSealed);
         if (token === null) throw new TokenwardError('refresh_invalid');
-        return this.#issueFor(outcome.session, token, proofJkt);
+        return this.#issueFor(outcome.session, token, proofJkt, ctx);
       }
       case 'rotated':
-        return this.#issueFor(outcome.session, successor, proofJkt);
+        return this.#issueFor(outcome.session, successor, proofJkt, ctx);
     }
   }
 
-  async #issueFor(session: Session, refreshToken: string, proofJkt: string | null): Promise<IssuedSession> {
+  async #issueFor(session: Session, refreshToken: string, proofJkt: string | null, ctx: RequestContext): Promise<IssuedSession> {
     const user = await this.#d.store.findUserById(session.userId);
     if (!user) throw new TokenwardError('refresh_invalid');
-    return this.#issue(user, session, refreshToken, session.dpopJkt ?? proofJkt);
+    // The session keeps its client; only a session from before migration 0003 takes the refreshing transport's.
+    return this.#issue(user, session, refreshToken, session.dpopJkt ?? proofJkt, ctx.clientId);
   }
 
   /**

@@ -65,6 +65,13 @@ export interface Session {
   newDevice: boolean;
   /** DPoP key thumbprint the session is bound to, if any. */
   dpopJkt: string | null;
+  /**
+   * The OAuth client the session was issued to (RFC 9068 §2.2 `client_id` of its access tokens):
+   * the browser client for cookie sessions, the requesting client for `/auth/token`. Kept for the
+   * session's life, so every refresh issues tokens for the same client. Null for sessions started
+   * before migration 0003 (their tokens name the client of the transport that refreshes them).
+   */
+  clientId: string | null;
 }
 
 /**

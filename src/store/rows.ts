@@ -38,6 +38,8 @@ export interface SessionRow {
   device_id: string | null;
   new_device: number;
   dpop_jkt: string | null;
+  /** Migration 0003. */
+  client_id: string | null;
 }
 
 export interface RefreshTokenRow {
@@ -116,6 +118,7 @@ export const SESSION_COLUMNS = [
   'device_id',
   'new_device',
   'dpop_jkt',
+  'client_id',
 ] as const satisfies ReadonlyArray<keyof SessionRow>;
 
 export function toUser(row: UserRow): User {
@@ -149,6 +152,7 @@ export function toSession(row: SessionRow): Session {
     deviceId: row.device_id,
     newDevice: Number(row.new_device) === 1,
     dpopJkt: row.dpop_jkt,
+    clientId: row.client_id,
   };
 }
 
@@ -169,6 +173,7 @@ export function fromSession(s: Session): SessionRow {
     device_id: s.deviceId,
     new_device: s.newDevice ? 1 : 0,
     dpop_jkt: s.dpopJkt,
+    client_id: s.clientId,
   };
 }
 

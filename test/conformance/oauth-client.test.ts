@@ -13,9 +13,9 @@ const AS: oauth.AuthorizationServer = { issuer: ORIGIN, token_endpoint: `${ORIGI
 const CLIENT: oauth.Client = { client_id: 'example-native-app' };
 
 /** oauth4webapi's HTTP goes through the instance's real handler (plain http allowed: a test origin). */
-function clientOptions(t: TestInstance): { [oauth.customFetch]: typeof fetch; [oauth.allowInsecureRequests]: true } {
+function clientOptions(t: TestInstance): { [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) => Promise<Response>; [oauth.allowInsecureRequests]: true } {
   return {
-    [oauth.customFetch]: ((url: string, init: RequestInit) => t.request(url, init)) as typeof fetch,
+    [oauth.customFetch]: (url, init) => t.request(url, init as RequestInit),
     [oauth.allowInsecureRequests]: true,
   };
 }
@@ -113,5 +113,49 @@ describe('token endpoint › DPoP nonce retry through oauth4webapi (RFC 9449 §8
     expect(next.token_type).toBe('dpop');
     expect(next.refresh_token).toMatch(/^twr_/);
     expect(next.refresh_token).not.toBe(first.refresh_token);
+  });
+});
+
+describe('access tokens › RFC 9068 JWT profile, validated by oauth4webapi.validateJwtAccessToken', () => {
+  let t: TestInstance;
+  beforeAll(async () => {
+    t = await createTestInstance({}, { listen: false });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  /** What a resource server using oauth4webapi does with a Bearer token (issuer metadata + JWKS of this server). */
+  const validate = (token: string) =>
+    oauth.validateJwtAccessToken(AS, new Request('https://api.example.com/things', { headers: { authorization: `Bearer ${token}` } }), ORIGIN, clientOptions(t));
+  const header = (token: string) => JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString()) as Record<string, unknown>;
+
+  it('a cookie session: typ at+jwt and client_id = the browser client (the public origin), also after a refresh', async () => {
+    const b = new Browser(t.request);
+    await signup(b);
+    const first = b.cookies.get('__Host-tw_at') as string;
+    expect(header(first).typ).toBe('at+jwt');
+    expect(await validate(first)).toMatchObject({ iss: ORIGIN, aud: ORIGIN, client_id: ORIGIN });
+    expect((await b.fetch('/auth/refresh', { method: 'POST' })).status).toBe(200);
+    expect(await validate(b.cookies.get('__Host-tw_at') as string)).toMatchObject({ client_id: ORIGIN });
+  });
+
+  it('an /auth/token session: client_id = the request\'s client_id, kept by the refresh grant (even one naming no client)', async () => {
+    const first = await passwordGrant(t, await newAccount(t));
+    expect(header(first.access_token).typ).toBe('at+jwt');
+    expect(await validate(first.access_token)).toMatchObject({ client_id: CLIENT.client_id });
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first.refresh_token as string });
+    const response = await t.request('/auth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    expect(response.status).toBe(200);
+    const next = (await response.json()) as { access_token: string };
+    expect(await validate(next.access_token)).toMatchObject({ client_id: CLIENT.client_id });
+  });
+
+  it('an /auth/token request without client_id: the fixed native client id tokenward-native', async () => {
+    const email = await newAccount(t);
+    const form = new URLSearchParams({ grant_type: 'password', username: email, password: PASSWORD });
+    const response = await t.request('/auth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    expect(response.status).toBe(200);
+    expect(await validate(((await response.json()) as { access_token: string }).access_token)).toMatchObject({ client_id: 'tokenward-native' });
   });
 });

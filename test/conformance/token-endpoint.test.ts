@@ -196,6 +196,18 @@ describe('token endpoint › request errors (RFC 6749 §5.2)', () => {
     await expectTokenError(await form(params as Record<string, string>), 400, code, error);
   });
 
+  it('client_id (RFC 6749 §2.2): a malformed one, or the browser client\'s own id, is 400 invalid_request and no session starts', async () => {
+    const email = await newUser();
+    for (const clientId of ['x'.repeat(129), 'with space', 'tab\there', 'ünicode', ORIGIN]) {
+      await expectTokenError(await form({ grant_type: 'password', username: email, password: PASSWORD, client_id: clientId }), 400, 'invalid_request', 'invalid_request');
+    }
+    const user = await t.tw.context.store.findUserByEmail(email);
+    expect(await t.tw.context.store.listActiveSessions(user?.id as string, clock.now())).toHaveLength(1); // the signup's
+    const ok = await form({ grant_type: 'password', username: email, password: PASSWORD, client_id: 'x'.repeat(128) });
+    expect(ok.status).toBe(200);
+    expect(decodeJwt(((await ok.json()) as TokenBody).access_token).client_id).toBe('x'.repeat(128));
+  });
+
   it('a repeated parameter is 400 invalid_request (RFC 6749 §3.2)', async () => {
     const res = await t.request('/auth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=password&grant_type=refresh_token&username=a%40b.co&password=x' });
     await expectTokenError(res, 400, 'invalid_request', 'invalid_request');

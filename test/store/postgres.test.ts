@@ -78,6 +78,7 @@ if (url === undefined || url === '') {
         deviceId: null,
         newDevice: false,
         dpopJkt: null,
+        clientId: 'tokenward-native',
       };
     }
 

@@ -47,6 +47,7 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         deviceId: 'dev-1',
         newDevice: true,
         dpopJkt: null,
+        clientId: 'https://app.example.com',
         ...overrides,
       };
     }
@@ -170,7 +171,7 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
     describe('sessions', () => {
       it('createSession stores the session and its first refresh token', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id, T0, { amr: ['pwd', 'otp'], dpopJkt: 'jkt-1', deviceId: null, newDevice: false });
+        const { session, refreshHash } = await addSession(user.id, T0, { amr: ['pwd', 'otp'], dpopJkt: 'jkt-1', deviceId: null, newDevice: false, clientId: 'com.example.native' });
         expect(await store.getSession(session.id)).toEqual(session);
         expect(await store.findSessionByRefreshHash(refreshHash)).toEqual(session);
         expect(await store.findSessionByRefreshHash('rt-unknown')).toBeNull();
@@ -275,9 +276,9 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
     });
 
     describe('refresh rotation', () => {
-      it('first use rotates: the successor is stored and the idle expiry moves', async () => {
+      it('first use rotates: the successor is stored and the idle expiry moves; the session keeps its client', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id);
+        const { session, refreshHash } = await addSession(user.id, T0, { clientId: 'com.example.native' });
         const now = T0 + DAY;
         const input = rotateInput(refreshHash, now);
         const outcome = await store.rotateRefreshToken(input);

@@ -1,5 +1,6 @@
 import type { Context, Hono } from 'hono';
 import type { IssuedSession } from '../../core/auth-service.js';
+import { DEFAULT_NATIVE_CLIENT_ID, isValidClientId } from '../../core/client-id.js';
 import { ERRORS, type ErrorCode, isTokenwardError, TokenwardError } from '../../errors.js';
 import type { ServerContext, TokenwardEnv } from '../context.js';
 import { MAX_BODY_BYTES, readJsonObject, stringField } from '../http.js';
@@ -120,11 +121,25 @@ export function tokenRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
     throw new TokenwardError('invalid_dpop_proof', { detail: `The DPoP proof is invalid (${result.reason}).` });
   };
 
+  /**
+   * The client a new session is issued to (RFC 9068 §2.2 `client_id`): the request's `client_id`
+   * (RFC 6749 §3.2.1: public clients identify themselves with it), else the fixed native id. The
+   * browser client's id is refused, so a native client cannot mint tokens that look like a
+   * cookie session's to a resource server that tells them apart.
+   */
+  const clientIdOf = (body: Record<string, unknown>): string => {
+    const clientId = stringField(body, 'client_id', { max: 1024, optional: true });
+    if (clientId === undefined) return DEFAULT_NATIVE_CLIENT_ID;
+    if (!isValidClientId(clientId)) throw new TokenwardError('invalid_request', { detail: 'client_id must be 1 to 128 printable ASCII characters without spaces.' });
+    if (clientId === ctx.service.deps.policy.browserClientId) throw new TokenwardError('invalid_request', { detail: 'client_id names the browser client; use the native client id.' });
+    return clientId;
+  };
+
   const grant = async (c: Context<TokenwardEnv>): Promise<Response> => {
     const body = await readTokenRequest(c);
     const grantType = stringField(body, 'grant_type', { max: 64 }) as string;
     let issue: (jkt: string | null) => Promise<IssuedSession>;
-    const rc = requestContext(ctx, c);
+    const rc = { ...requestContext(ctx, c), clientId: clientIdOf(body) };
     if (grantType === 'password') {
       const username = stringField(body, 'username', { max: 320 }) as string;
       const password = stringField(body, 'password', { max: 1024, allowControl: true }) as string;

@@ -169,9 +169,9 @@ class SqliteStore implements Store {
 
       insertSession: db.prepare<[SessionRow], void>(
         `INSERT INTO sessions (id, user_id, created_at, last_active_at, idle_expires_at, absolute_expires_at, auth_time, amr,
-           revoked_at, revoke_reason, ip, user_agent, device_id, new_device, dpop_jkt)
+           revoked_at, revoke_reason, ip, user_agent, device_id, new_device, dpop_jkt, client_id)
          VALUES (@id, @user_id, @created_at, @last_active_at, @idle_expires_at, @absolute_expires_at, @auth_time, @amr,
-           @revoked_at, @revoke_reason, @ip, @user_agent, @device_id, @new_device, @dpop_jkt)`,
+           @revoked_at, @revoke_reason, @ip, @user_agent, @device_id, @new_device, @dpop_jkt, @client_id)`,
       ),
       insertRefreshToken: db.prepare<[string, string, string | null, number], void>('INSERT INTO refresh_tokens (hash, session_id, parent_hash, created_at) VALUES (?, ?, ?, ?)'),
       sessionById: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
