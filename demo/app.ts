@@ -5,6 +5,7 @@ import { randomId } from '../src/core/encoding.js';
 import { TokenwardError } from '../src/errors.js';
 import type { Tokenward } from '../src/server/create-tokenward.js';
 import { readJsonObject, stringField } from '../src/server/http.js';
+import { userJson } from '../src/server/session-cookies.js';
 
 /** CSP of the demo's pages: no inline script, nothing from elsewhere, not frameable. */
 export const DEMO_CSP =
@@ -59,7 +60,7 @@ export function mountDemo(tw: Tokenward, options: { assets?: Record<string, stri
   app.get('/api/profile', tw.requireSession(), async (c) => {
     const user = await tw.context.store.findUserById(c.get('tokenward').userId);
     if (!user) throw new TokenwardError('invalid_token');
-    return c.json({ user: { id: user.id, email: user.email, name: user.name, createdAt: new Date(user.createdAt).toISOString() } });
+    return c.json({ user: userJson(user) });
   });
   app.get('/api/notes', tw.requireSession(), (c) => c.json({ notes: notes.get(c.get('tokenward').userId) ?? [] }));
   app.post('/api/notes', tw.requireSession(), async (c) => {

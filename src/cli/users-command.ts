@@ -136,8 +136,8 @@ async function revokeSessions(ref: string, config: TokenwardConfig, io: CliOutpu
 }
 
 /** A user as JSON: the API's `user` shape (no credentials). */
-function userJson(u: User): { id: string; email: string; name: string | null; createdAt: string } {
-  return { id: u.id, email: u.email, name: u.name, createdAt: new Date(u.createdAt).toISOString() };
+function userJson(u: User): { id: string; email: string; emailVerified: boolean; name: string | null; createdAt: string } {
+  return { id: u.id, email: u.email, emailVerified: u.emailVerified, name: u.name, createdAt: new Date(u.createdAt).toISOString() };
 }
 
 /** An event as JSON: what `GET /auth/events` shows, plus the revocation reason/count (never the device markers). */

@@ -5,12 +5,14 @@ import type { ChannelLike, DocumentLike, LockManagerLike } from './env.js';
  *
  * @example
  * ```ts
- * const user: User = { id: 'u_1', email: 'ada@example.com', name: 'Ada', createdAt: '2025-01-01T00:00:00Z' };
+ * const user: User = { id: 'u_1', email: 'ada@example.com', emailVerified: false, name: 'Ada', createdAt: '2025-01-01T00:00:00Z' };
  * ```
  */
 export interface User {
   id: string;
   email: string;
+  /** The holder has proven the address (email verification, or a signup through a provider that verified it). */
+  emailVerified: boolean;
   name: string | null;
   createdAt: string;
 }

@@ -50,6 +50,11 @@ export interface AccessTokenClaims {
   nbf?: number;
   auth_time: number;
   amr: string[];
+  /**
+   * RFC 9068 §2.2: the OAuth client the token was issued to. Every token Tokenward issues has
+   * it; optional here only so that tokens issued before it was added still verify until they expire.
+   */
+  client_id?: string;
   cnf?: { jkt: string };
 }
 
@@ -177,6 +182,7 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
   if (p.cnf !== undefined && (typeof p.cnf !== 'object' || p.cnf === null || typeof (p.cnf as { jkt?: unknown }).jkt !== 'string')) {
     return { ok: false, reason: 'claims' };
   }
+  if (p.client_id !== undefined && !isNonEmptyString(p.client_id)) return { ok: false, reason: 'claims' };
   return { ok: true, claims: payload as unknown as AccessTokenClaims };
 }
 

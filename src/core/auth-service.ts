@@ -17,6 +17,8 @@ import type { VerifiedTokenCache } from './verified-token-cache.js';
 export interface AuthPolicy {
   issuer: string;
   audience: string;
+  /** RFC 9068 §2.2 `client_id` of cookie sessions: the browser client (see core/client-id.ts). */
+  browserClientId: string;
   accessTtlSec: number;
   refreshGraceSec: number;
   refreshIdleSec: number;
@@ -37,6 +39,12 @@ export interface RequestContext {
   ip: string;
   userAgent: string;
   deviceId: string | null;
+  /**
+   * The OAuth client a session started by this request is issued to (`/auth/token`: the
+   * request's `client_id`); absent for the browser transport, whose sessions belong to
+   * {@link AuthPolicy.browserClientId}.
+   */
+  clientId?: string;
 }
 
 /** Everything a transport needs to deliver a session to a browser or a native client. */
@@ -94,6 +102,18 @@ export function normalizeEmail(value: string): string | null {
 }
 
 /**
+ * The device identity a refresh is presented with, as stored with the rotation (API.md "Tokens"):
+ * for a DPoP-capable transport (`binding.dpopJkt` given) the proof key's thumbprint, else the
+ * browser's device id from `__Host-tw_dev`. Stored as a domain-separated SHA-256 digest, so the
+ * database never holds the raw device id (a copy of the table must not let anyone pose as the
+ * device). Null when the presenter has no identity: it then gets no grace.
+ */
+function presenterDigest(ctx: RequestContext, binding: TokenBinding): Promise<string | null> {
+  if (binding.dpopJkt !== undefined) return binding.dpopJkt === null ? Promise.resolve(null) : sha256(`tokenward-presenter:dpop:${binding.dpopJkt}`);
+  return ctx.deviceId === null ? Promise.resolve(null) : sha256(`tokenward-presenter:device:${ctx.deviceId}`);
+}
+
+/**
  * The core of Tokenward: signup, login, refresh rotation, logout and token authentication.
  * Pure logic over ports; the HTTP layer turns results into cookies and problem+json.
  */
@@ -138,7 +158,8 @@ export class AuthService {
       throw new TokenwardError('weak_password', { detail });
     }
     const now = this.#d.clock.now();
-    const user: User = { id: randomId(), email, name: input.name, createdAt: now };
+    // An address typed into a signup form proves nothing until Tokenward's email verification does.
+    const user: User = { id: randomId(), email, emailVerified: false, name: input.name, createdAt: now };
     const hash = await this.#d.hasher.hash(normalizePassword(input.password));
     if ((await this.#d.store.createUser(user, hash)) === 'email_taken') throw new TokenwardError('email_taken');
     await this.recordEvent({ type: 'user.signup', userId: user.id, ip: ctx.ip, sessionId: null, userAgent: ctx.userAgent });
@@ -224,6 +245,7 @@ export class AuthService {
       deviceId,
       newDevice,
       dpopJkt: options.dpopJkt ?? null,
+      clientId: ctx.clientId ?? policy.browserClientId,
     };
     const { evicted } = await this.#d.store.createSession({
       session,
@@ -249,15 +271,22 @@ export class AuthService {
     return this.#issue(user, session, refreshToken);
   }
 
-  async #issue(user: User, session: Session, refreshToken: string, accessJkt: string | null = session.dpopJkt): Promise<IssuedSession> {
+  async #issue(user: User, session: Session, refreshToken: string, accessJkt: string | null = session.dpopJkt, clientId?: string): Promise<IssuedSession> {
     // A DPoP-bound session only ever gets access tokens bound to the same key (RFC 9449 §6).
-    const { accessToken, accessExpiresAt } = await this.issueAccessToken(session, accessJkt === null ? {} : { cnf: { jkt: accessJkt } });
+    const { accessToken, accessExpiresAt } = await this.issueAccessToken(session, {
+      ...(accessJkt === null ? {} : { cnf: { jkt: accessJkt } }),
+      ...(clientId === undefined ? {} : { clientId }),
+    });
     const csrfToken = await createCsrfToken(this.#d.csrfKey, session.id, Math.min(session.absoluteExpiresAt, this.#d.clock.now() + this.#d.policy.refreshIdleSec * 1000));
     return { user, session, accessToken, accessExpiresAt, refreshToken, csrfToken };
   }
 
-  /** Signs an access token for a session; it never outlives the session's absolute expiry. */
-  async issueAccessToken(session: Session, extra: { cnf?: { jkt: string } } = {}): Promise<{ accessToken: string; accessExpiresAt: number }> {
+  /**
+   * Signs an access token for a session; it never outlives the session's absolute expiry. Its
+   * `client_id` (RFC 9068 §2.2) is the session's client; `extra.clientId` (else the browser
+   * client) only for a session that has none stored (started before migration 0003).
+   */
+  async issueAccessToken(session: Session, extra: { cnf?: { jkt: string }; clientId?: string } = {}): Promise<{ accessToken: string; accessExpiresAt: number }> {
     const now = this.#d.clock.now();
     const nowSec = Math.floor(now / 1000);
     const exp = Math.min(nowSec + this.#d.policy.accessTtlSec, Math.floor(session.absoluteExpiresAt / 1000));
@@ -271,6 +300,7 @@ export class AuthService {
       exp,
       auth_time: Math.floor(session.authTime / 1000),
       amr: session.amr,
+      client_id: session.clientId ?? extra.clientId ?? this.#d.policy.browserClientId,
       ...(extra.cnf ? { cnf: extra.cnf } : {}),
     };
     return { accessToken: await signAccessTokenFast(claims, this.#d.keys.current()), accessExpiresAt: exp * 1000 };
@@ -278,7 +308,11 @@ export class AuthService {
 
   /**
    * Rotates a refresh token. Within the grace window a rotated token yields the same successor
-   * (racing tabs); after it, presenting it again revokes the session.
+   * (racing tabs), but only to the device that rotated it: the same `__Host-tw_dev` device id
+   * for the cookie transport, the same DPoP key for a DPoP-capable transport. Presented from
+   * anywhere else, or after the window, it is reuse and revokes the session. A presenter with
+   * no device identity (a native client without DPoP, a request without the device cookie) gets
+   * no grace at all: it cannot show it is the device that rotated.
    *
    * `binding.dpopJkt` is the key of the request's verified DPoP proof (native clients). The
    * refresh token of a DPoP-bound session is refused, before anything rotates, unless the proof
@@ -293,7 +327,12 @@ export class AuthService {
     const now = this.#d.clock.now();
     const successor = `twr_${randomToken(32)}`;
     // Sealed under a key derived from the presented token: only its holder can read it back (grace window).
-    const [presentedHash, successorHash, successorSealed] = await Promise.all([sha256(presented), sha256(successor), sealUnder(presented, SUCCESSOR_PURPOSE, successor)]);
+    const [presentedHash, successorHash, successorSealed, presenter] = await Promise.all([
+      sha256(presented),
+      sha256(successor),
+      sealUnder(presented, SUCCESSOR_PURPOSE, successor),
+      presenterDigest(ctx, binding),
+    ]);
     const outcome = await this.#d.store.rotateRefreshToken({
       presentedHash,
       successorHash,
@@ -301,6 +340,7 @@ export class AuthService {
       now,
       graceMs: this.#d.policy.refreshGraceSec * 1000,
       idleMs: this.#d.policy.refreshIdleSec * 1000,
+      presenter,
       reuseEvent: { id: randomId(), type: 'refresh.reuse_detected', at: now, ip: ctx.ip, device: this.#d.describeDevice?.(ctx.userAgent) ?? null, data: null },
       // The binding is checked by the rotation itself, before anything rotates (no extra lookup).
       dpopJkt: proofJkt,
@@ -318,17 +358,18 @@ export class AuthService {
       case 'grace': {
         const token = await openUnder(presented, SUCCESSOR_PURPOSE, outcome.successorSealed);
         if (token === null) throw new TokenwardError('refresh_invalid');
-        return this.#issueFor(outcome.session, token, proofJkt);
+        return this.#issueFor(outcome.session, token, proofJkt, ctx);
       }
       case 'rotated':
-        return this.#issueFor(outcome.session, successor, proofJkt);
+        return this.#issueFor(outcome.session, successor, proofJkt, ctx);
     }
   }
 
-  async #issueFor(session: Session, refreshToken: string, proofJkt: string | null): Promise<IssuedSession> {
+  async #issueFor(session: Session, refreshToken: string, proofJkt: string | null, ctx: RequestContext): Promise<IssuedSession> {
     const user = await this.#d.store.findUserById(session.userId);
     if (!user) throw new TokenwardError('refresh_invalid');
-    return this.#issue(user, session, refreshToken, session.dpopJkt ?? proofJkt);
+    // The session keeps its client; only a session from before migration 0003 takes the refreshing transport's.
+    return this.#issue(user, session, refreshToken, session.dpopJkt ?? proofJkt, ctx.clientId);
   }
 
   /**

@@ -13,6 +13,12 @@ export interface User {
   id: string;
   /** Lowercase, trimmed. */
   email: string;
+  /**
+   * The holder has proven the address: Tokenward's own email verification, or a signup through a
+   * federated identity whose provider asserted `email_verified: true`. A password signup is
+   * unverified. Linking by email needs it (pre-account hijacking, docs/oidc.md).
+   */
+  emailVerified: boolean;
   name: string | null;
   createdAt: number;
 }
@@ -59,6 +65,13 @@ export interface Session {
   newDevice: boolean;
   /** DPoP key thumbprint the session is bound to, if any. */
   dpopJkt: string | null;
+  /**
+   * The OAuth client the session was issued to (RFC 9068 §2.2 `client_id` of its access tokens):
+   * the browser client for cookie sessions, the requesting client for `/auth/token`. Kept for the
+   * session's life, so every refresh issues tokens for the same client. Null for sessions started
+   * before migration 0003 (their tokens name the client of the transport that refreshes them).
+   */
+  clientId: string | null;
 }
 
 /**
@@ -85,6 +98,8 @@ export interface RefreshTokenRecord {
   successorHash: string | null;
   /** The successor token sealed with a key derived from this (presented) token: only its holder can open it. */
   successorSealed: string | null;
+  /** {@link RotateInput.presenter} of the rotation that used this token (null: unused, or no device identity). */
+  rotatedBy: string | null;
 }
 
 export interface AuthEvent {
@@ -118,9 +133,12 @@ export interface SigningKeyRecord {
 export type RotateOutcome =
   /** First use: the successor passed in was stored; the session's idle expiry moved. */
   | { kind: 'rotated'; session: Session }
-  /** Already rotated, within the grace window: the original successor is returned (sealed). */
+  /** Already rotated, within the grace window, by the same presenter: the original successor is returned (sealed). */
   | { kind: 'grace'; session: Session; successorSealed: string }
-  /** Already rotated, after the grace window: the session was revoked (and a revocation + event recorded). */
+  /**
+   * Already rotated, and either after the grace window or by another presenter than the one that
+   * rotated it: the session was revoked (and a revocation + event recorded).
+   */
   | { kind: 'reused'; session: Session }
   /** The session is revoked, idle-expired or past its absolute lifetime. */
   | { kind: 'expired'; session: Session }
@@ -137,6 +155,15 @@ export interface RotateInput {
   now: number;
   graceMs: number;
   idleMs: number;
+  /**
+   * A digest identifying the presenting device: SHA-256 of its device id (cookie clients) or of
+   * its DPoP key thumbprint (native clients), computed by the caller; never the raw device id.
+   * Stored with the rotation. Within the grace window only the same presenter (compared in
+   * constant time, inside the transaction that decides the rotation) gets the successor again;
+   * any other presenter is reuse. Null (no device identity) never gets grace, and a token rotated
+   * by a null presenter gives grace to nobody.
+   */
+  presenter: string | null;
   /** Event recorded when reuse is detected (ip/device of the presenter). */
   reuseEvent: Omit<AuthEvent, 'userId' | 'sessionId'>;
   /**
@@ -212,7 +239,10 @@ export interface Store {
   revokeSession(id: string, at: number, reason: RevokeReason): Promise<Session | null>;
   /** Revokes every active session of a user except `exceptId`; returns the revoked ids. */
   revokeUserSessions(userId: string, at: number, reason: RevokeReason, exceptId?: string): Promise<string[]>;
-  /** One transaction: rotate, replay within grace, or detect reuse. Never two successors. */
+  /**
+   * One transaction: rotate, replay within grace to the same presenter, or detect reuse. Never
+   * two successors, and never the successor to another presenter.
+   */
   rotateRefreshToken(input: RotateInput): Promise<RotateOutcome>;
   /** Revocations recorded at or after `since` (for polling nodes), oldest first. */
   listRevocationsSince(since: number): Promise<Array<{ sessionId: string; at: number }>>;

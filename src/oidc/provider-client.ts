@@ -31,8 +31,12 @@ export interface CallbackChecks {
   codeVerifier: string;
 }
 
-/** Why a provider interaction failed (for logs; the client sees only 502 `oidc_provider_error`). */
-export type ProviderFailure = 'unreachable' | 'timeout' | 'invalid_response' | 'rejected';
+/**
+ * Why a provider interaction failed (for logs; the client sees 502 `oidc_provider_error`),
+ * except `access_denied`: the user cancelled (or refused consent) at the provider, an ordinary
+ * outcome the callback answers with a redirect to `returnTo?error=access_denied` (API.md).
+ */
+export type ProviderFailure = 'unreachable' | 'timeout' | 'invalid_response' | 'rejected' | 'access_denied';
 
 /** A 502 `oidc_provider_error` carrying the reason for the log line. */
 export class ProviderError extends TokenwardError {
@@ -44,6 +48,9 @@ export class ProviderError extends TokenwardError {
 }
 
 function classify(error: unknown): ProviderFailure {
+  // RFC 6749 §4.1.2.1: the resource owner denied the request. openid-client raises it only after
+  // the response's state (and RFC 9207 iss) checked out, so it really answers this login.
+  if (error instanceof oidc.AuthorizationResponseError && error.error === 'access_denied') return 'access_denied';
   const e = error as { name?: unknown; code?: unknown; cause?: { name?: unknown; code?: unknown } } | null;
   const names = [e?.name, e?.cause?.name];
   if (names.includes('TimeoutError') || names.includes('AbortError')) return 'timeout';
@@ -139,7 +146,8 @@ export class OidcProviderClient {
    * Validates the authorization response at `callbackUrl` (state, and the RFC 9207 `iss`
    * parameter when the provider sends it), redeems the code with the PKCE verifier, validates
    * the ID token (nonce included), and reads email and name from the ID token or, when it has
-   * none, from the UserInfo endpoint (whose `sub` must match).
+   * none, from the UserInfo endpoint (whose `sub` must match). An `error=` response throws a
+   * {@link ProviderError}; its reason is `access_denied` when the user cancelled.
    */
   async completeLogin(callbackUrl: URL, checks: CallbackChecks): Promise<FederatedIdentity> {
     const configuration = await this.configuration();

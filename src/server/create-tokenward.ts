@@ -7,6 +7,7 @@ import { MemoryBus } from '../bus/memory-bus.js';
 import { resolveConfig, type TokenwardConfig, type TokenwardOptions } from '../config.js';
 import { AuthService } from '../core/auth-service.js';
 import { type DpopPolicy, DpopVerifier } from '../core/dpop.js';
+import { MAX_CLIENT_ID_LENGTH } from '../core/client-id.js';
 import { describeUserAgent } from '../core/device.js';
 import { KeyRing } from '../core/key-ring.js';
 import { sha256Sync } from '../core/node-crypto.js';
@@ -181,6 +182,8 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
     policy: {
       issuer: config.publicOrigin,
       audience: config.publicOrigin,
+      // The browser client is the web app at the public origin (core/client-id.ts).
+      browserClientId: config.publicOrigin,
       accessTtlSec: config.accessTtlSec,
       refreshGraceSec: config.refreshGraceSec,
       refreshIdleSec: config.refreshIdleSec,
@@ -291,7 +294,12 @@ function safeHost(url: string): string {
   }
 }
 
-/** Worst-case cookie sizes with the configured claims; refuses to start above 4096 bytes. */
+/**
+ * Worst-case cookie sizes with the configured claims; refuses to start above 4096 bytes. The
+ * worst access token has the longest `amr`, a DPoP `cnf`, and the longest `client_id` a session
+ * can hold: an `/auth/token` client's (up to 128 characters; its refresh token can be presented
+ * through the cookie transport too) or the browser client's, whichever is longer.
+ */
 async function checkCookieBudget(ctx: ServerContext): Promise<void> {
   const fakeSession = {
     id: crypto.randomUUID(),
@@ -309,6 +317,7 @@ async function checkCookieBudget(ctx: ServerContext): Promise<void> {
     deviceId: null,
     newDevice: false,
     dpopJkt: null,
+    clientId: 'x'.repeat(Math.max(MAX_CLIENT_ID_LENGTH, ctx.service.deps.policy.browserClientId.length)),
   };
   const { accessToken } = await ctx.service.issueAccessToken(fakeSession, { cnf: { jkt: 'x'.repeat(43) } });
   const worst = ctx.cookies.serialize('at', accessToken, ctx.config.refreshAbsoluteSec).length;

@@ -46,9 +46,9 @@ export function clearingHeaders(ctx: ServerContext): Headers {
   return h;
 }
 
-/** The JSON view of a user. Never a hash, never a token. */
+/** The JSON view of a user (API.md: `{id, email, emailVerified, name, createdAt}`). Never a hash, never a token. */
 export function userJson(user: IssuedSession['user']): Record<string, unknown> {
-  return { id: user.id, email: user.email, name: user.name, createdAt: iso(user.createdAt) };
+  return { id: user.id, email: user.email, emailVerified: user.emailVerified, name: user.name, createdAt: iso(user.createdAt) };
 }
 
 /** The JSON view of a session (`expiresAt`: when the refresh chain ends at the latest). */

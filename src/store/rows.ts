@@ -10,6 +10,8 @@ export interface UserRow {
   email: string;
   name: string | null;
   created_at: number;
+  /** Migration 0004: 0 or 1. */
+  email_verified: number;
 }
 
 export interface CredentialsRow {
@@ -36,6 +38,8 @@ export interface SessionRow {
   device_id: string | null;
   new_device: number;
   dpop_jkt: string | null;
+  /** Migration 0003. */
+  client_id: string | null;
 }
 
 export interface RefreshTokenRow {
@@ -46,6 +50,8 @@ export interface RefreshTokenRow {
   used_at: number | null;
   successor_hash: string | null;
   successor_sealed: string | null;
+  /** Migration 0003: digest of the presenter that rotated the token. */
+  rotated_by: string | null;
 }
 
 export interface EventRow {
@@ -112,10 +118,11 @@ export const SESSION_COLUMNS = [
   'device_id',
   'new_device',
   'dpop_jkt',
+  'client_id',
 ] as const satisfies ReadonlyArray<keyof SessionRow>;
 
 export function toUser(row: UserRow): User {
-  return { id: row.id, email: row.email, name: row.name, createdAt: Number(row.created_at) };
+  return { id: row.id, email: row.email, emailVerified: Number(row.email_verified) === 1, name: row.name, createdAt: Number(row.created_at) };
 }
 
 export function toCredentials(row: CredentialsRow): Credentials {
@@ -145,6 +152,7 @@ export function toSession(row: SessionRow): Session {
     deviceId: row.device_id,
     newDevice: Number(row.new_device) === 1,
     dpopJkt: row.dpop_jkt,
+    clientId: row.client_id,
   };
 }
 
@@ -165,6 +173,7 @@ export function fromSession(s: Session): SessionRow {
     device_id: s.deviceId,
     new_device: s.newDevice ? 1 : 0,
     dpop_jkt: s.dpopJkt,
+    client_id: s.clientId,
   };
 }
 
@@ -176,6 +185,7 @@ export function toRefreshToken(row: RefreshTokenRow): RefreshTokenRecord {
     usedAt: nullableNumber(row.used_at),
     successorHash: row.successor_hash,
     successorSealed: row.successor_sealed,
+    rotatedBy: row.rotated_by,
   };
 }
 

@@ -6,9 +6,24 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AppServer, hasChromium, launchBrowser, makeCertificate, newContext, newEmail, openHarness, PASSWORD, requireChromium, signupViaApi, startApp, type Tls } from '../support/browser.js';
+import {
+  type AppServer,
+  hasChromium,
+  launchBrowser,
+  makeCertificate,
+  newContext,
+  newEmail,
+  openHarness,
+  PASSWORD,
+  requireChromium,
+  sessionCookies,
+  signupViaApi,
+  startApp,
+  type Tls,
+} from '../support/browser.js';
 
 type Win = {
+  fetch: (input: string, init?: RequestInit) => Promise<{ status: number; json: () => Promise<unknown> }>;
   tw: {
     client: {
       fetch: (input: string, init?: RequestInit) => Promise<Response>;
@@ -145,6 +160,73 @@ describe('five tabs, expired access token', { timeout: 60_000 }, () => {
       await expectOneRefreshPerExpiry(pages, sessionId);
     } finally {
       await context.close();
+    }
+  });
+});
+
+/** A POST /auth/refresh from the page itself (same-origin, the browser's own cookies). */
+function refreshFromPage(page: Page): Promise<{ status: number; code: string | null }> {
+  return page.evaluate(async () => {
+    const response = await window.fetch('/auth/refresh', { method: 'POST', credentials: 'same-origin' });
+    const body = (await response.json()) as { code?: string };
+    return { status: response.status, code: body.code ?? null };
+  });
+}
+
+describe('grace window in real browsers (API.md "Tokens")', { timeout: 60_000 }, () => {
+  it('ten racing tabs of one browser POST /auth/refresh at the same instant: every one succeeds and the session stays alive', async () => {
+    const context = await newContext(browser);
+    try {
+      const { pages, sessionId } = await openTabs(context);
+      while (pages.length < 10) pages.push(await openHarness(context, app));
+      const from = app.requests.length;
+      const at = Date.now() + 400;
+      const results = await Promise.all(
+        pages.map((page) =>
+          page.evaluate(async (at) => {
+            await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+            return (await window.fetch('/auth/refresh', { method: 'POST', credentials: 'same-origin' })).status;
+          }, at),
+        ),
+      );
+      expect(results).toEqual(Array(10).fill(200));
+      expect(app.requests.slice(from).filter((r) => r.path === '/auth/refresh')).toHaveLength(10);
+      const after = await Promise.all(pages.map((p) => p.evaluate(async () => (await window.tw.client.me())?.session.id ?? null)));
+      expect(after).toEqual(Array(10).fill(sessionId));
+      const session = await app.tw.context.store.getSession(sessionId);
+      expect(session?.revokedAt).toBeNull();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a stolen rotated token replayed from another browser within the window is reuse: 401 refresh_reused, the session is revoked', async () => {
+    const victim = await newContext(browser);
+    const thief = await newContext(browser);
+    try {
+      const { pages, sessionId } = await openTabs(victim);
+      const tab = pages[0] as Page;
+      const stolen = (await sessionCookies(victim, app))['__Secure-tw_rt'] as string;
+      expect(stolen).toMatch(/^twr_/);
+      // The victim's tab refreshes (the token the thief copied is now rotated).
+      expect(await refreshFromPage(tab)).toEqual({ status: 200, code: null });
+      const successor = (await sessionCookies(victim, app))['__Secure-tw_rt'];
+      expect(successor).not.toBe(stolen);
+
+      // One second later, the thief's own browser (its own device cookie, or none) presents the copy.
+      await new Promise((r) => setTimeout(r, 1000));
+      const url = new URL(app.origin);
+      await thief.addCookies([{ name: '__Secure-tw_rt', value: stolen, domain: url.hostname, path: '/auth', secure: true, httpOnly: true, sameSite: 'Strict' }]);
+      const thiefPage = await openHarness(thief, app);
+      expect(await refreshFromPage(thiefPage)).toEqual({ status: 401, code: 'refresh_reused' });
+      // The thief got nothing, and the victim's session is over on every tab.
+      const thiefJar = await sessionCookies(thief, app);
+      expect(thiefJar['__Secure-tw_rt']).toBeUndefined();
+      expect(thiefJar['__Host-tw_at']).toBeUndefined();
+      expect((await app.tw.context.store.getSession(sessionId))?.revokeReason).toBe('refresh_reuse');
+      expect(await refreshFromPage(tab)).toEqual({ status: 401, code: 'session_expired' });
+    } finally {
+      await Promise.all([victim.close(), thief.close()]);
     }
   });
 });

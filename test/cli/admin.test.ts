@@ -148,7 +148,7 @@ describe('tokenward CLI › users and sessions (embedded store, server running)'
     const body = JSON.parse(json.stdout) as { users: Array<Record<string, unknown>>; more: boolean };
     expect(body.more).toBe(false);
     expect(body.users.map((u) => u.email)).toEqual(['ada@corp.example', 'carol@corp.example']);
-    expect(Object.keys(body.users[0] ?? {}).sort()).toEqual(['createdAt', 'email', 'id', 'name']);
+    expect(Object.keys(body.users[0] ?? {}).sort()).toEqual(['createdAt', 'email', 'emailVerified', 'id', 'name']);
     expect(body.users[0]?.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
     const none = await runTokenward(['users', 'list', '--email-contains', 'nobody'], env);

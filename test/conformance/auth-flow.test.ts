@@ -19,7 +19,7 @@ describe('signup', () => {
     const { response, email } = await signup(b, 'Alice@Example.COM ');
     expect(response.status).toBe(201);
     const body = (await response.json()) as { user: Record<string, unknown>; session: Record<string, unknown> };
-    expect(body.user).toEqual({ id: expect.any(String), email: 'alice@example.com', name: null, createdAt: expect.stringMatching(/Z$/) });
+    expect(body.user).toEqual({ id: expect.any(String), email: 'alice@example.com', emailVerified: false, name: null, createdAt: expect.stringMatching(/Z$/) });
     expect(Object.keys(body.session).sort()).toEqual(['accessExpiresAt', 'createdAt', 'expiresAt', 'id']);
     expect(JSON.stringify(body)).not.toMatch(/twr_|eyJ|argon2/);
     expect(email).toBe('Alice@Example.COM ');

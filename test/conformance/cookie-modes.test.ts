@@ -91,3 +91,35 @@ describe('configuration errors name the option', () => {
     expect(config.cookies.split).toBe(true);
   });
 });
+
+describe('cookie budget (DESIGN.md: refuse to start rather than set a cookie browsers drop)', () => {
+  /** An https origin of `labels` 62-character DNS labels (a long but valid host name). */
+  const longOrigin = (labels: number) => `https://${`${'a'.repeat(62)}.`.repeat(labels)}example.com`;
+
+  it('counts client_id: the largest origin that starts still sets every access-token cookie within 4096 bytes, even with a 128-character native client_id', async () => {
+    const origin = longOrigin(13);
+    t = await createTestInstance({ publicOrigin: origin });
+    const b = new Browser(t.request, origin);
+    const { response } = await signup(b);
+    const at = parseSetCookies(response).get('__Host-tw_at');
+    expect(at?.raw.length).toBeLessThanOrEqual(4096);
+    expect(JSON.parse(Buffer.from((at?.value ?? '').split('.')[1] as string, 'base64url').toString()).client_id).toBe(origin);
+    // A native session's refresh token presented through the cookie transport: its tokens keep the native client_id.
+    const email = `budget-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    await signup(new Browser(t.request, origin), email);
+    const native = await t.request('/auth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', username: email, password: 'correct horse battery staple', client_id: 'c'.repeat(128) }).toString(),
+    });
+    expect(native.status).toBe(200);
+    const { refresh_token } = (await native.json()) as { refresh_token: string };
+    const viaCookie = await t.request('/auth/refresh', { method: 'POST', headers: { cookie: `__Secure-tw_rt=${refresh_token}`, 'sec-fetch-site': 'same-origin' } });
+    expect(viaCookie.status).toBe(200);
+    expect(parseSetCookies(viaCookie).get('__Host-tw_at')?.raw.length).toBeLessThanOrEqual(4096);
+  });
+
+  it('an origin whose access tokens (iss, aud and client_id) would overflow the cookie refuses to start, naming the option', async () => {
+    await expect(createTestInstance({ publicOrigin: longOrigin(14) })).rejects.toThrow(/Cookie budget exceeded.*publicOrigin/);
+  });
+});

@@ -16,6 +16,21 @@ afterAll(async () => {
 
 const LEAK = /at .*\.(ts|js):\d+|SQLITE|sqlite|postgres|kysely|TypeError|ReferenceError|undefined is not|Cannot read prop/i;
 
+/** API.md: every error is problem+json, except `POST /auth/token`'s, which follow RFC 6749 §5.2. */
+const OAUTH_ERROR_PATHS = new Set(['/auth/token']);
+
+function errorShape(path: string): string {
+  return OAUTH_ERROR_PATHS.has(path) ? 'an RFC 6749 error (application/json with error and code)' : 'problem+json';
+}
+
+function isContractError(path: string, res: Response, text: string): boolean {
+  if (!OAUTH_ERROR_PATHS.has(path)) return res.headers.get('content-type') === 'application/problem+json';
+  if (res.status === 405) return res.headers.get('content-type') === 'application/problem+json';
+  if (res.headers.get('content-type') !== 'application/json') return false;
+  const body = JSON.parse(text) as { error?: unknown; code?: unknown };
+  return typeof body.error === 'string' && typeof body.code === 'string';
+}
+
 const BODIES: Array<[string, string | Uint8Array, string]> = [
   ['malformed JSON', '{"email":', 'application/json'],
   ['a JSON array', '[1,2,3]', 'application/json'],
@@ -84,7 +99,7 @@ describe('every route answers hostile input with a 4xx problem+json, never a 5xx
         const text = await res.text();
         const where = `${method} ${route.path} with ${v.name}: ${res.status}`;
         if (res.status >= 500) failures.push(`${where} ${text.slice(0, 200)}`);
-        else if (res.status >= 400 && res.headers.get('content-type') !== 'application/problem+json') failures.push(`${where} is not problem+json (${res.headers.get('content-type')})`);
+        else if (res.status >= 400 && !isContractError(route.path, res, text)) failures.push(`${where} is not ${errorShape(route.path)} (${res.headers.get('content-type')})`);
         else if (LEAK.test(text)) failures.push(`${where} leaks: ${text.slice(0, 200)}`);
       }
     }
@@ -106,7 +121,7 @@ describe('every route answers hostile input with a 4xx problem+json, never a 5xx
         const text = await res.text();
         const where = `${route.method} ${route.path} with ${name}: ${res.status}`;
         if (res.status >= 500) failures.push(`${where} ${text.slice(0, 200)}`);
-        else if (res.status >= 400 && res.headers.get('content-type') !== 'application/problem+json') failures.push(`${where} is not problem+json`);
+        else if (res.status >= 400 && !isContractError(route.path, res, text)) failures.push(`${where} is not ${errorShape(route.path)}`);
         else if (LEAK.test(text)) failures.push(`${where} leaks: ${text.slice(0, 200)}`);
       }
     }

@@ -372,10 +372,11 @@ describe('not-me link', () => {
     expect(await page.text()).toContain('Firefox on Linux');
     expect((await intruder.fetch('/api/profile')).status).toBe(200);
 
-    // The click (any browser, no cookies needed).
-    const confirmed = await t.request(path, { method: 'POST', headers: { accept: 'application/json' } });
+    // The click on the page's button: its form posts back to the same URL (any browser, no cookies needed).
+    const confirmed = await t.request(path, { method: 'POST', headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
     expect(confirmed.status).toBe(200);
-    expect(await json(confirmed)).toEqual({ revoked: true });
+    expect(confirmed.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await confirmed.text()).toContain('Signed out');
     await expectProblem(await intruder.fetch('/api/profile'), 401, 'invalid_token');
     expect((await laptop.fetch('/api/profile')).status).toBe(200);
     const { events } = await listEvents(laptop);
@@ -386,6 +387,32 @@ describe('not-me link', () => {
     const html = await t.request(path, { method: 'POST', headers: { accept: 'text/html' } });
     expect(html.status).toBe(400);
     expect((await t.request(path, { headers: { accept: 'text/html' } })).status).toBe(400);
+  });
+
+  it('POST {token} in the JSON body (an app\'s own page or client) revokes that session once: {revoked: 1}', async () => {
+    const laptop = deviceBrowser(t, { ip: '203.0.113.92' });
+    const { email } = await signupAs(laptop);
+    const intruder = deviceBrowser(t, { ip: '198.51.100.92', userAgent: FIREFOX_LINUX });
+    const intruderSession = await loginSession(intruder, email);
+    const { notMeUrl } = await alertFor(email);
+    const token = new URL(notMeUrl).searchParams.get('token') ?? '';
+    const post = (body: unknown) => t.request('/auth/sessions/not-me', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+
+    const confirmed = await post({ token });
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await json(confirmed)).toEqual({ revoked: 1 });
+    await expectProblem(await intruder.fetch('/api/profile'), 401, 'invalid_token');
+    expect((await laptop.fetch('/api/profile')).status).toBe(200);
+    expect((await listEvents(laptop)).events.find((e) => e.type === 'session.reported_not_me')?.sessionId).toBe(intruderSession);
+
+    // Used, wrong or malformed: 400 invalid_link; a body without a string token: 400 invalid_request.
+    await expectProblem(await post({ token }), 400, 'invalid_link');
+    await expectProblem(await post({ token: `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}` }), 400, 'invalid_link');
+    await expectProblem(await post({ token: 'x'.repeat(300) }), 400, 'invalid_link');
+    await expectProblem(await post({}), 400, 'invalid_request');
+    await expectProblem(await post({ token: ['x'] }), 400, 'invalid_request');
+    await expectProblem(await t.request('/auth/sessions/not-me', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"token":' }), 400, 'invalid_request');
   });
 
   it('a tampered, malformed or missing token is 400 invalid_link', async () => {

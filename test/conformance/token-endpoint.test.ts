@@ -37,16 +37,19 @@ async function newUser(): Promise<string> {
   return email;
 }
 
-async function expectTokenError(res: Response, status: number, code: string, error: string | null): Promise<Record<string, unknown>> {
+/**
+ * An RFC 6749 §5.2 error: `application/json` (not problem+json, which OAuth libraries refuse),
+ * exactly `error` (a registered OAuth code), `error_description` and the stable Tokenward `code`.
+ */
+async function expectTokenError(res: Response, status: number, code: string, error: string): Promise<Record<string, unknown>> {
   expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(res.headers.get('content-type')).toMatch(/^application\/json(;|$)/);
   expect(res.headers.get('cache-control')).toBe('no-store');
   expect(res.headers.get('pragma')).toBe('no-cache');
   expect(res.headers.getSetCookie()).toEqual([]);
   const body = (await res.json()) as Record<string, unknown>;
-  expect(body).toMatchObject({ type: `https://tokenward.dev/errors/${code}`, status, code });
-  if (error === null) expect(body.error).toBeUndefined();
-  else expect(body.error).toBe(error);
+  expect(Object.keys(body).sort()).toEqual(['code', 'error', 'error_description']);
+  expect(body).toMatchObject({ code, error, error_description: expect.any(String) });
   return body;
 }
 
@@ -115,7 +118,7 @@ describe('token endpoint › password grant (RFC 6749 §4.3, §5.1)', () => {
     const a = await expectTokenError(wrong.clone(), 400, 'invalid_grant', 'invalid_grant');
     await expectTokenError(unknown.clone(), 400, 'invalid_grant', 'invalid_grant');
     expect(await wrong.text()).toBe(await unknown.text());
-    expect(a).toEqual({ type: 'https://tokenward.dev/errors/invalid_grant', title: 'Invalid grant', status: 400, code: 'invalid_grant', detail: 'The email or password is incorrect.', error: 'invalid_grant' });
+    expect(a).toEqual({ error: 'invalid_grant', error_description: 'The email or password is incorrect.', code: 'invalid_grant' });
   });
 
   it('shares the login backoff: failures here and at /auth/login count together, then 429 with Retry-After', async () => {
@@ -148,12 +151,17 @@ describe('token endpoint › refresh grant (RFC 6749 §6)', () => {
     expect(decodeJwt(next.access_token).sid).toBe(decodeJwt(first.access_token).sid);
   });
 
-  it('within the grace window a rotated token returns the same successor', async () => {
+  it('grace window › a native client without DPoP has no device identity, so a rotated token presented again is reuse', async () => {
+    // API.md "Tokens": the graced successor goes only to the device that rotated; a Bearer client
+    // cannot prove it is that device, so it gets no grace (a lost response means signing in again).
     const first = await passwordGrant(await newUser());
     const a = (await (await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token })).json()) as TokenBody;
-    clock.advance(5);
-    const b = (await (await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token })).json()) as TokenBody;
-    expect(b.refresh_token).toBe(a.refresh_token);
+    clock.advance(1);
+    const body = await expectTokenError(await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }), 400, 'invalid_grant', 'invalid_grant');
+    expect(body).not.toHaveProperty('refresh_token');
+    expect(JSON.stringify(body)).not.toContain(a.refresh_token);
+    await expectTokenError(await form({ grant_type: 'refresh_token', refresh_token: a.refresh_token }), 400, 'invalid_grant', 'invalid_grant');
+    expect((await t.tw.context.store.getSession(decodeJwt(first.access_token).sid as string))?.revokeReason).toBe('refresh_reuse');
   });
 
   it('reuse after the grace window: 400 invalid_grant, the session is revoked and its tokens fail', async () => {
@@ -161,7 +169,7 @@ describe('token endpoint › refresh grant (RFC 6749 §6)', () => {
     const next = (await (await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token })).json()) as TokenBody;
     clock.advance(11);
     const body = await expectTokenError(await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }), 400, 'invalid_grant', 'invalid_grant');
-    expect(body.detail).toMatch(/used twice/);
+    expect(body.error_description).toMatch(/used twice/);
     await expectTokenError(await form({ grant_type: 'refresh_token', refresh_token: next.refresh_token }), 400, 'invalid_grant', 'invalid_grant');
     expect((await t.request('/auth/me', { headers: { authorization: `Bearer ${next.access_token}` } })).status).toBe(401);
     const session = await t.tw.context.store.getSession(decodeJwt(first.access_token).sid as string);
@@ -186,6 +194,18 @@ describe('token endpoint › request errors (RFC 6749 §5.2)', () => {
     ['refresh grant without refresh_token', 'invalid_request', 'invalid_request', { grant_type: 'refresh_token' }],
   ])('%s: 400 %s', async (_name, code, error, params) => {
     await expectTokenError(await form(params as Record<string, string>), 400, code, error);
+  });
+
+  it('client_id (RFC 6749 §2.2): a malformed one, or the browser client\'s own id, is 400 invalid_request and no session starts', async () => {
+    const email = await newUser();
+    for (const clientId of ['x'.repeat(129), 'with space', 'tab\there', 'ünicode', ORIGIN]) {
+      await expectTokenError(await form({ grant_type: 'password', username: email, password: PASSWORD, client_id: clientId }), 400, 'invalid_request', 'invalid_request');
+    }
+    const user = await t.tw.context.store.findUserByEmail(email);
+    expect(await t.tw.context.store.listActiveSessions(user?.id as string, clock.now())).toHaveLength(1); // the signup's
+    const ok = await form({ grant_type: 'password', username: email, password: PASSWORD, client_id: 'x'.repeat(128) });
+    expect(ok.status).toBe(200);
+    expect(decodeJwt(((await ok.json()) as TokenBody).access_token).client_id).toBe('x'.repeat(128));
   });
 
   it('a repeated parameter is 400 invalid_request (RFC 6749 §3.2)', async () => {
@@ -261,6 +281,32 @@ describe('token endpoint › DPoP (RFC 9449 §5)', () => {
     expect(res.status).toBe(200);
   });
 
+  it('grace window › the same DPoP key gets the same successor again within the window', async () => {
+    const first = (await (await form({ grant_type: 'password', username: await newUser(), password: PASSWORD }, { dpop: await proof() })).json()) as TokenBody;
+    const a = (await (await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, { dpop: await proof() })).json()) as TokenBody;
+    clock.advance(5);
+    const res = await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, { dpop: await proof() });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as TokenBody).refresh_token).toBe(a.refresh_token);
+  });
+
+  it('grace window › a stolen rotated token re-presented with another DPoP key (or none) is reuse and revokes the session', async () => {
+    for (const thiefKey of [await createDpopKey('ES256'), null]) {
+      // An unbound session (password grant without DPoP) whose client rotated with its key.
+      const first = await passwordGrant(await newUser());
+      const a = (await (await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, { dpop: await proof() })).json()) as TokenBody;
+      clock.advance(1);
+      const stolen = await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, thiefKey === null ? {} : { dpop: await proof(thiefKey) });
+      const body = await expectTokenError(stolen, 400, 'invalid_grant', 'invalid_grant');
+      expect(body.error_description).toMatch(/used twice/);
+      expect(JSON.stringify(body)).not.toContain(a.refresh_token);
+      const sid = decodeJwt(first.access_token).sid as string;
+      expect((await t.tw.context.store.getSession(sid))?.revokeReason).toBe('refresh_reuse');
+      // The legitimate client's successor is dead too.
+      await expectTokenError(await form({ grant_type: 'refresh_token', refresh_token: a.refresh_token }, { dpop: await proof() }), 400, 'invalid_grant', 'invalid_grant');
+    }
+  });
+
   it('an unbound refresh token with a proof: the new access token is bound to the proof key', async () => {
     const first = await passwordGrant(await newUser());
     const res = await form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }, { dpop: await proof() });
@@ -273,7 +319,7 @@ describe('token endpoint › DPoP (RFC 9449 §5)', () => {
     const email = await newUser();
     const wrongUrl = await createProof(key, { htm: 'POST', htu: `${ORIGIN}/auth/login`, iat: Math.floor(clock.now() / 1000) });
     const body = await expectTokenError(await form({ grant_type: 'password', username: email, password: PASSWORD }, { dpop: wrongUrl }), 400, 'invalid_dpop_proof', 'invalid_dpop_proof');
-    expect(body.detail).toContain('htu');
+    expect(body.error_description).toContain('htu');
     const user = await t.tw.context.store.findUserByEmail(email);
     expect((await t.tw.context.store.listActiveSessions(user?.id as string, clock.now())).length).toBe(1); // the signup's
   });
@@ -283,7 +329,7 @@ describe('token endpoint › DPoP (RFC 9449 §5)', () => {
     const p = await proof();
     expect((await form({ grant_type: 'password', username: email, password: PASSWORD }, { dpop: p })).status).toBe(200);
     const body = await expectTokenError(await form({ grant_type: 'password', username: email, password: PASSWORD }, { dpop: p }), 400, 'invalid_dpop_proof', 'invalid_dpop_proof');
-    expect(body.detail).toContain('replay');
+    expect(body.error_description).toContain('replay');
   });
 });
 
@@ -305,6 +351,8 @@ describe('token endpoint › DPoP server nonce (RFC 9449 §8)', () => {
       n.request('/auth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop }, body: `grant_type=password&username=nonce%40example.com&password=${encodeURIComponent(PASSWORD)}` });
     const first = await send(await createProof(key, { htm: 'POST', htu: TOKEN_URL }));
     expect(first.status).toBe(400);
+    expect(first.headers.get('content-type')).toMatch(/^application\/json(;|$)/);
+    expect(first.headers.get('cache-control')).toBe('no-store');
     const nonce = first.headers.get('dpop-nonce') as string;
     expect(nonce).toMatch(/^[\x21\x23-\x5b\x5d-\x7e]+$/);
     expect(((await first.json()) as { error: string; code: string })).toMatchObject({ code: 'use_dpop_nonce', error: 'use_dpop_nonce' });

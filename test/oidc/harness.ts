@@ -1,4 +1,5 @@
 import type { TokenwardOptions } from '../../src/config.js';
+import type { TokenwardDependencies } from '../../src/server/create-tokenward.js';
 import { oidcRoutes } from '../../src/server/routes/oidc.js';
 import { Browser, createTestInstance, type TestInstance } from '../support/instance.js';
 import type { TestIdp } from './idp.js';
@@ -18,8 +19,8 @@ export const REDIRECT_URIS = [
  * A Tokenward instance with the OIDC routes. Until `createTokenward` mounts them itself, they
  * are added here (routes added after creation still match in Hono); once it does, this adds nothing.
  */
-export async function createOidcInstance(options: TokenwardOptions): Promise<TestInstance> {
-  const instance = await createTestInstance({ publicOrigin: ORIGIN, ...options }, { listen: false });
+export async function createOidcInstance(options: TokenwardOptions, deps: TokenwardDependencies = {}): Promise<TestInstance> {
+  const instance = await createTestInstance({ publicOrigin: ORIGIN, ...options }, { listen: false, ...deps });
   const mounted = instance.tw.app.routes.some((r) => r.path === '/auth/oidc/:provider/callback');
   if (!mounted) oidcRoutes(instance.tw.app, instance.tw.context);
   return instance;
@@ -58,7 +59,7 @@ export { Browser };
 /** The JSON shapes the OIDC tests read (problem details, `/auth/me`). */
 export interface Json {
   code?: string;
-  user: { id: string; email: string; name: string | null };
+  user: { id: string; email: string; emailVerified: boolean; name: string | null };
   session: { id: string };
   sessions: Array<{ id: string; current: boolean; newDevice: boolean }>;
   events: Array<{ type: string }>;

@@ -215,15 +215,42 @@ describe('oidc › ID token validation (by openid-client)', () => {
   });
 });
 
-describe('oidc › provider failures are 502 oidc_provider_error, never 500', () => {
-  it('an error response from the provider (the user cancels: error=access_denied)', async () => {
+describe('oidc › the user cancels at the provider (API.md: returnTo?error=access_denied)', () => {
+  it('the user cancels at the provider: redirect to returnTo?error=access_denied, no session, the state is spent', async () => {
     const t = await instance();
     const browser = new Browser(t.request, ORIGIN);
-    const callbackUrl = await idp.authorize((await start(browser)).href, { sub: 'alice', abort: true });
+    // oidc-provider's own "cancel" (devInteractions abort) answers error=access_denied.
+    const callbackUrl = await idp.authorize((await start(browser, 'test', '/settings?tab=login')).href, { sub: 'alice', abort: true });
     expect(callbackUrl.searchParams.get('error')).toBe('access_denied');
+    const tokenRequests = idp.tokenRequests;
     const response = await browser.fetch(pathOf(callbackUrl));
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe(`${ORIGIN}/settings?tab=login&error=access_denied`);
+    expect(sessionCookieNames(response)).toEqual([]);
+    expect(parseSetCookies(response).get(OIDC_COOKIE)?.attributes.get('max-age')).toBe('0');
+    expect(idp.tokenRequests).toBe(tokenRequests);
+    expect((await browser.fetch('/auth/me')).status).toBe(401);
+    // The same callback again: the login state is gone.
+    await expectProblem(await browser.fetch(pathOf(callbackUrl)), 400, 'oidc_state_mismatch');
+  });
+});
+
+describe('oidc › provider failures are 502 oidc_provider_error, never 500', () => {
+  it('another error response from the provider (error=temporarily_unavailable, with the right state) stays 502', async () => {
+    const t = await instance();
+    const browser = new Browser(t.request, ORIGIN);
+    const state = (await start(browser)).searchParams.get('state') ?? '';
+    const crafted = `/auth/oidc/test/callback?${new URLSearchParams({ error: 'temporarily_unavailable', state, iss: idp.issuer })}`;
+    const response = await browser.fetch(crafted);
     await expectProblem(response, 502, 'oidc_provider_error');
     expect(parseSetCookies(response).get(OIDC_COOKIE)?.attributes.get('max-age')).toBe('0');
+  });
+
+  it('an access_denied response with a forged state is a state mismatch, not a redirect', async () => {
+    const t = await instance();
+    const browser = new Browser(t.request, ORIGIN);
+    await start(browser);
+    await expectProblem(await browser.fetch(`/auth/oidc/test/callback?error=access_denied&state=forged&iss=${encodeURIComponent(idp.issuer)}`), 400, 'oidc_state_mismatch');
   });
 
   it('an error response without the matching state is a state mismatch first', async () => {

@@ -73,11 +73,12 @@ describe('scale-out › three nodes on PostgreSQL + Redis', () => {
     expect(Number(sixth.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
-  it('50 concurrent refreshes of one refresh token over 3 nodes: exactly one successor, session alive, no reuse revocation', async () => {
+  it('50 concurrent refreshes of one refresh token from one browser over 3 nodes: exactly one successor, session alive, no reuse revocation', async () => {
     const { browser, sessionId } = await signupOn(A);
     const token = browser.refreshToken();
+    const device = browser.deviceId();
     const nodes = [A, B, C];
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => refreshWith(nodes[i % 3], token)));
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => refreshWith(nodes[i % 3], token, { device })));
     const statuses = new Set(results.map((r) => r.status));
     expect([...statuses]).toEqual([200]);
     expect(results.some((r) => r.cleared)).toBe(false);
@@ -89,7 +90,7 @@ describe('scale-out › three nodes on PostgreSQL + Redis', () => {
     for (const r of results) expect((r.body.session as { id: string }).id).toBe(sessionId);
 
     // The chain goes on from the one successor, on any node; the session was not revoked.
-    const next = await refreshWith(C, successor ?? '');
+    const next = await refreshWith(C, successor ?? '', { device });
     expect(next.status).toBe(200);
     expect(next.successor).toBeDefined();
     browser.cookies.set('__Secure-tw_rt', next.successor ?? '');
@@ -196,13 +197,13 @@ describe('scale-out › three nodes on PostgreSQL + Redis', () => {
     const eventsAfter = ((await (await browser.on(B, '/auth/events')).json()) as { events: Array<{ type: string; at: string }> }).events;
     for (const event of eventsBefore) expect(eventsAfter).toContainEqual(event);
     const nodes = [A, B, C];
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => refreshWith(nodes[i % 3], r1)));
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => refreshWith(nodes[i % 3], r1, { device: browser.deviceId() })));
     expect(new Set(results.map((r) => r.status))).toEqual(new Set([200]));
     const successors = new Set(results.map((r) => r.successor));
     expect(successors.size).toBe(1);
     for (const r of results) expect((r.body.session as { id: string }).id).toBe(sessionId);
     const [r2] = successors;
-    expect((await refreshWith(B, r2 ?? '')).status).toBe(200);
+    expect((await refreshWith(B, r2 ?? '', { device: browser.deviceId() })).status).toBe(200);
     // No node died on the way (a broken pooled connection must never crash a process).
     for (const node of [A, B, C]) expect(node?.child.exitCode).toBeNull();
   }, 60_000);

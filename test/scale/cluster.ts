@@ -88,6 +88,13 @@ export class ClusterBrowser {
     if (!token) throw new Error('no refresh token cookie');
     return token;
   }
+
+  /** The browser's device id (`__Host-tw_dev`), which it sends with every refresh. */
+  deviceId(): string {
+    const id = this.cookies.get('__Host-tw_dev');
+    if (!id) throw new Error('no device cookie');
+    return id;
+  }
 }
 
 /**
@@ -140,12 +147,20 @@ export function pingWithBearer(node: ServerProcess | undefined, accessToken: str
   return get(new URL('/api/ping/protected', node.url), { authorization: `Bearer ${accessToken}` });
 }
 
-/** `POST /auth/refresh` with only the given refresh cookie; returns the status and the successor (if any). */
-export async function refreshWith(node: ServerProcess | undefined, refreshToken: string): Promise<{ status: number; successor: string | undefined; cleared: boolean; body: Record<string, unknown> }> {
+/**
+ * `POST /auth/refresh` with the given refresh cookie and, when given, the device cookie of the
+ * browser presenting it (a browser always sends both); returns the status and the successor (if any).
+ */
+export async function refreshWith(
+  node: ServerProcess | undefined,
+  refreshToken: string,
+  options: { device?: string | undefined; userAgent?: string } = {},
+): Promise<{ status: number; successor: string | undefined; cleared: boolean; body: Record<string, unknown> }> {
   if (!node) throw new Error('no such node');
+  const cookie = options.device === undefined ? `__Secure-tw_rt=${refreshToken}` : `__Secure-tw_rt=${refreshToken}; __Host-tw_dev=${options.device}`;
   const response = await fetch(new URL('/auth/refresh', node.url), {
     method: 'POST',
-    headers: { cookie: `__Secure-tw_rt=${refreshToken}`, 'sec-fetch-site': 'same-origin' },
+    headers: { cookie, 'sec-fetch-site': 'same-origin', ...(options.userAgent === undefined ? {} : { 'user-agent': options.userAgent }) },
     signal: AbortSignal.timeout(15_000),
   });
   const cookies = parseSetCookies(response);

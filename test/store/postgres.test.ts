@@ -54,7 +54,7 @@ if (url === undefined || url === '') {
 
     async function userWithSession(maxSessions = 20): Promise<{ userId: string; session: Session; refreshHash: string }> {
       const userId = randomUUID();
-      expect(await storeAt(0).createUser({ id: userId, email: `${userId}@example.com`, name: null, createdAt: T0 }, 'h')).toBe('ok');
+      expect(await storeAt(0).createUser({ id: userId, email: `${userId}@example.com`, emailVerified: false, name: null, createdAt: T0 }, 'h')).toBe('ok');
       const session = newSession(userId, T0);
       const refreshHash = `rt-${randomUUID()}`;
       await storeAt(0).createSession({ session, refreshHash, maxSessions });
@@ -78,10 +78,15 @@ if (url === undefined || url === '') {
         deviceId: null,
         newDevice: false,
         dpopJkt: null,
+        clientId: 'tokenward-native',
       };
     }
 
-    function rotateInput(presentedHash: string, now: number): RotateInput {
+    /** Device digests (opaque to the store): the victim's browser and a thief's. */
+    const VICTIM = 'V1aX0uG2b5Xb7d4c6Q3f5rT9yW8eK2mN4pL6sA1dZ0c';
+    const THIEF = 'K9wQ2eR4tY6uI8oP0aS2dF4gH6jK8lZ0xC2vB4nM6qE';
+
+    function rotateInput(presentedHash: string, now: number, presenter: string | null = VICTIM): RotateInput {
       const successorHash = `rt-${randomUUID()}`;
       return {
         presentedHash,
@@ -90,11 +95,38 @@ if (url === undefined || url === '') {
         now,
         graceMs: 10_000,
         idleMs: 14 * 86_400_000,
+        presenter,
         reuseEvent: { id: randomUUID(), type: 'refresh.reuse_detected', at: now, ip: null, device: null, data: null },
       };
     }
 
-    it('50 concurrent rotations of one token through 3 pools: exactly one successor', async () => {
+    it('grace window › through 3 pools, a stolen rotated token from another device is reuse: one revocation, one event, no successor', async () => {
+      const { userId, session, refreshHash } = await userWithSession();
+      expect((await storeAt(0).rotateRefreshToken(rotateInput(refreshHash, T0 + 1000))).kind).toBe('rotated');
+      // 1 s later, the thief on every node at once, and the victim's own racing tab on one of them.
+      const thefts = Array.from({ length: 12 }, () => rotateInput(refreshHash, T0 + 2000, THIEF));
+      const outcomes = await Promise.all(thefts.map((input, i) => storeAt(i).rotateRefreshToken(input)));
+      expect(outcomes.filter((o) => o.kind === 'reused')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.kind === 'expired')).toHaveLength(11);
+      expect(outcomes.some((o) => o.kind === 'grace' || o.kind === 'rotated')).toBe(false);
+      expect((await storeAt(1).getSession(session.id))?.revokeReason).toBe('refresh_reuse');
+      expect((await storeAt(2).listEvents(userId, { limit: 100 })).events.map((e) => e.type)).toEqual(['refresh.reuse_detected']);
+      expect((await storeAt(0).rotateRefreshToken(rotateInput(refreshHash, T0 + 3000))).kind).toBe('expired');
+    });
+
+    it('grace window › racing presentations from the victim and a thief through 3 pools: never a successor for the thief, the session ends revoked', async () => {
+      const { session, refreshHash } = await userWithSession();
+      const inputs = Array.from({ length: 30 }, (_, i) => rotateInput(refreshHash, T0 + 1000, i % 10 === 5 ? THIEF : VICTIM));
+      const outcomes = await Promise.all(inputs.map((input, i) => storeAt(i).rotateRefreshToken(input)));
+      const thiefOutcomes = outcomes.filter((_, i) => inputs[i]?.presenter === THIEF);
+      // A thief who won the first rotation holds a successor the victim's tabs then reveal as reuse.
+      expect(thiefOutcomes.filter((o) => o.kind === 'grace')).toHaveLength(0);
+      expect(outcomes.filter((o) => o.kind === 'rotated')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.kind === 'reused')).toHaveLength(1);
+      expect((await storeAt(1).getSession(session.id))?.revokeReason).toBe('refresh_reuse');
+    });
+
+    it('50 concurrent rotations of one token from one device through 3 pools: exactly one successor', async () => {
       const { refreshHash } = await userWithSession();
       const inputs = Array.from({ length: 50 }, () => rotateInput(refreshHash, T0 + 1000));
       const outcomes = await Promise.all(inputs.map((input, i) => storeAt(i).rotateRefreshToken(input)));
@@ -153,7 +185,7 @@ if (url === undefined || url === '') {
 
     it('concurrent signups with one email through 3 pools: exactly one account', async () => {
       const email = `${randomUUID()}@example.com`;
-      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => storeAt(i).createUser({ id: randomUUID(), email, name: null, createdAt: T0 }, 'h')));
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => storeAt(i).createUser({ id: randomUUID(), email, emailVerified: false, name: null, createdAt: T0 }, 'h')));
       expect(results.filter((r) => r === 'ok')).toHaveLength(1);
     });
 

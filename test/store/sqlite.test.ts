@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SchemaError } from '../../src/store/migrations/index.js';
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, MIGRATIONS, SchemaError } from '../../src/store/migrations/index.js';
 import { openStore } from '../../src/store/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { describeStoreConformance } from './store-conformance.js';
@@ -37,7 +38,7 @@ describe('sqlite store › file and schema', () => {
   it('reopening keeps the data and does not re-run migrations', async () => {
     const file = join(dir, 'reopen.db');
     const first = await openSqliteStore({ file });
-    await first.createUser({ id: 'u1', email: 'a@example.com', name: null, createdAt: 1 }, 'h');
+    await first.createUser({ id: 'u1', email: 'a@example.com', emailVerified: false, name: null, createdAt: 1 }, 'h');
     await first.close();
     const second = await openSqliteStore({ file });
     expect(await second.findUserById('u1')).toMatchObject({ email: 'a@example.com' });
@@ -58,6 +59,26 @@ describe('sqlite store › file and schema', () => {
     db.close();
     await expect(openSqliteStore({ file })).rejects.toBeInstanceOf(SchemaError);
     await expect(openSqliteStore({ file })).rejects.toMatchObject({ code: 'schema_newer' });
+  });
+
+  it('migration 0004 leaves every existing user unverified, also one created through a federated identity', async () => {
+    const file = join(dir, 'before-0004.db');
+    const database = new Database(file);
+    const migrator = new Migrator({
+      // biome-ignore lint/suspicious/noExplicitAny: migrations work on the untyped database.
+      db: new Kysely<any>({ dialect: new SqliteDialect({ database }) }),
+      provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
+      migrationTableName: MIGRATION_TABLE,
+      migrationLockTableName: MIGRATION_LOCK_TABLE,
+    });
+    expect((await migrator.migrateTo('0003-rotation-device-and-client')).error).toBeUndefined();
+    database.prepare("INSERT INTO users (id, email, name, created_at) VALUES ('u-pwd', 'pwd@example.com', NULL, 1), ('u-fed', 'fed@example.com', NULL, 1)").run();
+    database.prepare("INSERT INTO federated_identities (issuer, subject, user_id, email, created_at) VALUES ('https://idp.example.com', 's1', 'u-fed', 'fed@example.com', 1)").run();
+    database.close();
+    const store = await openSqliteStore({ file });
+    expect(await store.findUserById('u-pwd')).toMatchObject({ emailVerified: false });
+    expect(await store.findUserById('u-fed')).toMatchObject({ emailVerified: false });
+    await store.close();
   });
 
   it('ping throws after close', async () => {

@@ -21,7 +21,7 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
     });
 
     function newUser(email = `${randomUUID()}@example.com`): User {
-      return { id: randomUUID(), email, name: 'Ada', createdAt: T0 };
+      return { id: randomUUID(), email, emailVerified: false, name: 'Ada', createdAt: T0 };
     }
 
     async function addUser(email?: string): Promise<User> {
@@ -47,6 +47,7 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         deviceId: 'dev-1',
         newDevice: true,
         dpopJkt: null,
+        clientId: 'https://app.example.com',
         ...overrides,
       };
     }
@@ -58,6 +59,10 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
       return { session, refreshHash };
     }
 
+    /** Digest of the presenting device (`sha256("device:" + id)` in AuthService); opaque to the store. */
+    const PRESENTER = 'V1aX0uG2b5Xb7d4c6Q3f5rT9yW8eK2mN4pL6sA1dZ0c';
+    const OTHER_PRESENTER = 'K9wQ2eR4tY6uI8oP0aS2dF4gH6jK8lZ0xC2vB4nM6qE';
+
     function rotateInput(presentedHash: string, now: number, overrides: Partial<RotateInput> = {}): RotateInput {
       const successor = `rt-${randomUUID()}`;
       return {
@@ -67,6 +72,7 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         now,
         graceMs: 10 * SEC,
         idleMs: 14 * DAY,
+        presenter: PRESENTER,
         reuseEvent: { id: randomUUID(), type: 'refresh.reuse_detected', at: now, ip: '198.51.100.9', device: 'Firefox on Linux', data: null },
         ...overrides,
       };
@@ -86,6 +92,15 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect(await store.findUserByEmail('ada@example.com')).toEqual(user);
         expect(await store.findUserById(user.id)).toEqual(user);
         expect(await store.getCredentials(user.id)).toEqual({ userId: user.id, passwordHash: 'hash-1', totpSecretSealed: null, totpConfirmedAt: null, totpLastStep: null });
+      });
+
+      it('emailVerified round-trips: false for a password signup, true when the creator proved the address', async () => {
+        const unverified = await addUser();
+        expect((await store.findUserById(unverified.id))?.emailVerified).toBe(false);
+        const verified = { ...newUser(), emailVerified: true };
+        expect(await store.createUser(verified, 'h')).toBe('ok');
+        expect(await store.findUserByEmail(verified.email)).toEqual(verified);
+        expect((await store.listUsers({ limit: 10 })).users.find((u) => u.id === verified.id)?.emailVerified).toBe(true);
       });
 
       it('a user without a name round-trips null', async () => {
@@ -156,7 +171,7 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
     describe('sessions', () => {
       it('createSession stores the session and its first refresh token', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id, T0, { amr: ['pwd', 'otp'], dpopJkt: 'jkt-1', deviceId: null, newDevice: false });
+        const { session, refreshHash } = await addSession(user.id, T0, { amr: ['pwd', 'otp'], dpopJkt: 'jkt-1', deviceId: null, newDevice: false, clientId: 'com.example.native' });
         expect(await store.getSession(session.id)).toEqual(session);
         expect(await store.findSessionByRefreshHash(refreshHash)).toEqual(session);
         expect(await store.findSessionByRefreshHash('rt-unknown')).toBeNull();
@@ -261,9 +276,9 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
     });
 
     describe('refresh rotation', () => {
-      it('first use rotates: the successor is stored and the idle expiry moves', async () => {
+      it('first use rotates: the successor is stored and the idle expiry moves; the session keeps its client', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id);
+        const { session, refreshHash } = await addSession(user.id, T0, { clientId: 'com.example.native' });
         const now = T0 + DAY;
         const input = rotateInput(refreshHash, now);
         const outcome = await store.rotateRefreshToken(input);
@@ -312,6 +327,45 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect(await store.findSessionByRefreshHash(replay.successorHash)).toBeNull();
         // The legitimate holder's successor is dead too.
         expect((await store.rotateRefreshToken(rotateInput(first.successorHash, now + 1))).kind).toBe('expired');
+      });
+
+      it('grace window › a stolen rotated token from another device is reuse and revokes the session', async () => {
+        const user = await addUser();
+        const { session, refreshHash } = await addSession(user.id);
+        const first = rotateInput(refreshHash, T0 + SEC);
+        expect((await store.rotateRefreshToken(first)).kind).toBe('rotated');
+        const now = T0 + 2 * SEC; // well inside the window
+        const theft = rotateInput(refreshHash, now, { presenter: OTHER_PRESENTER });
+        const outcome = await store.rotateRefreshToken(theft);
+        expect(outcome.kind).toBe('reused');
+        expect(outcome).not.toHaveProperty('successorSealed');
+        expect(await store.getSession(session.id)).toMatchObject({ revokedAt: now, revokeReason: 'refresh_reuse' });
+        expect(await store.listRevocationsSince(0)).toEqual([{ sessionId: session.id, at: now }]);
+        expect((await store.listEvents(user.id, { limit: 10 })).events).toEqual([{ ...theft.reuseEvent, userId: user.id, sessionId: session.id }]);
+        expect(await store.findSessionByRefreshHash(theft.successorHash)).toBeNull();
+        // The rotating device's own re-presentation now finds the session revoked.
+        expect((await store.rotateRefreshToken(rotateInput(refreshHash, now + 1))).kind).toBe('expired');
+      });
+
+      it('grace window › a presenter without a device identity gets no grace, and neither does a token rotated without one', async () => {
+        const user = await addUser();
+        const anonymous = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(anonymous.refreshHash, T0 + SEC, { presenter: null }));
+        expect((await store.rotateRefreshToken(rotateInput(anonymous.refreshHash, T0 + 2 * SEC, { presenter: null }))).kind).toBe('reused');
+        const identified = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(identified.refreshHash, T0 + SEC));
+        expect((await store.rotateRefreshToken(rotateInput(identified.refreshHash, T0 + 2 * SEC, { presenter: null }))).kind).toBe('reused');
+        const rotatedAnonymously = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(rotatedAnonymously.refreshHash, T0 + SEC, { presenter: null }));
+        expect((await store.rotateRefreshToken(rotateInput(rotatedAnonymously.refreshHash, T0 + 2 * SEC))).kind).toBe('reused');
+      });
+
+      it('grace window › the device check rides on the rotation: a presenter that differs only in its last character is reuse', async () => {
+        const user = await addUser();
+        const { refreshHash } = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC));
+        const almost = `${PRESENTER.slice(0, -1)}${PRESENTER.endsWith('c') ? 'd' : 'c'}`;
+        expect((await store.rotateRefreshToken(rotateInput(refreshHash, T0 + 2 * SEC, { presenter: almost }))).kind).toBe('reused');
       });
 
       it('a grace window of 0 makes any second presentation reuse', async () => {
@@ -369,7 +423,7 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect(outcome.kind === 'expired' && outcome.session.revokeReason).toBe('logout');
       });
 
-      it('20 concurrent rotations of one token: one rotated, the rest grace with its successor, one successor stored', async () => {
+      it('20 concurrent rotations of one token from one device: one rotated, the rest grace with its successor, one successor stored', async () => {
         const user = await addUser();
         const { refreshHash } = await addSession(user.id);
         const inputs = Array.from({ length: 20 }, () => rotateInput(refreshHash, T0 + SEC));
@@ -530,8 +584,8 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect(await store.findUserByIdentity('https://other.example.com', 'sub-1')).toEqual(a);
       });
 
-      it('createUserWithIdentity creates the user, credentials and link together', async () => {
-        const user = newUser();
+      it('createUserWithIdentity creates the user, credentials and link together (with the email verified as given)', async () => {
+        const user = { ...newUser(), emailVerified: true };
         expect(await store.createUserWithIdentity(user, 'hash-x', link('ignored', 'sub-new'))).toBe('ok');
         expect(await store.findUserByIdentity(ISS, 'sub-new')).toEqual(user);
         expect(await store.findUserByEmail(user.email)).toEqual(user);
@@ -583,11 +637,11 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect((await store.listUsers({ limit: 5 })).nextCursor).toBeNull();
       });
 
-      it('listUsers returns whole users (id, email, name, createdAt), never credentials', async () => {
+      it('listUsers returns whole users (id, email, emailVerified, name, createdAt), never credentials', async () => {
         const user = await addUser('zed@example.com');
         const { users } = await store.listUsers({ limit: 10 });
         expect(users).toEqual([user]);
-        expect(Object.keys(users[0] ?? {}).sort()).toEqual(['createdAt', 'email', 'id', 'name']);
+        expect(Object.keys(users[0] ?? {}).sort()).toEqual(['createdAt', 'email', 'emailVerified', 'id', 'name']);
       });
 
       it('listUsers emailContains filters case-insensitively and literally (no wildcards)', async () => {

@@ -7,7 +7,7 @@ import type { CryptoKey } from 'jose';
 import { isTokenwardError, TokenwardError } from '../../errors.js';
 import { resolveFederatedAccount } from '../../oidc/account-linking.js';
 import { OIDC_LOGIN_TTL_SEC, openLoginState, sealLoginState } from '../../oidc/login-state.js';
-import { OidcProviderClient, ProviderError } from '../../oidc/provider-client.js';
+import { type FederatedIdentity, OidcProviderClient, ProviderError } from '../../oidc/provider-client.js';
 import { parseReturnTo, withQuery } from '../../oidc/return-to.js';
 import type { ServerContext, TokenwardEnv } from '../context.js';
 import { readCookie } from '../cookies.js';
@@ -34,7 +34,7 @@ export interface OidcRoutesOptions {
  */
 const AMR_VALUES = new Set(['face', 'fpt', 'geo', 'hwk', 'iris', 'kba', 'mca', 'mfa', 'otp', 'pin', 'pop', 'pwd', 'rba', 'retina', 'sc', 'sms', 'swk', 'tel', 'user', 'vbm', 'wia']);
 
-/** Query parameter added to `returnTo` when a federated login ends without a session (docs/oidc.md). */
+/** Query parameter added to `returnTo` when a federated login ends without a session (docs/oidc.md): `oidc_…` codes, or `access_denied`. */
 export const OIDC_ERROR_PARAM = 'error';
 /** Query parameter added to `returnTo` when the account needs its second factor (`POST {basePath}/login/totp`). */
 export const OIDC_MFA_PARAM = 'mfa';
@@ -115,7 +115,7 @@ export function oidcRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext, options:
 
 /** Provider failures are answered with a bare 502; the reason goes to the log (never a token or code). */
 function logProviderError(ctx: ServerContext, provider: string, error: unknown): void {
-  if (error instanceof ProviderError) {
+  if (error instanceof ProviderError && error.reason !== 'access_denied') {
     ctx.logger.warn({ provider, reason: error.reason, err: (error.cause as Error | undefined)?.message }, 'oidc provider error');
   }
 }
@@ -146,8 +146,17 @@ async function completeCallback(ctx: ServerContext, c: Context<TokenwardEnv>, na
   }
   const currentUrl = new URL(callbackUrl(ctx, name));
   currentUrl.search = new URL(c.req.url).search;
-  // An `error=` response (access_denied, …) is rejected here too: API.md answers 502.
-  const identity = await client.completeLogin(currentUrl, login);
+  let identity: FederatedIdentity;
+  try {
+    identity = await client.completeLogin(currentUrl, login);
+  } catch (error) {
+    // A user who cancels at the provider goes back to the app (API.md), which can say so; any
+    // other `error=` response stays 502. The state matched above, so this redirect only answers
+    // a login this browser started, to the returnTo sealed in its own cookie.
+    if (!(error instanceof ProviderError) || error.reason !== 'access_denied') throw error;
+    ctx.logger.info({ provider: name }, 'oidc login cancelled at the provider');
+    return c.redirect(withQuery(login.returnTo, OIDC_ERROR_PARAM, 'access_denied'), 302);
+  }
 
   const outcome = await resolveFederatedAccount(
     { store: ctx.store, hasher: ctx.service.deps.hasher, clock: ctx.clock },

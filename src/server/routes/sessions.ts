@@ -4,7 +4,7 @@ import { verifyNotMeToken } from '../../core/not-me-link.js';
 import type { Session } from '../../core/ports.js';
 import { isTokenwardError, TokenwardError } from '../../errors.js';
 import type { ServerContext, SessionInfo, TokenwardEnv } from '../context.js';
-import { discardBody, iso, problemResponse } from '../http.js';
+import { discardBody, iso, problemResponse, readJsonObject, stringField } from '../http.js';
 import { signedIn } from '../middleware/step-up.js';
 import { authenticateRequest } from '../middleware/session.js';
 import { requestContext } from '../request-context.js';
@@ -45,6 +45,24 @@ function wantsHtml(c: Context): boolean {
   return accept.includes('text/html');
 }
 
+/** Longer strings are no link token (ours are < 100 characters): refused before any MAC work. */
+const MAX_NOT_ME_TOKEN = 256;
+
+/**
+ * The token of a "this wasn't me" confirmation: `{token}` in a JSON body (API.md, for an app's
+ * own page or client), else the `?token=` of the link (the confirmation page's form posts back
+ * to the URL it was opened with, with an empty form body). A JSON body without a string token is
+ * 400 `invalid_request`.
+ */
+async function notMeToken(c: Context<TokenwardEnv>): Promise<string> {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type === 'application/json') {
+    return stringField(await readJsonObject(c), 'token', { max: 4096 }) as string;
+  }
+  await discardBody(c);
+  return c.req.query('token') ?? '';
+}
+
 /** The request's own session, if it carries a valid access token (for clearing cookies). */
 async function currentSessionId(ctx: ServerContext, c: Context<TokenwardEnv>): Promise<string | null> {
   try {
@@ -57,7 +75,8 @@ async function currentSessionId(ctx: ServerContext, c: Context<TokenwardEnv>): P
 
 /**
  * `GET /auth/sessions`, `DELETE /auth/sessions/:id`, `POST /auth/sessions/revoke-others`,
- * `GET|POST /auth/sessions/not-me?token=…`.
+ * `GET /auth/sessions/not-me?token=…` (the confirmation page), `POST /auth/sessions/not-me` with
+ * `{token}` (JSON) or `?token=…` (the page's form).
  */
 export function sessionRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
   const base = ctx.config.basePath;
@@ -84,7 +103,7 @@ export function sessionRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void
   defineRoute(app, `${base}/sessions/not-me`, {
     GET: async (c) => {
       const token = c.req.query('token') ?? '';
-      const sessionId = token.length <= 256 ? await verifyNotMeToken(ctx.security.notMeKey, token, ctx.clock.now()) : null;
+      const sessionId = token.length <= MAX_NOT_ME_TOKEN ? await verifyNotMeToken(ctx.security.notMeKey, token, ctx.clock.now()) : null;
       const session = sessionId === null ? null : await ctx.store.getSession(sessionId);
       if (!isLive(session, ctx.clock.now())) {
         if (!wantsHtml(c)) return problemResponse('invalid_link');
@@ -100,10 +119,9 @@ export function sessionRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void
       );
     },
     POST: async (c) => {
-      const token = c.req.query('token') ?? '';
-      await discardBody(c);
+      const token = await notMeToken(c);
       const now = ctx.clock.now();
-      const sessionId = token.length <= 256 ? await verifyNotMeToken(ctx.security.notMeKey, token, now) : null;
+      const sessionId = token.length <= MAX_NOT_ME_TOKEN ? await verifyNotMeToken(ctx.security.notMeKey, token, now) : null;
       // Single use: the first claim wins, and a revoked session cannot be revoked again.
       const claimed = sessionId !== null && (await ctx.limiter.claimOnce(`notme:${sessionId}`, ctx.config.refreshAbsoluteSec));
       const rc = requestContext(ctx, c);
@@ -115,7 +133,7 @@ export function sessionRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void
       await ctx.service.recordEvent({ type: 'session.reported_not_me', userId: revoked.userId, ip: rc.ip, sessionId: revoked.id, userAgent: rc.userAgent });
       const response = wantsHtml(c)
         ? notMePage('Signed out', '<p>That session has been signed out. If you did not sign in, change your password now.</p>', 200)
-        : c.json({ revoked: true });
+        : c.json({ revoked: 1 });
       if ((await currentSessionId(ctx, c)) === revoked.id) {
         for (const [name, value] of clearingHeaders(ctx)) response.headers.append(name, value);
       }

@@ -1,6 +1,7 @@
 import type { Context, Hono } from 'hono';
 import type { IssuedSession } from '../../core/auth-service.js';
-import { type ErrorCode, isTokenwardError, problemBody, TokenwardError } from '../../errors.js';
+import { DEFAULT_NATIVE_CLIENT_ID, isValidClientId } from '../../core/client-id.js';
+import { ERRORS, type ErrorCode, isTokenwardError, TokenwardError } from '../../errors.js';
 import type { ServerContext, TokenwardEnv } from '../context.js';
 import { MAX_BODY_BYTES, readJsonObject, stringField } from '../http.js';
 import { requestContext } from '../request-context.js';
@@ -25,9 +26,16 @@ const MFA_DETAIL = 'This account uses two-factor authentication; sign in with th
 /** No-store on every answer of the token endpoint (RFC 6749 §5.1), Pragma for HTTP/1.0 caches. */
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
 
+/** RFC 6749 §5.2: `error_description` is limited to %x20-21 / %x23-5B / %x5D-7E. */
+const NOT_DESCRIPTION_CHARS = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
+
 /**
- * The problem+json body of this endpoint: the Tokenward problem with the RFC 6749 `error` member
- * added, so OAuth client libraries and Tokenward clients both understand it. Deterministic.
+ * An error of this endpoint as RFC 6749 §5.2 defines it, the one exception to problem+json in
+ * API.md: `Content-Type: application/json` (OAuth client libraries such as oauth4webapi refuse
+ * anything else, which also broke their RFC 9449 `use_dpop_nonce` retry) with `error` (a
+ * registered OAuth code), `error_description`, and `code`, the stable Tokenward code. Extra
+ * headers of the error (`DPoP-Nonce`, `Retry-After`) are kept; `no-store` always. Deterministic:
+ * two failures of one kind give byte-identical bodies.
  */
 function tokenErrorResponse(error: TokenwardError): Response {
   let code = error.code;
@@ -36,11 +44,12 @@ function tokenErrorResponse(error: TokenwardError): Response {
     detail = code === 'mfa_required' ? MFA_DETAIL : error.detail;
     code = 'invalid_grant';
   }
-  const oauthError = OAUTH_ERROR[code];
-  const body = oauthError === undefined ? problemBody(code, detail) : { ...problemBody(code, detail), error: oauthError };
+  const { status } = ERRORS[code];
+  const oauthError = OAUTH_ERROR[code] ?? (status >= 500 ? 'server_error' : 'invalid_request');
+  const body = { error: oauthError, error_description: detail.replace(NOT_DESCRIPTION_CHARS, ''), code };
   const headers = new Headers({ ...error.headers, ...NO_STORE });
-  headers.set('Content-Type', 'application/problem+json');
-  return new Response(JSON.stringify(body), { status: body.status, headers });
+  headers.set('Content-Type', 'application/json');
+  return new Response(JSON.stringify(body), { status, headers });
 }
 
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;\s*charset="?utf-8"?\s*)?$/i;
@@ -112,11 +121,25 @@ export function tokenRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
     throw new TokenwardError('invalid_dpop_proof', { detail: `The DPoP proof is invalid (${result.reason}).` });
   };
 
+  /**
+   * The client a new session is issued to (RFC 9068 §2.2 `client_id`): the request's `client_id`
+   * (RFC 6749 §3.2.1: public clients identify themselves with it), else the fixed native id. The
+   * browser client's id is refused, so a native client cannot mint tokens that look like a
+   * cookie session's to a resource server that tells them apart.
+   */
+  const clientIdOf = (body: Record<string, unknown>): string => {
+    const clientId = stringField(body, 'client_id', { max: 1024, optional: true });
+    if (clientId === undefined) return DEFAULT_NATIVE_CLIENT_ID;
+    if (!isValidClientId(clientId)) throw new TokenwardError('invalid_request', { detail: 'client_id must be 1 to 128 printable ASCII characters without spaces.' });
+    if (clientId === ctx.service.deps.policy.browserClientId) throw new TokenwardError('invalid_request', { detail: 'client_id names the browser client; use the native client id.' });
+    return clientId;
+  };
+
   const grant = async (c: Context<TokenwardEnv>): Promise<Response> => {
     const body = await readTokenRequest(c);
     const grantType = stringField(body, 'grant_type', { max: 64 }) as string;
     let issue: (jkt: string | null) => Promise<IssuedSession>;
-    const rc = requestContext(ctx, c);
+    const rc = { ...requestContext(ctx, c), clientId: clientIdOf(body) };
     if (grantType === 'password') {
       const username = stringField(body, 'username', { max: 320 }) as string;
       const password = stringField(body, 'password', { max: 1024, allowControl: true }) as string;

@@ -17,6 +17,7 @@ import type {
   UserPage,
 } from '../../core/ports.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
+import { isSamePresenter } from '../same-presenter.js';
 
 /**
  * An in-process {@link Store} with the same semantics as the SQL stores, for unit tests of core.
@@ -127,7 +128,7 @@ class MemoryStore implements Store {
     if (this.#sessions.has(session.id)) throw new Error(`duplicate session id ${session.id}`);
     if (this.#refreshTokens.has(input.refreshHash)) throw new Error('duplicate refresh token hash');
     this.#sessions.set(session.id, copySession(session));
-    this.#refreshTokens.set(input.refreshHash, { hash: input.refreshHash, sessionId: session.id, createdAt: session.createdAt, usedAt: null, successorHash: null, successorSealed: null });
+    this.#refreshTokens.set(input.refreshHash, { hash: input.refreshHash, sessionId: session.id, createdAt: session.createdAt, usedAt: null, successorHash: null, successorSealed: null, rotatedBy: null });
     const now = session.createdAt;
     const others = this.#activeOf(session.userId, now).filter((s) => s.id !== session.id);
     const evicted: string[] = [];
@@ -196,12 +197,15 @@ class MemoryStore implements Store {
       token.usedAt = now;
       token.successorHash = input.successorHash;
       token.successorSealed = input.successorSealed;
-      this.#refreshTokens.set(input.successorHash, { hash: input.successorHash, sessionId: session.id, createdAt: now, usedAt: null, successorHash: null, successorSealed: null });
+      token.rotatedBy = input.presenter;
+      this.#refreshTokens.set(input.successorHash, { hash: input.successorHash, sessionId: session.id, createdAt: now, usedAt: null, successorHash: null, successorSealed: null, rotatedBy: null });
       session.lastActiveAt = now;
       session.idleExpiresAt = Math.min(now + input.idleMs, session.absoluteExpiresAt);
       return { kind: 'rotated', session: copySession(session) };
     }
-    if (token.successorSealed !== null && now < token.usedAt + input.graceMs) {
+    // Within the window only the device that rotated gets the successor again; a copy of the
+    // token presented from anywhere else is the theft that reuse detection exists for.
+    if (token.successorSealed !== null && now < token.usedAt + input.graceMs && isSamePresenter(token.rotatedBy, input.presenter)) {
       return { kind: 'grace', session: copySession(session), successorSealed: token.successorSealed };
     }
     this.#revoke(session, now, 'refresh_reuse');

@@ -2,6 +2,8 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } fr
 import { ConfigError } from '../../errors.js';
 import { initialSchema } from './0001-initial.js';
 import { federatedIdentities } from './0002-federated-identities.js';
+import { rotationDeviceAndClient } from './0003-rotation-device-and-client.js';
+import { usersEmailVerified } from './0004-users-email-verified.js';
 
 /**
  * Every migration, in order. Static (no directory scan), so it works the same from `src/` under
@@ -10,6 +12,8 @@ import { federatedIdentities } from './0002-federated-identities.js';
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial': initialSchema,
   '0002-federated-identities': federatedIdentities,
+  '0003-rotation-device-and-client': rotationDeviceAndClient,
+  '0004-users-email-verified': usersEmailVerified,
 };
 
 /** Kysely's bookkeeping tables, prefixed so they do not clash with an application's own. */

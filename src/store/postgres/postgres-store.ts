@@ -19,6 +19,7 @@ import type {
 } from '../../core/ports.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 import { checkSchema, migrateToLatest, SchemaError } from '../migrations/index.js';
+import { isSamePresenter } from '../same-presenter.js';
 import {
   type Database,
   fromEvent,
@@ -117,18 +118,20 @@ async function currentSchema(db: Kysely<Database>): Promise<string> {
 }
 
 /**
- * Marks the token used, stores the successor and extends the session, in one statement, only if
+ * Marks the token used, stores the successor and the presenter's device digest (the grace window
+ * gives the successor to that device only) and extends the session, in one statement, only if
  * the token is unused and its session live. `used_at is null` is the exactly-once guard: a
  * concurrent presenter blocks on the token row, then finds it used and changes nothing.
  * `revoked_at is null` is re-checked on the newest session row version, so a revocation
  * committed meanwhile wins (the statement then returns no row).
- * Parameters: $1 now, $2 successor hash, $3 successor sealed, $4 presented hash, $5 idle ms.
+ * Parameters: $1 now, $2 successor hash, $3 successor sealed, $4 presented hash, $5 idle ms,
+ * $6/$7 DPoP binding, $8 presenter digest.
  * Columns are listed (not `*`) so that the per-connection prepared plan survives a later
  * migration adding a column.
  */
 const ROTATE_UNUSED_SQL = `
   with used as (
-    update refresh_tokens set used_at = $1::bigint, successor_hash = $2::text, successor_sealed = $3::text
+    update refresh_tokens set used_at = $1::bigint, successor_hash = $2::text, successor_sealed = $3::text, rotated_by = $8::text
     where hash = $4::text and used_at is null
       and exists (
         select 1 from sessions s where s.id = refresh_tokens.session_id
@@ -145,10 +148,10 @@ const ROTATE_UNUSED_SQL = `
 
 function rotateUnusedParams(input: RotateInput): unknown[] {
   // $6/$7: the DPoP binding check (a bound session's token only with its key's proof).
-  return [input.now, input.successorHash, input.successorSealed, input.presentedHash, input.idleMs, input.dpopJkt ?? null, input.dpopJkt !== undefined];
+  return [input.now, input.successorHash, input.successorSealed, input.presentedHash, input.idleMs, input.dpopJkt ?? null, input.dpopJkt !== undefined, input.presenter];
 }
 
-type TokenStateRow = { used_at: number | null; successor_sealed: string | null };
+type TokenStateRow = { used_at: number | null; successor_sealed: string | null; rotated_by: string | null };
 
 class PostgresStore implements Store {
   readonly #db: Kysely<Database>;
@@ -170,7 +173,7 @@ class PostgresStore implements Store {
     // other transaction and then inserts nothing.
     const inserted = await trx
       .insertInto('users')
-      .values({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt })
+      .values({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt, email_verified: user.emailVerified ? 1 : 0 })
       .onConflict((oc) => oc.doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -234,7 +237,10 @@ class PostgresStore implements Store {
       // One session start per user at a time, across every node: the count below stays exact.
       await trx.selectFrom('users').select('id').where('id', '=', session.userId).forUpdate().execute();
       await trx.insertInto('sessions').values(fromSession(session)).execute();
-      await trx.insertInto('refresh_tokens').values({ hash: input.refreshHash, session_id: session.id, parent_hash: null, created_at: session.createdAt, used_at: null, successor_hash: null, successor_sealed: null }).execute();
+      await trx
+        .insertInto('refresh_tokens')
+        .values({ hash: input.refreshHash, session_id: session.id, parent_hash: null, created_at: session.createdAt, used_at: null, successor_hash: null, successor_sealed: null, rotated_by: null })
+        .execute();
       const now = session.createdAt;
       const others = await sql<{ id: string }>`
         select id from sessions
@@ -340,13 +346,15 @@ class PostgresStore implements Store {
       const rotated = (await trx.executeQuery(CompiledQuery.raw(ROTATE_UNUSED_SQL, rotateUnusedParams(input)))).rows[0] as SessionRow | undefined;
       if (rotated) return { kind: 'rotated', session: toSession(rotated) };
 
-      const token = await sql<TokenStateRow>`select used_at, successor_sealed from refresh_tokens where hash = ${presentedHash}`.execute(trx);
+      const token = await sql<TokenStateRow>`select used_at, successor_sealed, rotated_by from refresh_tokens where hash = ${presentedHash}`.execute(trx);
       const state = token.rows[0];
       if (!state) return { kind: 'invalid' };
-      if (state.used_at !== null && state.successor_sealed !== null && now < state.used_at + input.graceMs) {
+      // Decided under the session lock, in this transaction: within the window only the device
+      // that rotated gets the successor again; a copy presented from another device is theft.
+      if (state.used_at !== null && state.successor_sealed !== null && now < state.used_at + input.graceMs && isSamePresenter(state.rotated_by, input.presenter)) {
         return { kind: 'grace', session, successorSealed: state.successor_sealed };
       }
-      // A rotated token presented after the grace window: one of the two holders is a thief.
+      // A rotated token presented after the grace window, or by another device: one of the two holders is a thief.
       const revoked = await sql<SessionRow>`
         update sessions set revoked_at = ${now}, revoke_reason = 'refresh_reuse'
         where id = ${session.id} and revoked_at is null returning *`.execute(trx);

@@ -21,6 +21,7 @@ import type {
 } from '../../core/ports.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 import { checkSchema, migrateToLatest, SchemaError } from '../migrations/index.js';
+import { isSamePresenter } from '../same-presenter.js';
 import {
   type CredentialsRow,
   type EventRow,
@@ -151,7 +152,7 @@ class SqliteStore implements Store {
     this.#db = db;
     this.#stopCheckpointer = stopCheckpointer;
     const s = {
-      insertUser: db.prepare<[UserRow], void>('INSERT INTO users (id, email, name, created_at) VALUES (@id, @email, @name, @created_at)'),
+      insertUser: db.prepare<[UserRow], void>('INSERT INTO users (id, email, name, created_at, email_verified) VALUES (@id, @email, @name, @created_at, @email_verified)'),
       insertCredentials: db.prepare<[string, string], void>('INSERT INTO credentials (user_id, password_hash) VALUES (?, ?)'),
       userByEmail: db.prepare<[string], UserRow>('SELECT * FROM users WHERE lower(email) = lower(?)'),
       userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
@@ -168,9 +169,9 @@ class SqliteStore implements Store {
 
       insertSession: db.prepare<[SessionRow], void>(
         `INSERT INTO sessions (id, user_id, created_at, last_active_at, idle_expires_at, absolute_expires_at, auth_time, amr,
-           revoked_at, revoke_reason, ip, user_agent, device_id, new_device, dpop_jkt)
+           revoked_at, revoke_reason, ip, user_agent, device_id, new_device, dpop_jkt, client_id)
          VALUES (@id, @user_id, @created_at, @last_active_at, @idle_expires_at, @absolute_expires_at, @auth_time, @amr,
-           @revoked_at, @revoke_reason, @ip, @user_agent, @device_id, @new_device, @dpop_jkt)`,
+           @revoked_at, @revoke_reason, @ip, @user_agent, @device_id, @new_device, @dpop_jkt, @client_id)`,
       ),
       insertRefreshToken: db.prepare<[string, string, string | null, number], void>('INSERT INTO refresh_tokens (hash, session_id, parent_hash, created_at) VALUES (?, ?, ?, ?)'),
       sessionById: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
@@ -184,11 +185,11 @@ class SqliteStore implements Store {
       insertRevocation: db.prepare<[string, number], void>('INSERT INTO revocations (session_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
       revocationsSince: db.prepare<[number], RevocationRow>('SELECT session_id, at FROM revocations WHERE at >= ? ORDER BY at ASC, session_id ASC'),
 
-      refreshTokenWithSession: db.prepare<[string], SessionRow & { t_used_at: number | null; t_successor_sealed: string | null }>(
-        'SELECT s.*, t.used_at AS t_used_at, t.successor_sealed AS t_successor_sealed FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?',
+      refreshTokenWithSession: db.prepare<[string], SessionRow & { t_used_at: number | null; t_successor_sealed: string | null; t_rotated_by: string | null }>(
+        'SELECT s.*, t.used_at AS t_used_at, t.successor_sealed AS t_successor_sealed, t.rotated_by AS t_rotated_by FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?',
       ),
-      markRefreshTokenUsed: db.prepare<[number, string, string, string], void>(
-        'UPDATE refresh_tokens SET used_at = ?, successor_hash = ?, successor_sealed = ? WHERE hash = ? AND used_at IS NULL',
+      markRefreshTokenUsed: db.prepare<[number, string, string, string | null, string], void>(
+        'UPDATE refresh_tokens SET used_at = ?, successor_hash = ?, successor_sealed = ?, rotated_by = ? WHERE hash = ? AND used_at IS NULL',
       ),
       extendSession: db.prepare<[{ id: string; now: number; idle_ms: number }], SessionRow>(
         'UPDATE sessions SET last_active_at = @now, idle_expires_at = min(@now + @idle_ms, absolute_expires_at) WHERE id = @id RETURNING *',
@@ -222,7 +223,7 @@ class SqliteStore implements Store {
 
     this.#createUser = db.transaction((user: User, passwordHash: string): 'ok' | 'email_taken' => {
       if (s.userByEmail.get(user.email)) return 'email_taken';
-      s.insertUser.run({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt });
+      s.insertUser.run({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt, email_verified: user.emailVerified ? 1 : 0 });
       s.insertCredentials.run(user.id, passwordHash);
       return 'ok';
     });
@@ -272,15 +273,17 @@ class SqliteStore implements Store {
       if (row.revoked_at !== null || row.idle_expires_at <= now || row.absolute_expires_at <= now) return { kind: 'expired', session: toSession(row) };
 
       if (row.t_used_at === null) {
-        s.markRefreshTokenUsed.run(now, input.successorHash, input.successorSealed, input.presentedHash);
+        s.markRefreshTokenUsed.run(now, input.successorHash, input.successorSealed, input.presenter, input.presentedHash);
         s.insertRefreshToken.run(input.successorHash, row.id, input.presentedHash, now);
         const extended = s.extendSession.get({ id: row.id, now, idle_ms: input.idleMs });
         return { kind: 'rotated', session: toSession(extended ?? row) };
       }
-      if (row.t_successor_sealed !== null && now < row.t_used_at + input.graceMs) {
+      // Within the window only the device that rotated gets the successor again (racing tabs of
+      // one browser); a copy presented from another device is theft, whatever the time.
+      if (row.t_successor_sealed !== null && now < row.t_used_at + input.graceMs && isSamePresenter(row.t_rotated_by, input.presenter)) {
         return { kind: 'grace', session: toSession(row), successorSealed: row.t_successor_sealed };
       }
-      // A rotated token presented after the grace window: one of the two holders is a thief.
+      // A rotated token presented after the grace window, or by another device: one of the two holders is a thief.
       const revoked = s.revokeSession.get(now, 'refresh_reuse', row.id);
       s.insertRevocation.run(row.id, now);
       s.insertEvent.run(fromEvent({ ...input.reuseEvent, userId: row.user_id, sessionId: row.id }));
