@@ -58,11 +58,15 @@ async function serveAdapter(adapter: Adapter, port: number): Promise<void> {
 async function startAdapter(adapter: Adapter): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), `tokenward-bench-${adapter}-`));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'serve', adapter, String(port)], {
-    cwd: ROOT,
-    env: { ...process.env, TOKENWARD_DATA_DIR: dataDir },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), 'serve', adapter, String(port)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TOKENWARD_DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -87,8 +91,10 @@ async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const only = process.env.BENCH_ADAPTERS?.split(',') ?? ADAPTERS;
-  console.log(`Adapters — protected route vs the same framework's bare route (${seconds}s per run, ${rounds} rounds, medians; 50 connections; server in its own process)`);
-  console.log('Both routes get the same cookie header, so the ratio is the guard\'s cost alone.\n');
+  console.log(
+    `Adapters — protected route vs the same framework's bare route (${seconds}s per run, ${rounds} rounds, medians; 50 connections; server in its own process)`,
+  );
+  console.log("Both routes get the same cookie header, so the ratio is the guard's cost alone.\n");
   const verdicts: string[] = [];
   for (const adapter of ADAPTERS.filter((a) => only.includes(a))) {
     const server = await startAdapter(adapter);
@@ -108,16 +114,19 @@ async function main(): Promise<void> {
       }
       const ratio = median(guarded.map((g, i) => g.rps / (bare[i]?.rps ?? Number.NaN)));
       const cpuRatio = median(guarded.map((g, i) => (bare[i]?.cpuUs ?? Number.NaN) / g.cpuUs));
-      const m = (xs: Array<{ rps: number; p99: number; cpuUs: number }>, k: 'rps' | 'p99' | 'cpuUs') => median(xs.map((x) => x[k]));
+      const m = (xs: Array<{ rps: number; p99: number; cpuUs: number }>, k: 'rps' | 'p99' | 'cpuUs') =>
+        median(xs.map((x) => x[k]));
       console.log(
         `  ${adapter.padEnd(8)} bare ${fmt(m(bare, 'rps')).padStart(7)} req/s (p99 ${fmt(m(bare, 'p99'), 1)} ms, ${fmt(m(bare, 'cpuUs'), 1)} µs CPU)   protected ${fmt(m(guarded, 'rps')).padStart(7)} req/s (p99 ${fmt(m(guarded, 'p99'), 1)} ms, ${fmt(m(guarded, 'cpuUs'), 1)} µs CPU)   ratio ${ratio.toFixed(2)}× (CPU ${cpuRatio.toFixed(2)}×)`,
       );
-      verdicts.push(`  ${`${adapter} protected ≥ 0.90× bare`.padEnd(36)} ${`${ratio.toFixed(2)}×`.padStart(6)}   ${ratio >= 0.9 ? 'PASS' : 'FAIL'}`);
+      verdicts.push(
+        `  ${`${adapter} protected ≥ 0.90× bare`.padEnd(36)} ${`${ratio.toFixed(2)}×`.padStart(6)}   ${ratio >= 0.9 ? 'PASS' : 'FAIL'}`,
+      );
     } finally {
       await server.stop();
     }
   }
-  console.log('\nSummary (one run; ratios within the run; CPU = the server\'s CPU time per request, bare ÷ protected)');
+  console.log("\nSummary (one run; ratios within the run; CPU = the server's CPU time per request, bare ÷ protected)");
   for (const v of verdicts) console.log(v);
 }
 

@@ -74,7 +74,10 @@ export interface Cookies {
 /** Signs up a fresh user and returns its cookies. */
 export const BENCH_PASSWORD = 'a benchmark password';
 
-export async function signupUser(url: string, email = `bench${Math.random().toString(36).slice(2)}@example.com`): Promise<Map<string, string>> {
+export async function signupUser(
+  url: string,
+  email = `bench${Math.random().toString(36).slice(2)}@example.com`,
+): Promise<Map<string, string>> {
   const res = await fetch(`${url}/auth/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
@@ -99,7 +102,10 @@ export interface LoadResult {
 }
 
 /** autocannon run: `connections` clients for `seconds`. */
-export async function load(url: string, options: { headers?: Record<string, string>; connections?: number; seconds?: number; method?: 'GET' | 'POST' } = {}): Promise<LoadResult & { count: number }> {
+export async function load(
+  url: string,
+  options: { headers?: Record<string, string>; connections?: number; seconds?: number; method?: 'GET' | 'POST' } = {},
+): Promise<LoadResult & { count: number }> {
   const result = await autocannon({
     url,
     connections: options.connections ?? 50,
@@ -107,14 +113,24 @@ export async function load(url: string, options: { headers?: Record<string, stri
     headers: options.headers ?? {},
     method: options.method ?? 'GET',
   });
-  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, errors: result.errors, non2xx: result.non2xx, count: result.requests.total };
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    p50: result.latency.p50,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    count: result.requests.total,
+  };
 }
 
 /**
  * Refresh rotations through HTTP: `connections` independent sessions, each rotating its own
  * one-time refresh token in a loop (plain Node http with keep-alive, timed with performance.now()).
  */
-export async function refreshLoad(url: string, options: { connections?: number; seconds?: number; sessions?: Array<Map<string, string>> } = {}): Promise<LoadResult & { count: number }> {
+export async function refreshLoad(
+  url: string,
+  options: { connections?: number; seconds?: number; sessions?: Array<Map<string, string>> } = {},
+): Promise<LoadResult & { count: number }> {
   const connections = options.sessions?.length ?? options.connections ?? 50;
   const seconds = options.seconds ?? 8;
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
@@ -127,12 +143,19 @@ export async function refreshLoad(url: string, options: { connections?: number; 
   const rtName = [...(sessions[0]?.keys() ?? [])].find((k) => k.endsWith('tw_rt')) as string;
   const one = (token: string): Promise<{ status: number; token: string | undefined }> =>
     new Promise((resolve, reject) => {
-      const req = request(target, { method: 'POST', agent, headers: { cookie: `${rtName}=${token}`, 'sec-fetch-site': 'same-origin' } }, (res) => {
-        res.resume();
-        const set = res.headers['set-cookie'] ?? [];
-        const next = set.find((c) => c.startsWith(`${rtName}=`))?.split(';')[0]?.slice(rtName.length + 1);
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, token: next }));
-      });
+      const req = request(
+        target,
+        { method: 'POST', agent, headers: { cookie: `${rtName}=${token}`, 'sec-fetch-site': 'same-origin' } },
+        (res) => {
+          res.resume();
+          const set = res.headers['set-cookie'] ?? [];
+          const next = set
+            .find((c) => c.startsWith(`${rtName}=`))
+            ?.split(';')[0]
+            ?.slice(rtName.length + 1);
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, token: next }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -170,7 +193,10 @@ export async function refreshLoad(url: string, options: { connections?: number; 
  * `rate` (requests/s in total) each sends on a fixed schedule and a request's latency counts from
  * its scheduled time, so a stalled server is not hidden by the client waiting (coordinated omission).
  */
-export async function timedLoad(url: string, options: { headers?: Record<string, string>; connections?: number; seconds?: number; rate?: number } = {}): Promise<LoadResult & { count: number }> {
+export async function timedLoad(
+  url: string,
+  options: { headers?: Record<string, string>; connections?: number; seconds?: number; rate?: number } = {},
+): Promise<LoadResult & { count: number }> {
   const connections = options.connections ?? 50;
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const target = new URL(url);
@@ -219,7 +245,11 @@ export async function timedLoad(url: string, options: { headers?: Record<string,
  * Password logins in a loop until `signal` aborts: one client per account, each logging its
  * account in back to back (argon2id verify, session creation). Resolves with counts.
  */
-export async function loginStorm(url: string, emails: readonly string[], options: { signal: AbortSignal }): Promise<{ ok: number; failed: number }> {
+export async function loginStorm(
+  url: string,
+  emails: readonly string[],
+  options: { signal: AbortSignal },
+): Promise<{ ok: number; failed: number }> {
   let ok = 0;
   let failed = 0;
   await Promise.all(
@@ -227,7 +257,11 @@ export async function loginStorm(url: string, emails: readonly string[], options
       const body = JSON.stringify({ email, password: BENCH_PASSWORD });
       while (!options.signal.aborted) {
         try {
-          const res = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' }, body });
+          const res = await fetch(`${url}/auth/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
+            body,
+          });
           await res.arrayBuffer();
           if (res.status === 200) ok++;
           else failed++;
@@ -255,7 +289,11 @@ export function cpuSeconds(pid: number): number {
  * {@link load} plus the server's CPU time per request (µs): on a busy machine throughput swings
  * with whatever else runs, while CPU per request mostly reflects the work the server does.
  */
-export async function measure(url: string, pid: number, options: Parameters<typeof load>[1] = {}): Promise<LoadResult & { cpuUs: number }> {
+export async function measure(
+  url: string,
+  pid: number,
+  options: Parameters<typeof load>[1] = {},
+): Promise<LoadResult & { cpuUs: number }> {
   const before = cpuSeconds(pid);
   const result = await load(url, options);
   return { ...result, cpuUs: ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, result.count) };
@@ -264,7 +302,10 @@ export async function measure(url: string, pid: number, options: Parameters<type
 export const median = (xs: number[]): number => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

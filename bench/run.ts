@@ -15,7 +15,18 @@
  *   BENCH_ONLY=routes,refresh,storm    (a subset)
  *   BENCH_STORM_RATE=2000              (protected-route requests/s during the storm measurement)
  */
-import { cpuSeconds, fmt, load, loginStorm, measure, median, refreshLoad, signupUser, startServer, timedLoad } from './lib.js';
+import {
+  cpuSeconds,
+  fmt,
+  load,
+  loginStorm,
+  measure,
+  median,
+  refreshLoad,
+  signupUser,
+  startServer,
+  timedLoad,
+} from './lib.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -44,7 +55,9 @@ try {
   const accessToken = [...jar].find(([k]) => k.endsWith('tw_at'))?.[1];
   if (accessToken === undefined) throw new Error('no access-token cookie after signup');
   const peer = (await (await fetch(`${server.url}/bench/peer-tokens`)).json()) as { hs256: string; eddsa: string };
-  console.log(`Tokenward benchmark — ${seconds}s per measurement, 50 connections, server in its own process (${new Date().toISOString().slice(0, 16)}Z)\n`);
+  console.log(
+    `Tokenward benchmark — ${seconds}s per measurement, 50 connections, server in its own process (${new Date().toISOString().slice(0, 16)}Z)\n`,
+  );
 
   if (only.has('routes')) {
     const routes: Array<{ name: string; path: string; headers: Record<string, string> }> = [
@@ -52,9 +65,21 @@ try {
       { name: 'bare (same cookie header)', path: '/api/ping', headers: { cookie } },
       { name: 'bare (no credentials)', path: '/api/ping', headers: {} },
       { name: 'Tokenward requireSession, cookie', path: '/api/ping/protected', headers: { cookie } },
-      { name: 'Tokenward requireSession, Bearer', path: '/api/ping/protected', headers: { authorization: `Bearer ${accessToken}` } },
-      { name: 'hono/jwt HS256, Bearer (peer)', path: '/api/ping/hono-jwt-hs256', headers: { authorization: `Bearer ${peer.hs256}` } },
-      { name: 'hono/jwt EdDSA, Bearer (peer)', path: '/api/ping/hono-jwt-eddsa', headers: { authorization: `Bearer ${peer.eddsa}` } },
+      {
+        name: 'Tokenward requireSession, Bearer',
+        path: '/api/ping/protected',
+        headers: { authorization: `Bearer ${accessToken}` },
+      },
+      {
+        name: 'hono/jwt HS256, Bearer (peer)',
+        path: '/api/ping/hono-jwt-hs256',
+        headers: { authorization: `Bearer ${peer.hs256}` },
+      },
+      {
+        name: 'hono/jwt EdDSA, Bearer (peer)',
+        path: '/api/ping/hono-jwt-eddsa',
+        headers: { authorization: `Bearer ${peer.eddsa}` },
+      },
     ];
     const pid = server.child.pid as number;
     // Warm up every path (JIT, verified-token cache); then rounds of bare + guarded runs back to
@@ -64,13 +89,18 @@ try {
     for (let round = 0; round < rounds; round++) {
       for (const [i, r] of routes.entries()) {
         const result = await measure(`${server.url}${r.path}`, pid, { seconds, headers: r.headers });
-        if (result.non2xx > 0 || result.errors > 0) throw new Error(`${r.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+        if (result.non2xx > 0 || result.errors > 0)
+          throw new Error(`${r.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
         runs[i]?.push(result);
       }
     }
     const bare = runs[0] ?? [];
-    console.log(`1. the same route, bare and guarded (autocannon; median of ${rounds} rounds; ratio to the bare run of the same round)`);
-    console.log(`   ${''.padEnd(36)} ${'req/s'.padStart(7)}   ${'p99'.padStart(8)}   ${'ratio'.padStart(5)}   ${'server CPU/req'.padStart(14)}`);
+    console.log(
+      `1. the same route, bare and guarded (autocannon; median of ${rounds} rounds; ratio to the bare run of the same round)`,
+    );
+    console.log(
+      `   ${''.padEnd(36)} ${'req/s'.padStart(7)}   ${'p99'.padStart(8)}   ${'ratio'.padStart(5)}   ${'server CPU/req'.padStart(14)}`,
+    );
     for (const [i, r] of routes.entries()) {
       const own = runs[i] ?? [];
       const ratio = median(own.map((x, k) => x.rps / (bare[k]?.rps ?? Number.NaN)));
@@ -78,9 +108,12 @@ try {
       console.log(
         `   ${r.name.padEnd(36)} ${fmt(median(own.map((x) => x.rps))).padStart(7)}   ${`${fmt(median(own.map((x) => x.p99)), 1)} ms`.padStart(8)}   ${`${ratio.toFixed(2)}×`.padStart(5)}   ${`${fmt(median(own.map((x) => x.cpuUs)), 1)} µs`.padStart(10)} (${cpuRatio.toFixed(2)}×)`,
       );
-      if (i === 2 || i === 3) verdicts.push({ target: `${r.name} ≥ 0.90× bare`, measured: `${ratio.toFixed(2)}×`, pass: ratio >= 0.9 });
+      if (i === 2 || i === 3)
+        verdicts.push({ target: `${r.name} ≥ 0.90× bare`, measured: `${ratio.toFixed(2)}×`, pass: ratio >= 0.9 });
     }
-    console.log('   (ratio: guarded req/s ÷ bare req/s; in brackets: bare CPU per request ÷ guarded CPU per request)\n');
+    console.log(
+      '   (ratio: guarded req/s ÷ bare req/s; in brackets: bare CPU per request ÷ guarded CPU per request)\n',
+    );
   }
 
   if (only.has('refresh')) {
@@ -93,9 +126,17 @@ try {
     const loop = await loopDelay(server.url);
     const cpuUs = ((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(1, refresh.count);
     console.log('2. refresh rotation through HTTP (embedded SQLite, 50 sessions rotating in parallel)');
-    console.log(`   ${fmt(refresh.rps)} rotations/s   p50 ${fmt(refresh.p50, 1)} ms   p99 ${fmt(refresh.p99, 1)} ms   (${refresh.count} rotations, ${refresh.non2xx} failed)`);
-    console.log(`   server CPU ≈ ${fmt(cpuUs)} µs per rotation (≈ ${fmt(1e6 / cpuUs)}/s if it had a core to itself); server event-loop delay p99 ${fmt(loop.p99, 1)} ms, max ${fmt(loop.max, 1)} ms\n`);
-    verdicts.push({ target: 'refresh ≥ 4,000/s', measured: `${fmt(refresh.rps)}/s`, pass: refresh.rps >= 4000 && refresh.non2xx === 0 });
+    console.log(
+      `   ${fmt(refresh.rps)} rotations/s   p50 ${fmt(refresh.p50, 1)} ms   p99 ${fmt(refresh.p99, 1)} ms   (${refresh.count} rotations, ${refresh.non2xx} failed)`,
+    );
+    console.log(
+      `   server CPU ≈ ${fmt(cpuUs)} µs per rotation (≈ ${fmt(1e6 / cpuUs)}/s if it had a core to itself); server event-loop delay p99 ${fmt(loop.p99, 1)} ms, max ${fmt(loop.max, 1)} ms\n`,
+    );
+    verdicts.push({
+      target: 'refresh ≥ 4,000/s',
+      measured: `${fmt(refresh.rps)}/s`,
+      pass: refresh.rps >= 4000 && refresh.non2xx === 0,
+    });
     verdicts.push({ target: 'refresh p99 < 20 ms', measured: `${fmt(refresh.p99, 1)} ms`, pass: refresh.p99 < 20 });
   }
 
@@ -104,7 +145,10 @@ try {
     // generator, a saturating client would measure CPU sharing, not event-loop blocking.
     const url = `${server.url}/api/ping/protected`;
     const shape = { headers: { cookie }, connections: 20, rate: STORM_RATE };
-    const accounts = Array.from({ length: STORM_CONCURRENCY }, (_, i) => `storm${i}-${Math.random().toString(36).slice(2)}@example.com`);
+    const accounts = Array.from(
+      { length: STORM_CONCURRENCY },
+      (_, i) => `storm${i}-${Math.random().toString(36).slice(2)}@example.com`,
+    );
     for (const account of accounts) await signupUser(server.url, account);
     await timedLoad(url, { ...shape, seconds: 1 });
     // Rounds of calm / storm back to back, medians: one noisy second on a shared machine does not decide.
@@ -121,14 +165,26 @@ try {
       const done = await storm;
       logins = { ok: logins.ok + done.ok, failed: logins.failed + done.failed };
     }
-    const m = (xs: Array<Awaited<ReturnType<typeof timedLoad>>>, k: 'rps' | 'p50' | 'p99') => median(xs.map((x) => x[k]));
+    const m = (xs: Array<Awaited<ReturnType<typeof timedLoad>>>, k: 'rps' | 'p50' | 'p99') =>
+      median(xs.map((x) => x[k]));
     const ratio = m(stormy, 'p99') / m(calm, 'p99');
-    console.log(`3. login storm: protected route (cookie) at ${fmt(STORM_RATE)} req/s while ${STORM_CONCURRENCY} clients log in back to back (argon2id, one account each; median of ${rounds} rounds)`);
-    console.log(`   without logins  ${fmt(m(calm, 'rps')).padStart(7)} req/s   p50 ${fmt(m(calm, 'p50'), 2)} ms   p99 ${fmt(m(calm, 'p99'), 2)} ms   (p99 per round: ${calm.map((x) => fmt(x.p99, 1)).join(', ')})`);
-    console.log(`   during logins   ${fmt(m(stormy, 'rps')).padStart(7)} req/s   p50 ${fmt(m(stormy, 'p50'), 2)} ms   p99 ${fmt(m(stormy, 'p99'), 2)} ms   (p99 per round: ${stormy.map((x) => fmt(x.p99, 1)).join(', ')}; ${fmt(logins.ok / (rounds * (seconds + 0.5)))} logins/s, ${logins.failed} refused)`);
+    console.log(
+      `3. login storm: protected route (cookie) at ${fmt(STORM_RATE)} req/s while ${STORM_CONCURRENCY} clients log in back to back (argon2id, one account each; median of ${rounds} rounds)`,
+    );
+    console.log(
+      `   without logins  ${fmt(m(calm, 'rps')).padStart(7)} req/s   p50 ${fmt(m(calm, 'p50'), 2)} ms   p99 ${fmt(m(calm, 'p99'), 2)} ms   (p99 per round: ${calm.map((x) => fmt(x.p99, 1)).join(', ')})`,
+    );
+    console.log(
+      `   during logins   ${fmt(m(stormy, 'rps')).padStart(7)} req/s   p50 ${fmt(m(stormy, 'p50'), 2)} ms   p99 ${fmt(m(stormy, 'p99'), 2)} ms   (p99 per round: ${stormy.map((x) => fmt(x.p99, 1)).join(', ')}; ${fmt(logins.ok / (rounds * (seconds + 0.5)))} logins/s, ${logins.failed} refused)`,
+    );
     console.log(`   p99 ratio ${ratio.toFixed(2)}×\n`);
-    if ([...stormy, ...calm].some((x) => x.non2xx > 0)) throw new Error('protected route answered non-2xx during the storm bench');
-    verdicts.push({ target: 'login storm: protected p99 ≤ 1.5×', measured: `${ratio.toFixed(2)}×`, pass: ratio <= 1.5 });
+    if ([...stormy, ...calm].some((x) => x.non2xx > 0))
+      throw new Error('protected route answered non-2xx during the storm bench');
+    verdicts.push({
+      target: 'login storm: protected p99 ≤ 1.5×',
+      measured: `${ratio.toFixed(2)}×`,
+      pass: ratio <= 1.5,
+    });
   }
 
   console.log('Summary (one run on this machine; compare within a run)');

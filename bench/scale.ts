@@ -32,7 +32,9 @@ async function loadAcross(urls: string[], headers: Record<string, string>): Prom
 const line = (label: string, r: LoadResult, unit = 'req/s'): string =>
   `  ${label.padEnd(10)} ${fmt(r.rps).padStart(7)} ${unit}   p50 ${fmt(r.p50, 1)} ms   p99 ${fmt(r.p99, 1)} ms${r.non2xx + r.errors > 0 ? `   (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}`;
 
-console.log(`Tokenward scale-out benchmark — ${seconds}s per run, ${CONNECTIONS} connections, PostgreSQL + Redis, nodes in their own processes\n`);
+console.log(
+  `Tokenward scale-out benchmark — ${seconds}s per run, ${CONNECTIONS} connections, PostgreSQL + Redis, nodes in their own processes\n`,
+);
 const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
 const nodes: BenchServer[] = [];
 try {
@@ -67,7 +69,9 @@ try {
   console.log(`protected route (/api/ping/protected), ${CONNECTIONS} connections in total`);
   console.log(line('1 node', oneNode));
   console.log(line('2 nodes', twoNodes));
-  console.log(`  ratio      ${(twoNodes.rps / oneNode.rps).toFixed(2)}× (2 nodes / 1 node; same machine, so bounded by its cores)`);
+  console.log(
+    `  ratio      ${(twoNodes.rps / oneNode.rps).toFixed(2)}× (2 nodes / 1 node; same machine, so bounded by its cores)`,
+  );
 } finally {
   await Promise.allSettled(nodes.map((node) => node.stop()));
   await Promise.allSettled([postgres.stop(), redis.stop()]);

@@ -24,9 +24,22 @@ const issuer = tw.config.publicOrigin;
 
 // Peer tokens with the same claims as a Tokenward access token (iss, aud, sub, sid, jti, iat, exp, auth_time, amr).
 const now = Math.floor(Date.now() / 1000);
-const claims = { iss: issuer, aud: issuer, sub: crypto.randomUUID(), sid: crypto.randomUUID(), jti: 'bench-jti-0123456789ab', iat: now, exp: now + 3600, auth_time: now, amr: ['pwd'] };
+const claims = {
+  iss: issuer,
+  aud: issuer,
+  sub: crypto.randomUUID(),
+  sid: crypto.randomUUID(),
+  jti: 'bench-jti-0123456789ab',
+  iat: now,
+  exp: now + 3600,
+  auth_time: now,
+  amr: ['pwd'],
+};
 const hsSecret = crypto.getRandomValues(new Uint8Array(32));
-const hsKey = await crypto.subtle.importKey('raw', hsSecret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+const hsKey = await crypto.subtle.importKey('raw', hsSecret, { name: 'HMAC', hash: 'SHA-256' }, false, [
+  'sign',
+  'verify',
+]);
 const ed = await generateKeyPair('EdDSA', { extractable: true });
 // Keys given as CryptoKeys: hono/jwt then skips its per-request key import (its best case).
 const peerTokens = {
@@ -50,9 +63,12 @@ app.get('/bench/loop-delay', (c) => {
   return c.json(stats);
 });
 
-const server = serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 3000), hostname: process.env.HOST ?? '127.0.0.1' }, (info) => {
-  console.log(`bench server listening on port ${info.port}`);
-});
+const server = serve(
+  { fetch: app.fetch, port: Number(process.env.PORT ?? 3000), hostname: process.env.HOST ?? '127.0.0.1' },
+  (info) => {
+    console.log(`bench server listening on port ${info.port}`);
+  },
+);
 const stop = (): void => {
   server.close();
   void tw.close().then(() => process.exit(0));

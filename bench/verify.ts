@@ -18,7 +18,17 @@ const { publicKey, privateKey } = await generateKeyPair('EdDSA', { extractable: 
 const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'EdDSA', use: 'sig' }] });
 const now = Math.floor(Date.now() / 1000);
 const token = await signAccessToken(
-  { iss: ISSUER, aud: AUDIENCE, sub: 'user-1', sid: 'session-1', jti: 'jti-1', iat: now, exp: now + 3600, auth_time: now, amr: ['pwd'] },
+  {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: 'user-1',
+    sid: 'session-1',
+    jti: 'jti-1',
+    iat: now,
+    exp: now + 3600,
+    auth_time: now,
+    amr: ['pwd'],
+  },
   { kid: 'k1', alg: 'EdDSA', key: privateKey },
 );
 
@@ -51,7 +61,8 @@ async function measure(name: string, op: () => Promise<unknown>): Promise<number
 }
 
 const verifyOp = (): Promise<unknown> => verifier.verify(token);
-const joseOp = (): Promise<unknown> => jwtVerify(token, publicKey, { algorithms: ['EdDSA'], issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt' });
+const joseOp = (): Promise<unknown> =>
+  jwtVerify(token, publicKey, { algorithms: ['EdDSA'], issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt' });
 
 // Warm up both paths (JWKS fetched once, JIT warmed), then alternate to even out drift.
 for (let i = 0; i < 500; i++) await Promise.all([verifyOp(), joseOp()]);
@@ -61,5 +72,7 @@ for (let round = 0; round < 2; round++) {
   rates.verify.push(await measure('tokenward/verify verify()', verifyOp));
 }
 const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-console.log(`ratio verify()/jwtVerify: ${(avg(rates.verify) / avg(rates.jose)).toFixed(2)}x  (JWKS fetches: ${jwksFetches}, concurrency ${concurrency}, ${durationMs} ms per run)`);
+console.log(
+  `ratio verify()/jwtVerify: ${(avg(rates.verify) / avg(rates.jose)).toFixed(2)}x  (JWKS fetches: ${jwksFetches}, concurrency ${concurrency}, ${durationMs} ms per run)`,
+);
 verifier.close();

@@ -31,26 +31,34 @@ export function mountDemo(tw: Tokenward, options: { assets?: Record<string, stri
   const notes = new Map<string, Note[]>();
   const { app } = tw;
   const assets = new Map<string, { body: Buffer | string; type: string }>();
-  for (const [path, type] of Object.entries(STATIC_TYPES).flatMap(([ext, t]) => listPublic(ext).map((p) => [p, t] as const))) {
+  for (const [path, type] of Object.entries(STATIC_TYPES).flatMap(([ext, t]) =>
+    listPublic(ext).map((p) => [p, t] as const),
+  )) {
     assets.set(path, { body: readFileSync(`${PUBLIC_DIR}${path.slice(1)}`), type });
   }
-  for (const [path, body] of Object.entries(options.assets ?? {})) assets.set(path, { body, type: 'text/javascript; charset=utf-8' });
+  for (const [path, body] of Object.entries(options.assets ?? {}))
+    assets.set(path, { body, type: 'text/javascript; charset=utf-8' });
 
   const page = (c: Context) => {
     const index = assets.get('/index.html');
     if (!index) return c.text('demo/public/index.html is missing', 500);
     c.header('Content-Security-Policy', DEMO_CSP);
     c.header('Cache-Control', 'no-store');
-    return c.body(typeof index.body === 'string' ? index.body : new Uint8Array(index.body), 200, { 'Content-Type': index.type });
+    return c.body(typeof index.body === 'string' ? index.body : new Uint8Array(index.body), 200, {
+      'Content-Type': index.type,
+    });
   };
   app.get('/', page);
-  for (const route of ['/login', '/signup', '/profile', '/notes', '/sessions', '/security', '/transfer', '/lab']) app.get(route, page);
+  for (const route of ['/login', '/signup', '/profile', '/notes', '/sessions', '/security', '/transfer', '/lab'])
+    app.get(route, page);
   for (const [path, asset] of assets) {
     if (path === '/index.html') continue;
     app.get(path, (c) => {
       c.header('Content-Security-Policy', DEMO_CSP);
       c.header('Cache-Control', 'no-cache');
-      return c.body(typeof asset.body === 'string' ? asset.body : new Uint8Array(asset.body), 200, { 'Content-Type': asset.type });
+      return c.body(typeof asset.body === 'string' ? asset.body : new Uint8Array(asset.body), 200, {
+        'Content-Type': asset.type,
+      });
     });
   }
 
@@ -114,16 +122,28 @@ function answerOtherMethods(tw: Tokenward): void {
 function mountLab(tw: Tokenward): void {
   const { app } = tw;
   const stolen = new Map<string, { cookie: string; until: number }>();
-  const replay = (c: Context, path: string, init: { method: string; cookie: string; headers?: Record<string, string>; body?: string }) =>
+  const replay = (
+    c: Context,
+    path: string,
+    init: { method: string; cookie: string; headers?: Record<string, string>; body?: string },
+  ) =>
     tw.fetch(
       new Request(new URL(path, tw.config.publicOrigin), {
         method: init.method,
-        headers: { cookie: init.cookie, 'user-agent': c.req.header('user-agent') ?? '', ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+        headers: {
+          cookie: init.cookie,
+          'user-agent': c.req.header('user-agent') ?? '',
+          ...(init.body ? { 'content-type': 'application/json' } : {}),
+          ...init.headers,
+        },
         ...(init.body ? { body: init.body } : {}),
       }),
       c.env,
     );
-  const outcome = async (res: Response) => ({ status: res.status, code: res.ok ? null : (((await res.json().catch(() => ({}))) as { code?: string }).code ?? null) });
+  const outcome = async (res: Response) => ({
+    status: res.status,
+    code: res.ok ? null : (((await res.json().catch(() => ({}))) as { code?: string }).code ?? null),
+  });
 
   app.post('/api/lab/csrf-replay', tw.requireSession(), async (c) => {
     const cookie = c.req.header('cookie') ?? '';

@@ -9,7 +9,15 @@ export async function buildClientBundle(): Promise<Record<string, string>> {
   const entry = fileURLToPath(new URL('./web/main.ts', import.meta.url));
   if (!existsSync(entry)) return {};
   const { build } = await import('esbuild');
-  const result = await build({ entryPoints: [entry], bundle: true, format: 'esm', minify: true, write: false, target: 'es2022', sourcemap: false });
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    minify: true,
+    write: false,
+    target: 'es2022',
+    sourcemap: false,
+  });
   const file = result.outputFiles[0];
   return file ? { '/app.js': file.text } : {};
 }

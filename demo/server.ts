@@ -7,17 +7,20 @@ import { serve } from '@hono/node-server';
 import { optionsFromFile } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { createTokenward } from '../src/server/create-tokenward.js';
-import { buildClientBundle } from './bundle.js';
 import { mountDemo } from './app.js';
+import { buildClientBundle } from './bundle.js';
 
 async function main(): Promise<void> {
   const tw = await createTokenward({}, { env: process.env, file: optionsFromFile() });
   mountDemo(tw, { assets: await buildClientBundle() });
-  const server = serve({ fetch: tw.app.fetch, port: tw.config.port, hostname: process.env.HOST ?? '0.0.0.0' }, (info) => {
-    const store = tw.config.databaseUrl ? 'PostgreSQL' : `embedded SQLite in ${tw.config.dataDir}`;
-    console.log(`Tokenward demo listening on port ${info.port} (${store})`);
-    console.log(`Open ${tw.config.publicOrigin}/`);
-  });
+  const server = serve(
+    { fetch: tw.app.fetch, port: tw.config.port, hostname: process.env.HOST ?? '0.0.0.0' },
+    (info) => {
+      const store = tw.config.databaseUrl ? 'PostgreSQL' : `embedded SQLite in ${tw.config.dataDir}`;
+      console.log(`Tokenward demo listening on port ${info.port} (${store})`);
+      console.log(`Open ${tw.config.publicOrigin}/`);
+    },
+  );
   const stop = () => {
     server.close();
     void tw.close().then(() => process.exit(0));

@@ -14,8 +14,12 @@ export async function createFastifyApp(tw: Tokenward): Promise<FastifyInstance> 
 
   app.get('/api/ping', async () => ({ ok: true }));
   app.get('/api/ping/protected', { preHandler: app.requireSession() }, async () => ({ ok: true }));
-  app.get('/api/profile', { preHandler: app.requireSession() }, async (request) => ({ user: await profileOf(tw, request.session?.userId ?? '') }));
-  app.get('/api/notes', { preHandler: app.requireSession() }, async (request) => ({ notes: notes.list(request.session?.userId ?? '') }));
+  app.get('/api/profile', { preHandler: app.requireSession() }, async (request) => ({
+    user: await profileOf(tw, request.session?.userId ?? ''),
+  }));
+  app.get('/api/notes', { preHandler: app.requireSession() }, async (request) => ({
+    notes: notes.list(request.session?.userId ?? ''),
+  }));
   app.post('/api/notes', { preHandler: app.requireSession() }, async (request, reply) => {
     const note = notes.add(request.session?.userId ?? '', (request.body as { text?: unknown } | undefined)?.text);
     if (note === null) return reply.code(400).send({ error: 'text must be 1 to 2000 characters' });

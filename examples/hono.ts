@@ -16,7 +16,9 @@ export function createHonoApp(tw: Tokenward): Hono {
 
   app.get('/api/ping', (c) => c.json({ ok: true }));
   app.get('/api/ping/protected', auth.requireSession(), (c) => c.json({ ok: true }));
-  app.get('/api/profile', auth.requireSession(), async (c) => c.json({ user: await profileOf(tw, c.get('tokenward').userId) }));
+  app.get('/api/profile', auth.requireSession(), async (c) =>
+    c.json({ user: await profileOf(tw, c.get('tokenward').userId) }),
+  );
   app.get('/api/notes', auth.requireSession(), (c) => c.json({ notes: notes.list(c.get('tokenward').userId) }));
   app.post('/api/notes', auth.requireSession(), async (c) => {
     const body = (await c.req.json().catch(() => null)) as { text?: unknown } | null;
@@ -29,5 +31,7 @@ export function createHonoApp(tw: Tokenward): Hono {
 
 if (isMain(import.meta.url)) {
   const { tw, port } = await startTokenward();
-  serve({ fetch: createHonoApp(tw).fetch, port }, () => console.log(`hono example listening on http://localhost:${port}`));
+  serve({ fetch: createHonoApp(tw).fetch, port }, () =>
+    console.log(`hono example listening on http://localhost:${port}`),
+  );
 }

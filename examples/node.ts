@@ -55,7 +55,9 @@ export function createNodeListener(tw: Tokenward): RequestListener {
         const session = await requireSession(req, res);
         if (!session) return;
         const note = notes.add(session.userId, ((await readJson(req)) as { text?: unknown } | null)?.text);
-        return note === null ? sendJson(res, 400, { error: 'text must be 1 to 2000 characters' }) : sendJson(res, 201, { note });
+        return note === null
+          ? sendJson(res, 400, { error: 'text must be 1 to 2000 characters' })
+          : sendJson(res, 201, { note });
       }
       case 'POST /api/transfer': {
         if (!(await requireSession(req, res))) return;
@@ -70,5 +72,7 @@ export function createNodeListener(tw: Tokenward): RequestListener {
 
 if (isMain(import.meta.url)) {
   const { tw, port } = await startTokenward();
-  createServer(createNodeListener(tw)).listen(port, () => console.log(`node example listening on http://localhost:${port}`));
+  createServer(createNodeListener(tw)).listen(port, () =>
+    console.log(`node example listening on http://localhost:${port}`),
+  );
 }

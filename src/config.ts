@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -32,30 +32,48 @@ const duration = (name: string) =>
 
 /** `"100/15m"` or `{count, window}`. */
 const rate = (name: string) =>
-  z.union([z.string(), z.object({ count: z.number(), window: z.union([z.number(), z.string()]) })]).transform((value, ctx) => {
-    const [countText, windowText] = typeof value === 'string' ? value.split('/') : [String(value.count), value.window];
-    const count = Number(countText);
-    const windowSec = parseDuration(windowText);
-    if (!Number.isInteger(count) || count < 1 || windowSec === null || windowSec < 1) {
-      ctx.addIssue({ code: 'custom', message: `${name} must look like "100/15m" (count/window)` });
-      return z.NEVER;
-    }
-    return { count, windowSec };
-  });
+  z
+    .union([z.string(), z.object({ count: z.number(), window: z.union([z.number(), z.string()]) })])
+    .transform((value, ctx) => {
+      const [countText, windowText] =
+        typeof value === 'string' ? value.split('/') : [String(value.count), value.window];
+      const count = Number(countText);
+      const windowSec = parseDuration(windowText);
+      if (!Number.isInteger(count) || count < 1 || windowSec === null || windowSec < 1) {
+        ctx.addIssue({ code: 'custom', message: `${name} must look like "100/15m" (count/window)` });
+        return z.NEVER;
+      }
+      return { count, windowSec };
+    });
 
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
-const int = (min: number) => z.union([z.number(), z.string().regex(/^\d+$/)]).transform(Number).pipe(z.number().int().min(min));
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const int = (min: number) =>
+  z
+    .union([z.number(), z.string().regex(/^\d+$/)])
+    .transform(Number)
+    .pipe(z.number().int().min(min));
 
 const optionsSchema = z
   .object({
     port: int(0).pipe(z.number().max(65535)).default(3000),
     publicOrigin: z.string().optional(),
     trustedOrigins: z.union([z.array(z.string()), z.string()]).default([]),
-    basePath: z.string().regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'basePath must look like "/auth"').default('/auth'),
+    basePath: z
+      .string()
+      .regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'basePath must look like "/auth"')
+      .default('/auth'),
     dataDir: z.string().min(1).default('./.tokenward'),
-    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'databaseUrl must start with postgres://').optional(),
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'databaseUrl must start with postgres://')
+      .optional(),
     autoMigrate: bool.default(false),
-    redisUrl: z.string().regex(/^rediss?:\/\//, 'redisUrl must start with redis:// or rediss://').optional(),
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'redisUrl must start with redis:// or rediss://')
+      .optional(),
     secret: z.string().min(32, 'secret must be at least 32 characters (32+ random bytes, e.g. base64)').optional(),
     accessTtl: duration('accessTtl').default(600),
     refreshGrace: duration('refreshGrace').default(10),
@@ -71,7 +89,13 @@ const optionsSchema = z
     ipPrefixV6: int(16).pipe(z.number().max(128)).default(64),
     ipPrefixV6Wide: int(8).pipe(z.number().max(128)).optional(),
     cookies: z
-      .object({ split: bool.default(false), domain: z.string().regex(/^[a-z0-9.-]+$/i, 'cookies.domain must be a host name').optional() })
+      .object({
+        split: bool.default(false),
+        domain: z
+          .string()
+          .regex(/^[a-z0-9.-]+$/i, 'cookies.domain must be a host name')
+          .optional(),
+      })
       .default({ split: false }),
     insecureHttp: bool.default(false),
     trustProxy: int(0).default(0),
@@ -216,7 +240,8 @@ function originOf(value: string, option: string): string {
   } catch {
     throw new ConfigError(`${option}: "${value}" is not a URL origin like https://app.example.com`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${option}: must be http(s), got ${url.protocol}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError(`${option}: must be http(s), got ${url.protocol}`);
   if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
     throw new ConfigError(`${option}: must be an origin only (scheme://host[:port]), got "${value}"`);
   }
@@ -229,21 +254,31 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  * Validates options (object, then file, then env — later wins is NOT used: explicit options win over env,
  * env over file) and resolves defaults. Throws {@link ConfigError} naming the option.
  */
-export function resolveConfig(options: TokenwardOptions = {}, sources: { env?: Record<string, string | undefined>; file?: Record<string, unknown> } = {}): TokenwardConfig {
+export function resolveConfig(
+  options: TokenwardOptions = {},
+  sources: { env?: Record<string, string | undefined>; file?: Record<string, unknown> } = {},
+): TokenwardConfig {
   const merged: Record<string, unknown> = { ...(sources.file ?? {}), ...optionsFromEnv(sources.env ?? {}) };
   for (const [k, v] of Object.entries(options)) {
     if (v === undefined) continue;
-    merged[k] = k === 'cookies' && typeof v === 'object' ? { ...((merged.cookies as object | undefined) ?? {}), ...v } : v;
+    merged[k] =
+      k === 'cookies' && typeof v === 'object' ? { ...((merged.cookies as object | undefined) ?? {}), ...v } : v;
   }
   const parsed = optionsSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.join('.') || '(options)';
-    const message = issue?.code === 'unrecognized_keys' ? `unknown option(s) ${(issue as { keys: string[] }).keys.join(', ')}` : issue?.message;
+    const message =
+      issue?.code === 'unrecognized_keys'
+        ? `unknown option(s) ${(issue as { keys: string[] }).keys.join(', ')}`
+        : issue?.message;
     throw new ConfigError(`Invalid configuration: ${path}${envNameFor(path)}: ${message}`);
   }
   const o = parsed.data;
-  const publicOrigin = originOf(o.publicOrigin ?? `http://localhost:${o.port}`, `publicOrigin${envNameFor('publicOrigin')}`);
+  const publicOrigin = originOf(
+    o.publicOrigin ?? `http://localhost:${o.port}`,
+    `publicOrigin${envNameFor('publicOrigin')}`,
+  );
   const url = new URL(publicOrigin);
   const trustedList = Array.isArray(o.trustedOrigins) ? o.trustedOrigins : o.trustedOrigins.split(',');
   const trustedOrigins = trustedList
@@ -264,25 +299,44 @@ export function resolveConfig(options: TokenwardOptions = {}, sources: { env?: R
   }
   const domain = o.cookies.domain?.toLowerCase().replace(/^\./, '');
   if (domain !== undefined) {
-    if (o.insecureHttp) throw new ConfigError('Invalid configuration: cookies.domain cannot be combined with insecureHttp');
+    if (o.insecureHttp)
+      throw new ConfigError('Invalid configuration: cookies.domain cannot be combined with insecureHttp');
     if (url.hostname !== domain && !url.hostname.endsWith(`.${domain}`)) {
-      throw new ConfigError(`Invalid configuration: cookies.domain (env TOKENWARD_COOKIES_DOMAIN): "${domain}" is not ${url.hostname} or a parent of it`);
+      throw new ConfigError(
+        `Invalid configuration: cookies.domain (env TOKENWARD_COOKIES_DOMAIN): "${domain}" is not ${url.hostname} or a parent of it`,
+      );
     }
-    if (!domain.includes('.')) throw new ConfigError(`Invalid configuration: cookies.domain: "${domain}" must be a registrable domain like example.com`);
+    if (!domain.includes('.'))
+      throw new ConfigError(
+        `Invalid configuration: cookies.domain: "${domain}" must be a registrable domain like example.com`,
+      );
   }
   if (o.refreshAbsolute < o.refreshIdle && o.refreshAbsolute > 0) {
     // idle can never outlive absolute; cap instead of failing (the absolute lifetime always wins).
   }
-  if (o.accessTtl < 10 || o.accessTtl > 86400) throw new ConfigError('Invalid configuration: accessTtl (env TOKENWARD_ACCESS_TTL): must be between 10s and 24h');
-  if (o.refreshIdle < 60) throw new ConfigError('Invalid configuration: refreshIdle (env TOKENWARD_REFRESH_IDLE): must be at least 60s');
-  if (o.refreshAbsolute < 60) throw new ConfigError('Invalid configuration: refreshAbsolute (env TOKENWARD_REFRESH_ABSOLUTE): must be at least 60s');
-  if (o.refreshGrace > 60) throw new ConfigError('Invalid configuration: refreshGrace (env TOKENWARD_REFRESH_GRACE): must be at most 60s (0 disables)');
-  if (o.stepUpTtl < 1 || o.stepUpTtl > 300) throw new ConfigError('Invalid configuration: stepUpTtl (env TOKENWARD_STEP_UP_TTL): must be between 1s and 300s');
+  if (o.accessTtl < 10 || o.accessTtl > 86400)
+    throw new ConfigError('Invalid configuration: accessTtl (env TOKENWARD_ACCESS_TTL): must be between 10s and 24h');
+  if (o.refreshIdle < 60)
+    throw new ConfigError('Invalid configuration: refreshIdle (env TOKENWARD_REFRESH_IDLE): must be at least 60s');
+  if (o.refreshAbsolute < 60)
+    throw new ConfigError(
+      'Invalid configuration: refreshAbsolute (env TOKENWARD_REFRESH_ABSOLUTE): must be at least 60s',
+    );
+  if (o.refreshGrace > 60)
+    throw new ConfigError(
+      'Invalid configuration: refreshGrace (env TOKENWARD_REFRESH_GRACE): must be at most 60s (0 disables)',
+    );
+  if (o.stepUpTtl < 1 || o.stepUpTtl > 300)
+    throw new ConfigError('Invalid configuration: stepUpTtl (env TOKENWARD_STEP_UP_TTL): must be between 1s and 300s');
   if (o.ipPrefixV6Wide !== undefined && o.ipPrefixV6Wide >= o.ipPrefixV6) {
-    throw new ConfigError(`Invalid configuration: ipPrefixV6Wide (env TOKENWARD_IP_PREFIX_V6_WIDE): must be a shorter prefix than ipPrefixV6 (${o.ipPrefixV6})`);
+    throw new ConfigError(
+      `Invalid configuration: ipPrefixV6Wide (env TOKENWARD_IP_PREFIX_V6_WIDE): must be a shorter prefix than ipPrefixV6 (${o.ipPrefixV6})`,
+    );
   }
   if (o.databaseUrl && !o.secret) {
-    throw new ConfigError('Invalid configuration: secret (env TOKENWARD_SECRET) is required with databaseUrl (PostgreSQL): every node must share it');
+    throw new ConfigError(
+      'Invalid configuration: secret (env TOKENWARD_SECRET) is required with databaseUrl (PostgreSQL): every node must share it',
+    );
   }
   return {
     port: o.port,

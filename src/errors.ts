@@ -11,9 +11,17 @@ export const ERRORS = {
     detail: 'This endpoint accepts application/json.',
   },
   payload_too_large: { status: 413, title: 'Payload too large', detail: 'The request body exceeds the size limit.' },
-  header_too_large: { status: 431, title: 'Request header too large', detail: 'A request header exceeds the size limit.' },
+  header_too_large: {
+    status: 431,
+    title: 'Request header too large',
+    detail: 'A request header exceeds the size limit.',
+  },
   not_found: { status: 404, title: 'Not found', detail: 'No such resource.' },
-  method_not_allowed: { status: 405, title: 'Method not allowed', detail: 'This method is not allowed on this resource.' },
+  method_not_allowed: {
+    status: 405,
+    title: 'Method not allowed',
+    detail: 'This method is not allowed on this resource.',
+  },
   csrf_rejected: { status: 403, title: 'Cross-site request rejected', detail: 'The request failed the CSRF checks.' },
   email_taken: { status: 409, title: 'Email taken', detail: 'An account with this email already exists.' },
   weak_password: { status: 422, title: 'Weak password', detail: 'The password is too short, too long, or too common.' },
@@ -53,10 +61,22 @@ export const ERRORS = {
   invalid_grant: { status: 400, title: 'Invalid grant', detail: 'The grant is invalid, expired or revoked.' },
   unsupported_grant_type: { status: 400, title: 'Unsupported grant type', detail: 'The grant type is not supported.' },
   invalid_dpop_proof: { status: 400, title: 'Invalid DPoP proof', detail: 'The DPoP proof is invalid.' },
-  use_dpop_nonce: { status: 400, title: 'DPoP nonce required', detail: 'Retry with the nonce from the DPoP-Nonce header in the proof.' },
+  use_dpop_nonce: {
+    status: 400,
+    title: 'DPoP nonce required',
+    detail: 'Retry with the nonce from the DPoP-Nonce header in the proof.',
+  },
   invalid_return_to: { status: 400, title: 'Invalid return path', detail: 'returnTo must be a same-origin path.' },
-  oidc_state_mismatch: { status: 400, title: 'OIDC state mismatch', detail: 'The login state is missing or does not match.' },
-  oidc_provider_error: { status: 502, title: 'Identity provider error', detail: 'The identity provider returned an error.' },
+  oidc_state_mismatch: {
+    status: 400,
+    title: 'OIDC state mismatch',
+    detail: 'The login state is missing or does not match.',
+  },
+  oidc_provider_error: {
+    status: 502,
+    title: 'Identity provider error',
+    detail: 'The identity provider returned an error.',
+  },
   service_unavailable: {
     status: 503,
     title: 'Service unavailable',
@@ -91,9 +111,15 @@ export class TokenwardError extends Error {
    * `status` overrides the code's usual status where API.md gives one code two statuses (a wrong
    * code is 400 `invalid_code` for a signed-in user, 401 at the login's second step).
    */
-  constructor(code: ErrorCode, options: { detail?: string; headers?: Record<string, string>; status?: number; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    options: { detail?: string; headers?: Record<string, string>; status?: number; cause?: unknown } = {},
+  ) {
     const def = ERRORS[code];
-    super(`${code}: ${options.detail ?? def.detail}`, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      `${code}: ${options.detail ?? def.detail}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'TokenwardError';
     this.code = code;
     this.status = options.status ?? def.status;
@@ -114,7 +140,13 @@ export interface ProblemDetails {
 /** Builds the problem+json body for an error code (deterministic: no per-request values). */
 export function problemBody(code: ErrorCode, detail?: string, status?: number): ProblemDetails {
   const def = ERRORS[code];
-  return { type: `${ERROR_TYPE_BASE}${code}`, title: def.title, status: status ?? def.status, code, detail: detail ?? def.detail };
+  return {
+    type: `${ERROR_TYPE_BASE}${code}`,
+    title: def.title,
+    status: status ?? def.status,
+    code,
+    detail: detail ?? def.detail,
+  };
 }
 
 /** True when `value` is a {@link TokenwardError}. */

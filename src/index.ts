@@ -11,11 +11,22 @@
  * serve({ fetch: tw.app.fetch, port: 3000 });
  * ```
  */
-export { createTokenward, type Tokenward, type TokenwardDependencies } from './server/create-tokenward.js';
-export type { SessionInfo, TokenwardEnv } from './server/context.js';
-export type { NewDeviceAlert, NewDeviceHook } from './server/account-security.js';
-export type { RequireStepUpOptions } from './server/middleware/step-up.js';
-export { resolveConfig, parseDuration, type TokenwardConfig, type TokenwardOptions } from './config.js';
-export { TokenwardError, ConfigError, ERRORS, type ErrorCode, type ProblemDetails } from './errors.js';
-export type { Store, Limiter, RevocationBus, Clock, PasswordHasher, User, Session, AuthEvent, IdentityLink } from './core/ports.js';
+
+export { parseDuration, resolveConfig, type TokenwardConfig, type TokenwardOptions } from './config.js';
+export type {
+  AuthEvent,
+  Clock,
+  IdentityLink,
+  Limiter,
+  PasswordHasher,
+  RevocationBus,
+  Session,
+  Store,
+  User,
+} from './core/ports.js';
+export { ConfigError, ERRORS, type ErrorCode, type ProblemDetails, TokenwardError } from './errors.js';
 export type { OidcConfig, OidcProviderConfig } from './oidc/options.js';
+export type { NewDeviceAlert, NewDeviceHook } from './server/account-security.js';
+export type { SessionInfo, TokenwardEnv } from './server/context.js';
+export { createTokenward, type Tokenward, type TokenwardDependencies } from './server/create-tokenward.js';
+export type { RequireStepUpOptions } from './server/middleware/step-up.js';

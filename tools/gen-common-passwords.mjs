@@ -1,7 +1,9 @@
 // Regenerates data/common-passwords.txt from the zxcvbn-ts "passwords" frequency list
 // (MIT, derived from leaked-password corpora, most common first). Run: node tools/gen-common-passwords.mjs
-import { createRequire } from 'node:module';
+
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
 const require = createRequire(import.meta.url);
 const list = require('@zxcvbn-ts/language-common/src/passwords.json');
 const seen = new Set();

@@ -9,7 +9,7 @@
  * Chromium: --chromium, else $CHROMIUM_PATH, else the first of chromium / chromium-browser /
  * google-chrome on PATH.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -52,7 +52,14 @@ function freePort() {
 async function startDemo(port, dataDir) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'demo/server.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', TOKENWARD_DATA_DIR: dataDir, TOKENWARD_PUBLIC_ORIGIN: `http://localhost:${port}`, TOKENWARD_LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      TOKENWARD_DATA_DIR: dataDir,
+      TOKENWARD_PUBLIC_ORIGIN: `http://localhost:${port}`,
+      TOKENWARD_LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -76,7 +83,8 @@ async function startDemo(port, dataDir) {
 function totp(secret, offset = 0) {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   let bits = '';
-  for (const ch of secret.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  for (const ch of secret.replace(/[\s=]/g, '').toUpperCase())
+    bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
   const key = Buffer.from(bits.match(/.{8}/g).map((b) => Number.parseInt(b, 2)));
   const counter = Buffer.alloc(8);
   counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000) + offset));
@@ -91,7 +99,10 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenward-shots-'));
   const demo = await startDemo(port, dataDir);
   const origin = `http://localhost:${port}`;
-  const browser = await chromium.launch({ executablePath: findChromium(), args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const browser = await chromium.launch({
+    executablePath: findChromium(),
+    args: ['--headless', '--no-sandbox', '--disable-gpu'],
+  });
   const problems = [];
   const watch = (page, label) => {
     page.on('console', (m) => {
@@ -99,7 +110,8 @@ async function main() {
       // purpose. Anything else (a CSP violation on a normal page, a 404, a 500) is a bug.
       const inLab = new URL(page.url()).pathname === '/lab';
       if (m.type() !== 'error' || /status of 401/.test(m.text())) return;
-      if (!(inLab && /Content Security Policy|attacker\.example|eval/.test(m.text()))) problems.push(`${label} ${page.url()}: ${m.text()}`);
+      if (!(inLab && /Content Security Policy|attacker\.example|eval/.test(m.text())))
+        problems.push(`${label} ${page.url()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`${label}: ${e.message}`));
   };
@@ -139,7 +151,10 @@ async function main() {
     await shot(page, '04-notes');
 
     // A second device (a phone, another IP-less context) so the sessions page has something to show.
-    const phone = await browser.newContext({ userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1' });
+    const phone = await browser.newContext({
+      userAgent:
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+    });
     const phonePage = await phone.newPage();
     await phonePage.goto(`${origin}/login`);
     await phonePage.fill('#login-form input[name=email]', 'ada@example.com');
@@ -175,7 +190,9 @@ async function main() {
     await page.click('#totp-confirm-form button[type=submit]');
     await page.waitForSelector('[data-testid=recovery-codes]');
     await shot(page, '09-security-recovery-codes');
-    const recoveryCodes = await page.$$eval('[data-testid=recovery-codes] code', (els) => els.map((e) => e.textContent));
+    const recoveryCodes = await page.$$eval('[data-testid=recovery-codes] code', (els) =>
+      els.map((e) => e.textContent),
+    );
     await page.click('[data-testid=recovery-codes] .btn-primary');
     await page.waitForSelector('#totp-disable');
     await page.click('.events + .actions, .card-head .btn-ghost >> text=Refresh');
@@ -199,11 +216,18 @@ async function main() {
     await page.click('button#run-lab');
     await page.waitForSelector('[data-testid=lab-results][data-state=done]', { timeout: 30_000 });
     await shot(page, '12-security-lab', { fullPage: true });
-    const failed = await page.$$eval('[data-testid=lab-result][data-status=fail]', (els) => els.map((e) => e.textContent));
+    const failed = await page.$$eval('[data-testid=lab-result][data-status=fail]', (els) =>
+      els.map((e) => e.textContent),
+    );
     if (failed.length) problems.push(`lab failures: ${failed.join(' | ')}`);
     await desktop.close();
 
-    const mobile = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const mobile = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
     const m = await mobile.newPage();
     watch(m, 'mobile');
     await m.goto(`${origin}/signup`);

@@ -32,7 +32,10 @@ export function findPostgresBin() {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return null;
   const versions = readdirSync(root)
-    .filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, 'bin', 'initdb')) && existsSync(join(root, v, 'bin', 'pg_ctl')))
+    .filter(
+      (v) =>
+        /^\d+$/.test(v) && existsSync(join(root, v, 'bin', 'initdb')) && existsSync(join(root, v, 'bin', 'pg_ctl')),
+    )
     .sort((a, b) => Number(b) - Number(a));
   return versions[0] === undefined ? null : join(root, versions[0], 'bin');
 }
@@ -42,7 +45,10 @@ export function findPostgresBin() {
  * (`/usr/bin/chromium`), `redis-server`, `postgresql` and `openssl`. Runs `apt-get update` then
  * one `apt-get install -y` of what is missing; needs root. Resolves with the installed names.
  */
-export async function ensureSystemPackages({ log = console.log, packages = ['chromium', 'redis-server', 'postgresql', 'openssl'] } = {}) {
+export async function ensureSystemPackages({
+  log = console.log,
+  packages = ['chromium', 'redis-server', 'postgresql', 'openssl'],
+} = {}) {
   const present = {
     chromium: () => existsSync('/usr/bin/chromium'),
     'redis-server': () => onPath('redis-server'),
@@ -52,7 +58,9 @@ export async function ensureSystemPackages({ log = console.log, packages = ['chr
   const missing = packages.filter((name) => !(present[name]?.() ?? onPath(name)));
   if (missing.length === 0) return [];
   if (!isRoot()) {
-    throw new Error(`missing system packages: ${missing.join(', ')}; install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    throw new Error(
+      `missing system packages: ${missing.join(', ')}; install them with: sudo apt-get install -y ${missing.join(' ')}`,
+    );
   }
   log(`services: installing ${missing.join(', ')} (apt-get)…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -60,7 +68,9 @@ export async function ensureSystemPackages({ log = console.log, packages = ['chr
     log(`services: apt-get ${args.join(' ')}`);
     const result = spawnSync('apt-get', args, { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
     if (result.status !== 0) {
-      throw new Error(`apt-get ${args[0]} failed (exit ${result.status}):\n${(result.stderr || result.stdout || '').slice(-2000)}`);
+      throw new Error(
+        `apt-get ${args[0]} failed (exit ${result.status}):\n${(result.stderr || result.stdout || '').slice(-2000)}`,
+      );
     }
   }
   const still = missing.filter((name) => !(present[name]?.() ?? onPath(name)));
@@ -155,7 +165,9 @@ function sweepStale() {
       if (name.startsWith(PG_PREFIX)) {
         const bin = findPostgresBin();
         if (bin && existsSync(join(dir, 'data', 'postmaster.pid'))) {
-          runAsPostgres(join(bin, 'pg_ctl'), ['stop', '-D', join(dir, 'data'), '-m', 'immediate', '-w', '-t', '10'], { stdio: 'ignore' });
+          runAsPostgres(join(bin, 'pg_ctl'), ['stop', '-D', join(dir, 'data'), '-m', 'immediate', '-w', '-t', '10'], {
+            stdio: 'ignore',
+          });
         }
       } else {
         const pid = readPid(join(dir, 'redis.pid'));
@@ -179,17 +191,24 @@ function postgresUser() {
   if (postgresAccount) return postgresAccount;
   const lookup = (name) => {
     try {
-      return { name, uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim()), gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim()) };
+      return {
+        name,
+        uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim()),
+        gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim()),
+      };
     } catch {
       return null;
     }
   };
   let account = lookup('postgres');
   if (!account) {
-    spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'tokenward-pg'], { stdio: 'ignore' });
+    spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'tokenward-pg'], {
+      stdio: 'ignore',
+    });
     account = lookup('tokenward-pg');
   }
-  if (!account) throw new Error('cannot find or create an unprivileged user to run PostgreSQL (tried "postgres", "tokenward-pg")');
+  if (!account)
+    throw new Error('cannot find or create an unprivileged user to run PostgreSQL (tried "postgres", "tokenward-pg")');
   postgresAccount = account;
   return account;
 }
@@ -227,7 +246,10 @@ function runAsPostgresAsync(command, args, options = {}) {
 
 function checked(result, what) {
   if (result.error) throw new Error(`${what}: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status}):\n${`${result.stderr ?? ''}${result.stdout ?? ''}`.slice(-2000)}`);
+  if (result.status !== 0)
+    throw new Error(
+      `${what} failed (exit ${result.status}):\n${`${result.stderr ?? ''}${result.stdout ?? ''}`.slice(-2000)}`,
+    );
   return result;
 }
 
@@ -260,7 +282,8 @@ export async function startPostgres({ log = () => {}, maxConnections = 200 } = {
   const service = {
     cleanupSync() {
       running.delete(service);
-      if (existsSync(join(data, 'postmaster.pid'))) runAsPostgres(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w', '-t', '10']);
+      if (existsSync(join(data, 'postmaster.pid')))
+        runAsPostgres(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w', '-t', '10']);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -268,7 +291,14 @@ export async function startPostgres({ log = () => {}, maxConnections = 200 } = {
 
   try {
     log('services: initdb…');
-    checked(runAsPostgres(join(bin, 'initdb'), ['-D', data, '-U', PG_USER, '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], { cwd: dir }), 'initdb');
+    checked(
+      runAsPostgres(
+        join(bin, 'initdb'),
+        ['-D', data, '-U', PG_USER, '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'],
+        { cwd: dir },
+      ),
+      'initdb',
+    );
   } catch (error) {
     service.cleanupSync();
     throw error;
@@ -285,7 +315,9 @@ export async function startPostgres({ log = () => {}, maxConnections = 200 } = {
       '-c full_page_writes=off',
       '-c shared_buffers=64MB',
     ].join(' ');
-    return run(join(bin, 'pg_ctl'), ['start', '-D', data, '-l', logFile, '-w', '-t', '30', '-o', options], { cwd: dir });
+    return run(join(bin, 'pg_ctl'), ['start', '-D', data, '-l', logFile, '-w', '-t', '30', '-o', options], {
+      cwd: dir,
+    });
   };
   const tail = () => {
     try {
@@ -306,7 +338,10 @@ export async function startPostgres({ log = () => {}, maxConnections = 200 } = {
     }
   }
   try {
-    checked(runAsPostgres(join(bin, 'createdb'), ['-h', dir, '-p', String(port), '-U', PG_USER, PG_DATABASE], { cwd: dir }), 'createdb');
+    checked(
+      runAsPostgres(join(bin, 'createdb'), ['-h', dir, '-p', String(port), '-U', PG_USER, PG_DATABASE], { cwd: dir }),
+      'createdb',
+    );
   } catch (error) {
     service.cleanupSync();
     throw error;
@@ -325,7 +360,8 @@ export async function startPostgres({ log = () => {}, maxConnections = 200 } = {
     for (;;) {
       const result = await pgStart(runAsPostgresAsync);
       if (result.status === 0) return;
-      if (Date.now() > deadline) throw new Error(`pg_ctl start failed (exit ${result.status}):\n${result.stderr}${result.stdout}\n${tail()}`);
+      if (Date.now() > deadline)
+        throw new Error(`pg_ctl start failed (exit ${result.status}):\n${result.stderr}${result.stdout}\n${tail()}`);
       await sleep(250);
     }
   };
@@ -337,7 +373,11 @@ export async function startPostgres({ log = () => {}, maxConnections = 200 } = {
     isRunning,
     start,
     async restart({ downMs = 0 } = {}) {
-      if (isRunning()) checked(await runAsPostgresAsync(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w', '-t', '30']), 'pg_ctl stop');
+      if (isRunning())
+        checked(
+          await runAsPostgresAsync(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w', '-t', '30']),
+          'pg_ctl stop',
+        );
       if (downMs > 0) await sleep(downMs);
       await start();
     },
@@ -414,7 +454,24 @@ export async function startRedis({ log = () => {} } = {}) {
     output = '';
     const proc = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--protected-mode',
+        'no',
+        '--daemonize',
+        'no',
+        '--loglevel',
+        'warning',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir },
     );
     proc.stdout.on('data', (d) => (output = (output + d.toString()).slice(-4000)));

@@ -28,7 +28,12 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return {
     ok: false,
     status: res.status,
-    problem: { status: res.status, code: body.code ?? 'unknown', detail: body.detail ?? body.title ?? `HTTP ${res.status}`, ...(retryAfter ? { retryAfter } : {}) },
+    problem: {
+      status: res.status,
+      code: body.code ?? 'unknown',
+      detail: body.detail ?? body.title ?? `HTTP ${res.status}`,
+      ...(retryAfter ? { retryAfter } : {}),
+    },
   };
 }
 
@@ -48,7 +53,12 @@ const MESSAGES: Record<string, string> = {
 /** A human sentence for a problem (or a thrown SDK error). */
 export function describeProblem(problem: Problem | unknown): string {
   if (problem instanceof TokenwardClientError) {
-    return describeProblem({ status: problem.status, code: problem.code, detail: problem.message, ...(problem.retryAfter ? { retryAfter: problem.retryAfter } : {}) });
+    return describeProblem({
+      status: problem.status,
+      code: problem.code,
+      detail: problem.message,
+      ...(problem.retryAfter ? { retryAfter: problem.retryAfter } : {}),
+    });
   }
   if (problem instanceof Error) return `Network error: ${problem.message}`;
   const p = problem as Problem;
@@ -64,8 +74,14 @@ if (demoChannel) demoChannel.onmessage = () => void client.me();
  * Login in two steps (API.md "Login with TOTP"). The SDK's `login()` expects `{user, session}`,
  * so the demo posts itself and then lets `me()` load the session into the SDK's state.
  */
-export async function loginWithPassword(email: string, password: string): Promise<Result<{ mfaRequired: true } | SessionInfo>> {
-  const result = await api<{ mfaRequired: true } | SessionInfo>('/auth/login', { method: 'POST', body: { email, password } });
+export async function loginWithPassword(
+  email: string,
+  password: string,
+): Promise<Result<{ mfaRequired: true } | SessionInfo>> {
+  const result = await api<{ mfaRequired: true } | SessionInfo>('/auth/login', {
+    method: 'POST',
+    body: { email, password },
+  });
   if (result.ok && !('mfaRequired' in result.data)) await completeSignIn();
   return result;
 }
@@ -73,7 +89,9 @@ export async function loginWithPassword(email: string, password: string): Promis
 export async function loginSecondFactor(code: string): Promise<Result<SessionInfo>> {
   const trimmed = code.trim();
   // Recovery codes look like xxxx-xxxx-xxxx; authenticator codes are 6 digits.
-  const body = /^\d{6}$/.test(trimmed.replace(/\s/g, '')) ? { code: trimmed.replace(/\s/g, '') } : { recoveryCode: trimmed };
+  const body = /^\d{6}$/.test(trimmed.replace(/\s/g, ''))
+    ? { code: trimmed.replace(/\s/g, '') }
+    : { recoveryCode: trimmed };
   const result = await api<SessionInfo>('/auth/login/totp', { method: 'POST', body });
   if (result.ok) await completeSignIn();
   return result;

@@ -5,7 +5,11 @@
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
@@ -20,7 +24,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
 export function append(parent: Node, ...children: Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    parent.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+    parent.appendChild(
+      typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child,
+    );
   }
 }
 
@@ -32,7 +38,13 @@ export function replace(parent: Element, ...children: Child[]): void {
 
 /** A labelled form field. */
 export function field(label: string, input: HTMLInputElement | HTMLTextAreaElement, hint?: string): HTMLLabelElement {
-  return h('label', { class: 'field' }, h('span', { class: 'field-label' }, label), input, hint ? h('span', { class: 'field-hint' }, hint) : null);
+  return h(
+    'label',
+    { class: 'field' },
+    h('span', { class: 'field-label' }, label),
+    input,
+    hint ? h('span', { class: 'field-hint' }, hint) : null,
+  );
 }
 
 export function card(title: string | null, ...children: Child[]): HTMLElement {
@@ -71,7 +83,8 @@ export function relativeTime(iso: string): string {
 
 /** Disables a form's controls while `task` runs. */
 export async function busy<T>(form: HTMLFormElement | HTMLButtonElement, task: () => Promise<T>): Promise<T> {
-  const controls = form instanceof HTMLFormElement ? Array.from(form.querySelectorAll('button, input, textarea')) : [form];
+  const controls =
+    form instanceof HTMLFormElement ? Array.from(form.querySelectorAll('button, input, textarea')) : [form];
   for (const c of controls) (c as HTMLButtonElement).disabled = true;
   form.classList.add('is-busy');
   try {

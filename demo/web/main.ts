@@ -6,6 +6,7 @@
 import type { AuthState } from '../../src/client/index.js';
 import { client } from './api.js';
 import { h, replace } from './dom.js';
+import type { Page, PageContext } from './page.js';
 import { labPage } from './pages/lab.js';
 import { loginPage, signupPage } from './pages/login.js';
 import { notesPage } from './pages/notes.js';
@@ -13,7 +14,6 @@ import { profilePage } from './pages/profile.js';
 import { securityPage } from './pages/security.js';
 import { sessionsPage } from './pages/sessions.js';
 import { transferPage } from './pages/transfer.js';
-import type { Page, PageContext } from './page.js';
 
 const PAGES: Record<string, Page> = {
   '/': loginPage,
@@ -60,16 +60,43 @@ function renderHeader(state: AuthState): void {
   replace(
     nav,
     ...(authed ? NAV : NAV.filter(([path]) => path === '/lab')).map(([path, label]) =>
-      h('a', { href: path, class: location.pathname === path ? 'nav-link active' : 'nav-link', 'aria-current': location.pathname === path ? 'page' : null }, label),
+      h(
+        'a',
+        {
+          href: path,
+          class: location.pathname === path ? 'nav-link active' : 'nav-link',
+          'aria-current': location.pathname === path ? 'page' : null,
+        },
+        label,
+      ),
     ),
   );
   if (state.status === 'authenticated') {
     const initial = (state.user.name || state.user.email).trim().charAt(0).toUpperCase();
     replace(
       account,
-      h('span', { class: 'account-email', title: `Signed in as ${state.user.email}` }, h('span', { class: 'avatar', 'aria-hidden': 'true' }, initial), h('span', { 'data-testid': 'user-email' }, state.user.email)),
-      h('button', { id: 'logout', type: 'button', class: 'btn btn-small btn-ghost', onclick: () => void signOut('logout') }, 'Log out'),
-      h('button', { id: 'logout-all', type: 'button', class: 'btn btn-small btn-danger-ghost', title: 'Log out everywhere: end every session of this account, on every device', onclick: () => void signOut('logoutAll') }, 'Log out all'),
+      h(
+        'span',
+        { class: 'account-email', title: `Signed in as ${state.user.email}` },
+        h('span', { class: 'avatar', 'aria-hidden': 'true' }, initial),
+        h('span', { 'data-testid': 'user-email' }, state.user.email),
+      ),
+      h(
+        'button',
+        { id: 'logout', type: 'button', class: 'btn btn-small btn-ghost', onclick: () => void signOut('logout') },
+        'Log out',
+      ),
+      h(
+        'button',
+        {
+          id: 'logout-all',
+          type: 'button',
+          class: 'btn btn-small btn-danger-ghost',
+          title: 'Log out everywhere: end every session of this account, on every device',
+          onclick: () => void signOut('logoutAll'),
+        },
+        'Log out all',
+      ),
     );
   } else if (state.status === 'anonymous') {
     replace(
@@ -113,7 +140,8 @@ function render(force = false): void {
   const page = PAGES[path];
   let content: HTMLElement;
   if (!page) content = notFound();
-  else if (page.requiresAuth && !authed) content = loginPage.render(context, { notice: `Log in to open ${page.title}.` });
+  else if (page.requiresAuth && !authed)
+    content = loginPage.render(context, { notice: `Log in to open ${page.title}.` });
   else content = page.render(context);
   replace(view, content);
   document.title = `${page && (authed || !page.requiresAuth) ? page.title : 'Log in'} · Tokenward demo`;
@@ -121,15 +149,35 @@ function render(force = false): void {
 }
 
 function notFound(): HTMLElement {
-  return h('section', { class: 'card narrow' }, h('h1', {}, 'Not found'), h('p', {}, 'There is no page here. ', h('a', { href: '/' }, 'Go home'), '.'));
+  return h(
+    'section',
+    { class: 'card narrow' },
+    h('h1', {}, 'Not found'),
+    h('p', {}, 'There is no page here. ', h('a', { href: '/' }, 'Go home'), '.'),
+  );
 }
 
 // Same-origin links route on the client; modified clicks keep their browser meaning.
 document.addEventListener('click', (event) => {
   const link = (event.target as Element | null)?.closest?.('a');
-  if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (
+    !link ||
+    event.defaultPrevented ||
+    event.button !== 0 ||
+    event.metaKey ||
+    event.ctrlKey ||
+    event.shiftKey ||
+    event.altKey
+  )
+    return;
   const url = new URL(link.href, location.href);
-  if (url.origin !== location.origin || link.target || link.hasAttribute('download') || url.pathname.startsWith('/auth/')) return;
+  if (
+    url.origin !== location.origin ||
+    link.target ||
+    link.hasAttribute('download') ||
+    url.pathname.startsWith('/auth/')
+  )
+    return;
   event.preventDefault();
   navigate(url.pathname);
 });
@@ -144,7 +192,19 @@ replace(
   h(
     'header',
     { class: 'topbar' },
-    h('div', { class: 'topbar-inner' }, h('a', { href: '/', class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Tokenward', h('span', { class: 'brand-tag' }, 'demo')), nav, account),
+    h(
+      'div',
+      { class: 'topbar-inner' },
+      h(
+        'a',
+        { href: '/', class: 'brand' },
+        h('span', { class: 'brand-mark', 'aria-hidden': 'true' }),
+        'Tokenward',
+        h('span', { class: 'brand-tag' }, 'demo'),
+      ),
+      nav,
+      account,
+    ),
   ),
   view,
   h(
@@ -159,6 +219,14 @@ replace(view, h('div', { class: 'loading' }, 'Loading…'));
 client.me().then(
   () => render(true),
   () => {
-    replace(view, h('section', { class: 'card narrow' }, h('h1', {}, 'The server is unreachable'), h('p', {}, 'Reload the page to try again.')));
+    replace(
+      view,
+      h(
+        'section',
+        { class: 'card narrow' },
+        h('h1', {}, 'The server is unreachable'),
+        h('p', {}, 'Reload the page to try again.'),
+      ),
+    );
   },
 );

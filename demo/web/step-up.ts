@@ -21,9 +21,18 @@ export function promptStepUp(reason: string): Promise<boolean> {
       h('label', { class: 'field' }, label, secret),
       toggle,
       status.el,
-      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Confirm'), h('button', { type: 'button', class: 'btn btn-ghost', 'data-action': 'cancel' }, 'Cancel')),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'submit', class: 'btn btn-primary' }, 'Confirm'),
+        h('button', { type: 'button', class: 'btn btn-ghost', 'data-action': 'cancel' }, 'Cancel'),
+      ),
     );
-    const overlay = h('div', { class: 'overlay', role: 'dialog', 'aria-modal': 'true' }, h('div', { class: 'card dialog' }, form));
+    const overlay = h(
+      'div',
+      { class: 'overlay', role: 'dialog', 'aria-modal': 'true' },
+      h('div', { class: 'card dialog' }, form),
+    );
     const close = (granted: boolean) => {
       overlay.remove();
       document.removeEventListener('keydown', onKey);
@@ -80,16 +89,32 @@ export async function withStepUp<T>(reason: string, request: () => Promise<Resul
  */
 export function promptCode(title: string, reason: string): Promise<string | null> {
   return new Promise((resolve) => {
-    const code = h('input', { name: 'code', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9 ]{6,7}', required: true });
+    const code = h('input', {
+      name: 'code',
+      type: 'text',
+      inputmode: 'numeric',
+      autocomplete: 'one-time-code',
+      pattern: '[0-9 ]{6,7}',
+      required: true,
+    });
     const form = h(
       'form',
       { id: 'totp-code-form', class: 'stack' },
       h('h2', { class: 'card-title' }, title),
       h('p', { class: 'muted' }, reason),
       h('label', { class: 'field' }, h('span', { class: 'field-label' }, 'Authenticator code'), code),
-      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Continue'), h('button', { type: 'button', class: 'btn btn-ghost', 'data-action': 'cancel' }, 'Cancel')),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'submit', class: 'btn btn-primary' }, 'Continue'),
+        h('button', { type: 'button', class: 'btn btn-ghost', 'data-action': 'cancel' }, 'Cancel'),
+      ),
     );
-    const overlay = h('div', { class: 'overlay', role: 'dialog', 'aria-modal': 'true' }, h('div', { class: 'card dialog' }, form));
+    const overlay = h(
+      'div',
+      { class: 'overlay', role: 'dialog', 'aria-modal': 'true' },
+      h('div', { class: 'card dialog' }, form),
+    );
     const close = (value: string | null) => {
       overlay.remove();
       document.removeEventListener('keydown', onKey);

@@ -6,7 +6,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { SessionInfo } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
-import { type Guard, GuardFactory, type RequireSessionOptions, type RequireStepUpOptions, tokenwardPaths } from './guard.js';
+import {
+  type Guard,
+  GuardFactory,
+  type RequireSessionOptions,
+  type RequireStepUpOptions,
+  tokenwardPaths,
+} from './guard.js';
 import { runGuard, serveWithTokenward } from './node.js';
 
 export type { RequireSessionOptions, RequireStepUpOptions, SessionInfo };

@@ -4,7 +4,13 @@
  * `fastify.requireStepUp()` that return `preHandler` hooks. Only translation: every answer is the
  * one `tw.fetch` gives.
  */
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import type { SessionInfo } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
 import { type Guard, GuardFactory, type RequireSessionOptions, type RequireStepUpOptions } from './guard.js';
@@ -54,11 +60,13 @@ async function sendRefusal(reply: FastifyReply, response: Response): Promise<voi
  * app.get('/api/profile', { preHandler: app.requireSession() }, async (request) => ({ userId: request.session?.userId }));
  * ```
  */
-export const tokenwardFastify: FastifyPluginAsync<FastifyAdapterOptions> = async (fastify: FastifyInstance, options: FastifyAdapterOptions) => {
+export const tokenwardFastify: FastifyPluginAsync<FastifyAdapterOptions> = async (
+  fastify: FastifyInstance,
+  options: FastifyAdapterOptions,
+) => {
   const tw = options.tokenward;
   const guards = new GuardFactory(tw);
-  const hook =
-    (guard: Guard): preHandlerAsyncHookHandler =>
+  const hook = (guard: Guard): preHandlerAsyncHookHandler =>
     async function tokenwardGuard(request: FastifyRequest, reply: FastifyReply) {
       const outcome = await guard(nodeGuardInput(request.raw, tw.config.publicOrigin));
       if (!outcome.ok) {
@@ -82,7 +90,12 @@ export const tokenwardFastify: FastifyPluginAsync<FastifyAdapterOptions> = async
       await serveWithTokenward(tw, request.raw, reply.raw);
     };
     const base = tw.config.basePath;
-    const paths = [base, `${base}/*`, '/.well-known/jwks.json', ...(options.operations === false ? [] : ['/healthz', '/metrics'])];
+    const paths = [
+      base,
+      `${base}/*`,
+      '/.well-known/jwks.json',
+      ...(options.operations === false ? [] : ['/healthz', '/metrics']),
+    ];
     for (const url of paths) routes.route({ method: [...METHODS], url, handler, exposeHeadRoute: false });
   });
 };

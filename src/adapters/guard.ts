@@ -3,14 +3,21 @@ import { isStateChanging } from '../core/csrf.js';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
 import { securityHeaders } from '../server/middleware/security-headers.js';
-import { type AuthRequest, authenticate, authenticateCached, type RequireSessionOptions } from '../server/middleware/session.js';
+import {
+  type AuthRequest,
+  authenticate,
+  authenticateCached,
+  type RequireSessionOptions,
+} from '../server/middleware/session.js';
 import { DEFERRED_STEP_UP, type RequireStepUpOptions, type StepUpClaim } from '../server/middleware/step-up.js';
 
 /**
  * What a guard decided: the session (and, for step-up, the grant claim the adapter settles with
  * the route's status once it has answered), or Tokenward's refusal.
  */
-export type GuardOutcome = { ok: true; session: SessionInfo; stepUp: StepUpClaim | null } | { ok: false; response: Response };
+export type GuardOutcome =
+  | { ok: true; session: SessionInfo; stepUp: StepUpClaim | null }
+  | { ok: false; response: Response };
 
 /**
  * A request as a guard sees it: method, headers and URL read straight from the framework's
@@ -54,7 +61,11 @@ function refusalRenderer(tw: Tokenward): Refuse {
  * the adapter settles the claim with the route's status (a 2xx consumes the grant and clears its
  * cookie, anything else gives it back).
  */
-export function createGuard(tw: Tokenward, middleware: ReadonlyArray<MiddlewareHandler<TokenwardEnv>>, options: { refuse?: Refuse } = {}): Guard {
+export function createGuard(
+  tw: Tokenward,
+  middleware: ReadonlyArray<MiddlewareHandler<TokenwardEnv>>,
+  options: { refuse?: Refuse } = {},
+): Guard {
   const refuse = options.refuse ?? refusalRenderer(tw);
 
   return async (input) => {
@@ -159,7 +170,11 @@ export class GuardFactory {
  */
 export function tokenwardPaths(tw: Tokenward, options: { operations?: boolean } = {}): (pathname: string) => boolean {
   const base = tw.config.basePath;
-  const exact = new Set([base, '/.well-known/jwks.json', ...(options.operations === false ? [] : ['/healthz', '/metrics'])]);
+  const exact = new Set([
+    base,
+    '/.well-known/jwks.json',
+    ...(options.operations === false ? [] : ['/healthz', '/metrics']),
+  ]);
   const prefix = `${base}/`;
   return (pathname) => pathname.startsWith(prefix) || exact.has(pathname);
 }

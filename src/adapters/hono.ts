@@ -8,7 +8,14 @@ import type { SessionInfo, TokenwardEnv } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
 import { nodeHeaders } from '../server/middleware/session.js';
 import { isSuccess } from '../server/middleware/step-up.js';
-import { type Guard, GuardFactory, type GuardInput, type RequireSessionOptions, type RequireStepUpOptions, tokenwardPaths } from './guard.js';
+import {
+  type Guard,
+  GuardFactory,
+  type GuardInput,
+  type RequireSessionOptions,
+  type RequireStepUpOptions,
+  tokenwardPaths,
+} from './guard.js';
 
 export type { RequireSessionOptions, RequireStepUpOptions, SessionInfo };
 

@@ -9,7 +9,14 @@ import type { SessionInfo, TokenwardEnv } from '../server/context.js';
 import type { Tokenward } from '../server/create-tokenward.js';
 import { bindRequestIdentity } from '../server/middleware/session.js';
 import { isSuccess, type StepUpClaim } from '../server/middleware/step-up.js';
-import { type Guard, GuardFactory, type GuardInput, type RequireSessionOptions, type RequireStepUpOptions, tokenwardPaths } from './guard.js';
+import {
+  type Guard,
+  GuardFactory,
+  type GuardInput,
+  type RequireSessionOptions,
+  type RequireStepUpOptions,
+  tokenwardPaths,
+} from './guard.js';
 
 export type { RequireSessionOptions, RequireStepUpOptions, SessionInfo };
 
@@ -112,7 +119,8 @@ function preParsedBody(req: IncomingMessage & { body?: unknown }): Uint8Array | 
   if (!req.readableEnded || body === undefined) return null;
   if (Buffer.isBuffer(body)) return body;
   if (typeof body === 'string') return Buffer.from(body);
-  if (typeof body === 'object' && body !== null && Object.keys(body).length > 0) return Buffer.from(JSON.stringify(body));
+  if (typeof body === 'object' && body !== null && Object.keys(body).length > 0)
+    return Buffer.from(JSON.stringify(body));
   return new Uint8Array(0);
 }
 
@@ -126,7 +134,10 @@ export interface ToWebRequestOptions {
 }
 
 /** An IncomingMessage as a Web `Request`, plus a `drain` to call once the answer is written. */
-export function toWebRequest(req: IncomingMessage, options: ToWebRequestOptions): { request: Request; drain: () => void } {
+export function toWebRequest(
+  req: IncomingMessage,
+  options: ToWebRequestOptions,
+): { request: Request; drain: () => void } {
   const url = requestUrl(req, options.fallbackOrigin, options.url ?? req.url ?? '/');
   const method = req.method ?? 'GET';
   const init: RequestInit & { duplex?: 'half' } = { method, headers: webHeaders(req) };
@@ -222,7 +233,13 @@ export function nodeGuardInput(req: IncomingMessage, fallbackOrigin: string, pat
 }
 
 /** Runs a guard for a Node request: the session, or null after writing Tokenward's refusal. */
-export async function runGuard(guard: Guard, tw: Tokenward, req: IncomingMessage, res: ServerResponse, url?: string): Promise<SessionInfo | null> {
+export async function runGuard(
+  guard: Guard,
+  tw: Tokenward,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url?: string,
+): Promise<SessionInfo | null> {
   const outcome = await guard(nodeGuardInput(req, tw.config.publicOrigin, url));
   if (!outcome.ok) {
     await writeWebResponse(res, outcome.response, req.method);
@@ -239,7 +256,10 @@ export async function runGuard(guard: Guard, tw: Tokenward, req: IncomingMessage
 export function settleStepUpOnResponse(res: ServerResponse, claim: StepUpClaim): void {
   const writeHead = res.writeHead;
   // Every answer passes here: res.end() without writeHead() calls it with res.statusCode.
-  res.writeHead = function writeHeadSettlingStepUp(this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+  res.writeHead = function writeHeadSettlingStepUp(
+    this: ServerResponse,
+    ...args: Parameters<ServerResponse['writeHead']>
+  ) {
     res.writeHead = writeHead;
     const succeeded = isSuccess(args[0]);
     if (succeeded) res.appendHeader('set-cookie', claim.clearCookie);
@@ -252,8 +272,17 @@ export function settleStepUpOnResponse(res: ServerResponse, claim: StepUpClaim):
 }
 
 /** Serves one request with `tw.fetch` (body streamed, IP passed as `{ ip }`). */
-export async function serveWithTokenward(tw: Tokenward, req: IncomingMessage, res: ServerResponse, url?: string): Promise<void> {
-  const { request, drain } = toWebRequest(req, { fallbackOrigin: tw.config.publicOrigin, body: true, ...(url === undefined ? {} : { url }) });
+export async function serveWithTokenward(
+  tw: Tokenward,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url?: string,
+): Promise<void> {
+  const { request, drain } = toWebRequest(req, {
+    fallbackOrigin: tw.config.publicOrigin,
+    body: true,
+    ...(url === undefined ? {} : { url }),
+  });
   res.once('finish', drain);
   const response = await tw.fetch(request, { ip: socketAddress(req) });
   await writeWebResponse(res, response, req.method);
@@ -269,9 +298,13 @@ export interface TokenwardNode {
   /** Answers the request when it is Tokenward's (auth routes, JWKS, health, metrics) and resolves true; false leaves it untouched. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** A guard: resolves the session, or writes the 401/403 problem and resolves null. */
-  requireSession(options?: RequireSessionOptions): (req: IncomingMessage, res: ServerResponse) => Promise<SessionInfo | null>;
+  requireSession(
+    options?: RequireSessionOptions,
+  ): (req: IncomingMessage, res: ServerResponse) => Promise<SessionInfo | null>;
   /** A step-up guard (session + fresh, unused step-up grant): the session, or null after writing the RFC 9470 challenge. */
-  requireStepUp(options?: RequireStepUpOptions): (req: IncomingMessage, res: ServerResponse) => Promise<SessionInfo | null>;
+  requireStepUp(
+    options?: RequireStepUpOptions,
+  ): (req: IncomingMessage, res: ServerResponse) => Promise<SessionInfo | null>;
   /** A request listener: Tokenward's routes, then `app` (default: every request goes to `tw.fetch`, i.e. `tw.app`'s routes). */
   listener(app?: RequestListener): RequestListener;
 }
@@ -318,7 +351,10 @@ export function tokenwardNode(tw: Tokenward, options: NodeAdapterOptions = {}): 
     requireSession: (opts) => guarded(guards.session(opts)),
     requireStepUp: (opts) => guarded(guards.stepUp(opts)),
     listener: (app) => (req, res) => {
-      const work = app === undefined ? serveWithTokenward(tw, req, res) : handle(req, res).then((handled) => (handled ? undefined : app(req, res)));
+      const work =
+        app === undefined
+          ? serveWithTokenward(tw, req, res)
+          : handle(req, res).then((handled) => (handled ? undefined : app(req, res)));
       Promise.resolve(work).catch((error: unknown) => fail(res, error));
     },
   };

@@ -1,6 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { RevocationBus } from '../core/ports.js';
-import { createRedisClient, quitOrDisconnect, type RedisBounds, type RedisLogger, RedisOutage } from '../redis/redis-connection.js';
+import {
+  createRedisClient,
+  quitOrDisconnect,
+  type RedisBounds,
+  type RedisLogger,
+  RedisOutage,
+} from '../redis/redis-connection.js';
 
 type Revocations = Array<{ sessionId: string; at: number }>;
 
@@ -29,7 +35,15 @@ function parseMessage(message: string): Revocations | null {
   const list: Revocations = [];
   for (const item of value) {
     const r = item as { s?: unknown; a?: unknown } | null;
-    if (!r || typeof r.s !== 'string' || r.s.length === 0 || r.s.length > 128 || typeof r.a !== 'number' || !Number.isFinite(r.a)) return null;
+    if (
+      !r ||
+      typeof r.s !== 'string' ||
+      r.s.length === 0 ||
+      r.s.length > 128 ||
+      typeof r.a !== 'number' ||
+      !Number.isFinite(r.a)
+    )
+      return null;
     list.push({ sessionId: r.s, at: r.a });
   }
   return list;
@@ -64,7 +78,10 @@ export class RedisBus implements RevocationBus {
 
   constructor(options: RedisBusOptions) {
     this.#channel = options.channel ?? 'tw:revocations';
-    this.#outage = new RedisOutage({ logger: options.logger, what: 'revocations reach other nodes by polling the store (≤ 1 s) until it is back' });
+    this.#outage = new RedisOutage({
+      logger: options.logger,
+      what: 'revocations reach other nodes by polling the store (≤ 1 s) until it is back',
+    });
     const bounds = { connectTimeoutMs: options.connectTimeoutMs, commandTimeoutMs: options.commandTimeoutMs };
     this.#publisher = createRedisClient(options.url, { ...bounds, name: 'tokenward-bus-pub' });
     this.#subscriber = createRedisClient(options.url, { ...bounds, name: 'tokenward-bus-sub', subscriber: true });
@@ -115,7 +132,10 @@ export class RedisBus implements RevocationBus {
       timer = setTimeout(() => resolve(false), timeoutMs);
       timer.unref();
     });
-    const publisherReady = this.#publisher.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => this.#publisher.once('ready', () => resolve()));
+    const publisherReady =
+      this.#publisher.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.#publisher.once('ready', () => resolve()));
     const ok = await Promise.race([Promise.all([this.#subscribed, publisherReady]).then(() => true), timeout]);
     clearTimeout(timer);
     return ok && this.health() === 'ok';

@@ -20,6 +20,9 @@ export async function findUser(store: Store, ref: string): Promise<User> {
     return user;
   }
   const user = text === '' ? null : await store.findUserById(text);
-  if (!user) throw new CliFailure(`no user with id ${JSON.stringify(text)} (give an email or a user id; \`tokenward users list\` shows both)`);
+  if (!user)
+    throw new CliFailure(
+      `no user with id ${JSON.stringify(text)} (give an email or a user id; \`tokenward users list\` shows both)`,
+    );
   return user;
 }

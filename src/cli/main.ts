@@ -45,7 +45,8 @@ function checkOptions(commandKey: string, given: Record<string, unknown>): void 
 function intOption(name: string, text: string | undefined, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(text)})`);
+  if (!/^\d+$/.test(text.trim()) || n < min || n > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(text)})`);
   return n;
 }
 
@@ -112,7 +113,11 @@ export async function runCli(argv: string[], io: CliOutput): Promise<number> {
       return command === undefined && !values.help ? 2 : 0;
     }
     const commandKey = command === 'audit' || sub === undefined ? command : `${command} ${sub}`;
-    const subcommands: Record<string, readonly string[]> = { keys: KEYS_SUBCOMMANDS, users: USERS_SUBCOMMANDS, sessions: SESSIONS_SUBCOMMANDS };
+    const subcommands: Record<string, readonly string[]> = {
+      keys: KEYS_SUBCOMMANDS,
+      users: USERS_SUBCOMMANDS,
+      sessions: SESSIONS_SUBCOMMANDS,
+    };
     // An unknown subcommand is reported as such (below) rather than as a misplaced option.
     if (subcommands[command]?.includes(sub ?? '') !== false) checkOptions(commandKey, values);
     switch (command) {
@@ -132,7 +137,11 @@ export async function runCli(argv: string[], io: CliOutput): Promise<number> {
         if (sub === 'list' && rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
         const args = sub === 'list' ? [] : oneArgument(commandKey, 'a user: an email or a user id', rest);
         const limit = intOption('limit', values.limit, 1, 100_000);
-        return await usersCommand(sub as UsersSubcommand, args, loadConfig(), io, { json: values.json, limit, emailContains: values['email-contains'] });
+        return await usersCommand(sub as UsersSubcommand, args, loadConfig(), io, {
+          json: values.json,
+          limit,
+          emailContains: values['email-contains'],
+        });
       }
       case 'sessions': {
         if (sub === undefined || !(SESSIONS_SUBCOMMANDS as readonly string[]).includes(sub)) {
@@ -143,23 +152,34 @@ export async function runCli(argv: string[], io: CliOutput): Promise<number> {
         return await sessionsCommand(sub as SessionsSubcommand, args, loadConfig(), io, { json: values.json, limit });
       }
       case 'audit': {
-        const [url = ''] = oneArgument('audit', 'the URL of a running deployment (e.g. https://app.example.com)', sub === undefined ? [] : [sub, ...rest]);
+        const [url = ''] = oneArgument(
+          'audit',
+          'the URL of a running deployment (e.g. https://app.example.com)',
+          sub === undefined ? [] : [sub, ...rest],
+        );
         for (const [what, text] of [
           ['the audit URL', url],
           ['--origin', values.origin],
         ] as const) {
-          if (text !== undefined && !/^https?:$/.test(URL.canParse(text) ? new URL(text).protocol : '')) throw new UsageError(`${what} must be an http(s) URL such as https://app.example.com (got ${JSON.stringify(text)})`);
+          if (text !== undefined && !/^https?:$/.test(URL.canParse(text) ? new URL(text).protocol : ''))
+            throw new UsageError(
+              `${what} must be an http(s) URL such as https://app.example.com (got ${JSON.stringify(text)})`,
+            );
         }
-        if (values['no-signup'] && values.email !== undefined) throw new UsageError('--no-signup and --email exclude each other (--email logs in instead of signing up)');
+        if (values['no-signup'] && values.email !== undefined)
+          throw new UsageError('--no-signup and --email exclude each other (--email logs in instead of signing up)');
         const password = values.password ?? process.env.TOKENWARD_AUDIT_PASSWORD;
-        if ((values.email === undefined) !== (password === undefined)) throw new UsageError('--email and --password (or TOKENWARD_AUDIT_PASSWORD) go together');
+        if ((values.email === undefined) !== (password === undefined))
+          throw new UsageError('--email and --password (or TOKENWARD_AUDIT_PASSWORD) go together');
         const timeoutSec = intOption('timeout', values.timeout, 1, 300);
         return await auditCommand(url, io, {
           json: values.json,
           origin: values.origin,
           insecure: values.insecure,
           signup: !values['no-signup'],
-          ...(values.email !== undefined && password !== undefined ? { account: { email: values.email, password } } : {}),
+          ...(values.email !== undefined && password !== undefined
+            ? { account: { email: values.email, password } }
+            : {}),
           ...(timeoutSec === undefined ? {} : { timeoutMs: timeoutSec * 1000 }),
         });
       }

@@ -21,6 +21,8 @@ export async function migrateCommand(config: TokenwardConfig, io: CliOutput): Pr
   } else {
     for (const name of report.applied) io.out(`Applied migration ${name}`);
   }
-  io.out(`Schema version: ${report.migrations.at(-1) ?? '(none)'} (${report.migrations.length} migration${report.migrations.length === 1 ? '' : 's'} applied in total)`);
+  io.out(
+    `Schema version: ${report.migrations.at(-1) ?? '(none)'} (${report.migrations.length} migration${report.migrations.length === 1 ? '' : 's'} applied in total)`,
+  );
   return 0;
 }

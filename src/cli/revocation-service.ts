@@ -28,6 +28,9 @@ export interface RevocationService {
  */
 export async function openRevocationService(config: TokenwardConfig): Promise<RevocationService> {
   assertStoreExists(config);
-  const tw = await createTokenward({}, { env: process.env, file: optionsFromFile(), logger: pino({ level: 'error', base: null }, destination(2)) });
+  const tw = await createTokenward(
+    {},
+    { env: process.env, file: optionsFromFile(), logger: pino({ level: 'error', base: null }, destination(2)) },
+  );
   return { service: tw.context.service, store: tw.context.store, close: () => tw.close() };
 }

@@ -15,10 +15,13 @@ import type { CliOutput } from './output.js';
  */
 export async function serveCommand(io: CliOutput): Promise<number> {
   const tw = await createTokenward({}, { env: process.env, file: optionsFromFile() });
-  const server = serve({ fetch: tw.app.fetch, port: tw.config.port, hostname: process.env.HOST ?? '0.0.0.0' }, (info) => {
-    const store = tw.config.databaseUrl ? 'PostgreSQL' : `embedded SQLite in ${tw.config.dataDir}`;
-    io.out(`Tokenward listening on port ${info.port} (${store}); public origin ${tw.config.publicOrigin}`);
-  });
+  const server = serve(
+    { fetch: tw.app.fetch, port: tw.config.port, hostname: process.env.HOST ?? '0.0.0.0' },
+    (info) => {
+      const store = tw.config.databaseUrl ? 'PostgreSQL' : `embedded SQLite in ${tw.config.dataDir}`;
+      io.out(`Tokenward listening on port ${info.port} (${store}); public origin ${tw.config.publicOrigin}`);
+    },
+  );
   return new Promise<number>((resolve) => {
     const stop = () => {
       server.close();

@@ -37,7 +37,13 @@ export type SessionState = 'active' | 'revoked' | 'expired';
  * await sessionsCommand('list', ['ada@example.com'], config, { out: console.log, err: console.error });
  * ```
  */
-export async function sessionsCommand(sub: SessionsSubcommand, args: string[], config: TokenwardConfig, io: CliOutput, options: SessionsCommandOptions = {}): Promise<number> {
+export async function sessionsCommand(
+  sub: SessionsSubcommand,
+  args: string[],
+  config: TokenwardConfig,
+  io: CliOutput,
+  options: SessionsCommandOptions = {},
+): Promise<number> {
   const ref = args[0] ?? '';
   if (sub === 'revoke') return revoke(ref, config, io, options);
   const store = await openExistingStore(config);
@@ -46,7 +52,13 @@ export async function sessionsCommand(sub: SessionsSubcommand, args: string[], c
     const now = Date.now();
     const sessions = await store.listUserSessions(user.id, { limit: options.limit ?? DEFAULT_SESSION_LIMIT });
     if (options.json) {
-      io.out(JSON.stringify({ user: { id: user.id, email: user.email }, sessions: sessions.map((s) => sessionJson(s, now)) }, null, 2));
+      io.out(
+        JSON.stringify(
+          { user: { id: user.id, email: user.email }, sessions: sessions.map((s) => sessionJson(s, now)) },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     if (sessions.length === 0) {
@@ -56,21 +68,38 @@ export async function sessionsCommand(sub: SessionsSubcommand, args: string[], c
     printTable(
       io,
       ['ID', 'DEVICE', 'IP', 'CREATED', 'LAST ACTIVE', 'STATE'],
-      sessions.map((s) => [s.id, describeUserAgent(s.userAgent).label, s.ip, isoTime(s.createdAt), isoTime(s.lastActiveAt), stateText(s, now)]),
+      sessions.map((s) => [
+        s.id,
+        describeUserAgent(s.userAgent).label,
+        s.ip,
+        isoTime(s.createdAt),
+        isoTime(s.lastActiveAt),
+        stateText(s, now),
+      ]),
     );
     const active = sessions.filter((s) => stateOf(s, now) === 'active').length;
-    io.out(`${active} active of ${sessions.length} listed. Revoke one with \`tokenward sessions revoke <id>\`, all with \`tokenward users revoke-sessions ${user.email}\`.`);
+    io.out(
+      `${active} active of ${sessions.length} listed. Revoke one with \`tokenward sessions revoke <id>\`, all with \`tokenward users revoke-sessions ${user.email}\`.`,
+    );
     return 0;
   } finally {
     await store.close();
   }
 }
 
-async function revoke(sessionId: string, config: TokenwardConfig, io: CliOutput, options: SessionsCommandOptions): Promise<number> {
+async function revoke(
+  sessionId: string,
+  config: TokenwardConfig,
+  io: CliOutput,
+  options: SessionsCommandOptions,
+): Promise<number> {
   const admin = await openRevocationService(config);
   try {
     const session = sessionId === '' ? null : await admin.store.getSession(sessionId);
-    if (!session) throw new CliFailure(`no session with id ${JSON.stringify(sessionId)} (\`tokenward sessions list <email>\` shows the ids)`);
+    if (!session)
+      throw new CliFailure(
+        `no session with id ${JSON.stringify(sessionId)} (\`tokenward sessions list <email>\` shows the ids)`,
+      );
     const user = await admin.store.findUserById(session.userId);
     const revoked = await admin.service.revokeSession(session.id, 'admin', null);
     const now = Date.now();

@@ -38,7 +38,13 @@ const PAGE_SIZE = 500;
  * await usersCommand('show', ['ada@example.com'], config, { out: console.log, err: console.error });
  * ```
  */
-export async function usersCommand(sub: UsersSubcommand, args: string[], config: TokenwardConfig, io: CliOutput, options: UsersCommandOptions = {}): Promise<number> {
+export async function usersCommand(
+  sub: UsersSubcommand,
+  args: string[],
+  config: TokenwardConfig,
+  io: CliOutput,
+  options: UsersCommandOptions = {},
+): Promise<number> {
   if (sub === 'revoke-sessions') return revokeSessions(args[0] ?? '', config, io, options);
   const store = await openExistingStore(config);
   try {
@@ -48,7 +54,11 @@ export async function usersCommand(sub: UsersSubcommand, args: string[], config:
       let cursor: string | undefined;
       let more = false;
       for (;;) {
-        const page = await store.listUsers({ limit: Math.min(PAGE_SIZE, limit - users.length + 1), after: cursor, emailContains: options.emailContains });
+        const page = await store.listUsers({
+          limit: Math.min(PAGE_SIZE, limit - users.length + 1),
+          after: cursor,
+          emailContains: options.emailContains,
+        });
         users.push(...page.users);
         if (users.length > limit) {
           users.length = limit;
@@ -64,7 +74,11 @@ export async function usersCommand(sub: UsersSubcommand, args: string[], config:
         return 0;
       }
       if (users.length === 0) {
-        io.out(options.emailContains === undefined ? 'No users yet.' : `No user's email contains ${JSON.stringify(options.emailContains)}.`);
+        io.out(
+          options.emailContains === undefined
+            ? 'No users yet.'
+            : `No user's email contains ${JSON.stringify(options.emailContains)}.`,
+        );
         return 0;
       }
       printTable(
@@ -87,7 +101,12 @@ export async function usersCommand(sub: UsersSubcommand, args: string[], config:
     if (options.json) {
       io.out(
         JSON.stringify(
-          { user: userJson(user), totp: { enabled: totpAt !== null, confirmedAt: totpAt === null ? null : new Date(totpAt).toISOString() }, activeSessions: active.length, events: events.events.map(eventJson) },
+          {
+            user: userJson(user),
+            totp: { enabled: totpAt !== null, confirmedAt: totpAt === null ? null : new Date(totpAt).toISOString() },
+            activeSessions: active.length,
+            events: events.events.map(eventJson),
+          },
           null,
           2,
         ),
@@ -99,7 +118,9 @@ export async function usersCommand(sub: UsersSubcommand, args: string[], config:
     io.out(`Name       ${user.name ?? '(none)'}`);
     io.out(`Created    ${isoTime(user.createdAt)}`);
     io.out(`TOTP       ${totpAt === null ? 'off' : `on (since ${isoTime(totpAt)})`}`);
-    io.out(`Sessions   ${active.length} active${active.length > 0 ? ` (\`tokenward sessions list ${user.email}\`)` : ''}`);
+    io.out(
+      `Sessions   ${active.length} active${active.length > 0 ? ` (\`tokenward sessions list ${user.email}\`)` : ''}`,
+    );
     if (events.events.length === 0) {
       io.out('Events     none');
       return 0;
@@ -108,7 +129,14 @@ export async function usersCommand(sub: UsersSubcommand, args: string[], config:
     printTable(
       io,
       ['  AT', 'EVENT', 'IP', 'DEVICE', 'SESSION', 'DETAIL'],
-      events.events.map((e) => [`  ${isoTime(e.at)}`, e.type, e.ip ?? '', e.device ?? '', e.sessionId ?? '', eventDetail(e)]),
+      events.events.map((e) => [
+        `  ${isoTime(e.at)}`,
+        e.type,
+        e.ip ?? '',
+        e.device ?? '',
+        e.sessionId ?? '',
+        eventDetail(e),
+      ]),
     );
     return 0;
   } finally {
@@ -116,7 +144,12 @@ export async function usersCommand(sub: UsersSubcommand, args: string[], config:
   }
 }
 
-async function revokeSessions(ref: string, config: TokenwardConfig, io: CliOutput, options: UsersCommandOptions): Promise<number> {
+async function revokeSessions(
+  ref: string,
+  config: TokenwardConfig,
+  io: CliOutput,
+  options: UsersCommandOptions,
+): Promise<number> {
   const admin = await openRevocationService(config);
   try {
     const user = await findUser(admin.store, ref);
@@ -136,13 +169,32 @@ async function revokeSessions(ref: string, config: TokenwardConfig, io: CliOutpu
 }
 
 /** A user as JSON: the API's `user` shape (no credentials). */
-function userJson(u: User): { id: string; email: string; emailVerified: boolean; name: string | null; createdAt: string } {
-  return { id: u.id, email: u.email, emailVerified: u.emailVerified, name: u.name, createdAt: new Date(u.createdAt).toISOString() };
+function userJson(u: User): {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+  name: string | null;
+  createdAt: string;
+} {
+  return {
+    id: u.id,
+    email: u.email,
+    emailVerified: u.emailVerified,
+    name: u.name,
+    createdAt: new Date(u.createdAt).toISOString(),
+  };
 }
 
 /** An event as JSON: what `GET /auth/events` shows, plus the revocation reason/count (never the device markers). */
 function eventJson(e: AuthEvent): Record<string, unknown> {
-  return { type: e.type, at: new Date(e.at).toISOString(), ip: e.ip, device: e.device, sessionId: e.sessionId, ...eventData(e) };
+  return {
+    type: e.type,
+    at: new Date(e.at).toISOString(),
+    ip: e.ip,
+    device: e.device,
+    sessionId: e.sessionId,
+    ...eventData(e),
+  };
 }
 
 function eventData(e: AuthEvent): { reason?: string; count?: number } {
@@ -154,5 +206,7 @@ function eventData(e: AuthEvent): { reason?: string; count?: number } {
 
 function eventDetail(e: AuthEvent): string {
   const { reason, count } = eventData(e);
-  return [reason === undefined ? '' : `reason=${reason}`, count === undefined ? '' : `count=${count}`].filter(Boolean).join(' ');
+  return [reason === undefined ? '' : `reason=${reason}`, count === undefined ? '' : `count=${count}`]
+    .filter(Boolean)
+    .join(' ');
 }

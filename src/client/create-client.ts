@@ -54,7 +54,9 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
   const locks = (options.locks === undefined ? g.navigator?.locks : options.locks) ?? undefined;
   const openChannel =
     options.channelFactory === undefined
-      ? doc && g.BroadcastChannel && ((name: string) => new (g.BroadcastChannel as new (n: string) => ChannelLike)(name))
+      ? doc &&
+        g.BroadcastChannel &&
+        ((name: string) => new (g.BroadcastChannel as new (n: string) => ChannelLike)(name))
       : options.channelFactory;
   let channel = openChannel ? openChannel('tokenward') : undefined;
 
@@ -77,10 +79,7 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     clearTimeout(timer);
     // Hidden tabs do not refresh; on becoming visible an overdue refresh runs at once.
     if (dueAt !== undefined && doc?.visibilityState !== 'hidden') {
-      timer = setTimeout(
-        () => void coordinator.refreshOnce(generation),
-        Math.min(dueAt - Date.now(), 2 ** 31 - 1),
-      );
+      timer = setTimeout(() => void coordinator.refreshOnce(generation), Math.min(dueAt - Date.now(), 2 ** 31 - 1));
     }
   };
 
@@ -149,7 +148,8 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
   // Without BroadcastChannel (and never through storage events), a tab learns of another tab's
   // login, logout or revocation when it becomes visible again: it asks the server.
   const resync = (): void => {
-    if (!channel && doc?.visibilityState === 'visible' && state.status !== 'unknown') void client.me().catch(() => undefined);
+    if (!channel && doc?.visibilityState === 'visible' && state.status !== 'unknown')
+      void client.me().catch(() => undefined);
   };
   doc?.addEventListener('visibilitychange', resync);
 
@@ -159,7 +159,10 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     const seen = generation;
     const response = await send(request.clone());
     if (response.status !== 401) return response;
-    const { code } = (await response.clone().json().catch(() => ({}))) as { code?: string };
+    const { code } = (await response
+      .clone()
+      .json()
+      .catch(() => ({}))) as { code?: string };
     // `unauthenticated` also means "the access cookie expired and the browser dropped it";
     // worth one refresh unless this tab already knows it is signed out.
     const refreshable = code === 'invalid_token' || (code === 'unauthenticated' && state.status !== 'anonymous');
@@ -169,9 +172,7 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
   const call = async <T>(path: string, method = 'GET', body?: object): Promise<T> => {
     const response = await clientFetch(
       authUrl(path),
-      body
-        ? { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }
-        : { method },
+      body ? { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) } : { method },
     );
     const data = (response.status === 204 ? undefined : await response.json().catch(() => undefined)) as
       | { code?: string; title?: string; detail?: string }

@@ -15,11 +15,7 @@
  * ```
  */
 export interface LockManagerLike {
-  request<T>(
-    name: string,
-    options: { ifAvailable?: boolean },
-    callback: (lock: unknown) => T | Promise<T>,
-  ): Promise<T>;
+  request<T>(name: string, options: { ifAvailable?: boolean }, callback: (lock: unknown) => T | Promise<T>): Promise<T>;
 }
 
 /**

@@ -75,8 +75,7 @@ export function createRefreshCoordinator(deps: RefreshCoordinatorDeps): RefreshC
   let dones = 0;
   const waiters = new Set<() => void>();
 
-  const refreshIfStill = async (seen: number): Promise<boolean> =>
-    generation() !== seen || run();
+  const refreshIfStill = async (seen: number): Promise<boolean> => generation() !== seen || run();
 
   // Resolves once another tab reports `done` after `since`, or after WAIT_MS (then the caller
   // retries anyway; a second 401 is returned to the app, never another refresh).
@@ -109,9 +108,7 @@ export function createRefreshCoordinator(deps: RefreshCoordinatorDeps): RefreshC
     send(claim);
     await new Promise((resolve) => setTimeout(resolve, ELECTION_MS));
     claims = undefined;
-    const lost = heard.some(
-      (c) => c.t === 'claim' && (c.at < claim.at || (c.at === claim.at && c.id < id)),
-    );
+    const lost = heard.some((c) => c.t === 'claim' && (c.at < claim.at || (c.at === claim.at && c.id < id)));
     if (lost) return waitForOtherTab(since);
     try {
       return await refreshIfStill(seen);

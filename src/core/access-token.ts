@@ -1,4 +1,4 @@
-import { type CryptoKey, decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { type CryptoKey, decodeProtectedHeader, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 
 /** Signature algorithms Tokenward can sign with (asymmetric only). */
 export type SigningAlgorithm = 'EdDSA' | 'ES256' | 'RS256';
@@ -111,7 +111,8 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
   // A NaN clock or an infinite leeway would make every exp check pass: refuse the options instead.
   if (!Number.isFinite(options.now)) throw new RangeError('verifyAccessToken: now must be a finite number of ms');
   const skew = options.clockToleranceSec ?? 0;
-  if (!Number.isFinite(skew) || skew < 0) throw new RangeError('verifyAccessToken: clockToleranceSec must be finite and >= 0');
+  if (!Number.isFinite(skew) || skew < 0)
+    throw new RangeError('verifyAccessToken: clockToleranceSec must be finite and >= 0');
   if (typeof token !== 'string') return { ok: false, reason: 'malformed' };
   if (token.length > (options.maxLength ?? MAX_ACCESS_TOKEN_LENGTH)) return { ok: false, reason: 'too_large' };
   if (!COMPACT_JWS.test(token)) return { ok: false, reason: 'malformed' };
@@ -161,7 +162,8 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
     if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && (error as { claim?: string }).claim === 'nbf') {
       return { ok: false, reason: 'not_yet_valid' };
     }
-    if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' || code === 'ERR_JWT_INVALID') return { ok: false, reason: 'claims' };
+    if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' || code === 'ERR_JWT_INVALID')
+      return { ok: false, reason: 'claims' };
     return { ok: false, reason: 'signature' };
   }
   const p = payload as Record<string, unknown>;
@@ -179,7 +181,10 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
   ) {
     return { ok: false, reason: 'claims' };
   }
-  if (p.cnf !== undefined && (typeof p.cnf !== 'object' || p.cnf === null || typeof (p.cnf as { jkt?: unknown }).jkt !== 'string')) {
+  if (
+    p.cnf !== undefined &&
+    (typeof p.cnf !== 'object' || p.cnf === null || typeof (p.cnf as { jkt?: unknown }).jkt !== 'string')
+  ) {
     return { ok: false, reason: 'claims' };
   }
   if (p.client_id !== undefined && !isNonEmptyString(p.client_id)) return { ok: false, reason: 'claims' };

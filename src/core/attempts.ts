@@ -40,14 +40,24 @@ function tooManyAttempts(retryAfterSec: number): TokenwardError {
  * if (await hasher.verify(hash, password)) await succeeded();
  * ```
  */
-export async function reserveSecretAttempt(limiter: Limiter, key: string, policy: BackoffPolicy): Promise<() => Promise<void>> {
+export async function reserveSecretAttempt(
+  limiter: Limiter,
+  key: string,
+  policy: BackoffPolicy,
+): Promise<() => Promise<void>> {
   const reservation = await limiter.reserveAttempt(key, policy);
   if (!reservation.allowed) throw tooManyAttempts(reservation.retryAfterSec);
   return reservation.succeeded;
 }
 
 /** Counts a per-IP limit (keyed by the address's network) or throws 429 `too_many_attempts`. */
-export async function enforceIpLimit(limiter: Limiter, scope: string, ip: string, rate: { count: number; windowSec: number }, policy: IpNetworkPolicy): Promise<void> {
+export async function enforceIpLimit(
+  limiter: Limiter,
+  scope: string,
+  ip: string,
+  rate: { count: number; windowSec: number },
+  policy: IpNetworkPolicy,
+): Promise<void> {
   const result = await consumeIpLimit(limiter, scope, ip, rate, policy);
   if (!result.allowed) throw tooManyAttempts(result.retryAfterSec);
 }

@@ -7,7 +7,17 @@ import { deviceMarkers, isKnownDevice } from './device.js';
 import { randomId, randomToken, sha256 } from './encoding.js';
 import type { KeyRing } from './key-ring.js';
 import { checkPasswordPolicy, normalizePassword } from './passwords.js';
-import type { AuthEvent, Clock, Limiter, PasswordHasher, RevocationBus, RevokeReason, Session, Store, User } from './ports.js';
+import type {
+  AuthEvent,
+  Clock,
+  Limiter,
+  PasswordHasher,
+  RevocationBus,
+  RevokeReason,
+  Session,
+  Store,
+  User,
+} from './ports.js';
 import type { RevocationList } from './revocation-list.js';
 import { openUnder, sealUnder } from './seal.js';
 import { signAccessTokenFast } from './sign-access-token.js';
@@ -80,7 +90,9 @@ export interface AuthServiceDeps {
 }
 
 /** What a correct password leads to: a session, or (TOTP on) a second step. */
-export type LoginOutcome = { kind: 'session'; issued: IssuedSession } | { kind: 'second_factor'; user: User; amr: string[] };
+export type LoginOutcome =
+  | { kind: 'session'; issued: IssuedSession }
+  | { kind: 'second_factor'; user: User; amr: string[] };
 
 /** A DPoP key (RFC 7638 thumbprint) the issued tokens are bound to; absent for Bearer tokens. */
 export interface TokenBinding {
@@ -109,7 +121,8 @@ export function normalizeEmail(value: string): string | null {
  * device). Null when the presenter has no identity: it then gets no grace.
  */
 function presenterDigest(ctx: RequestContext, binding: TokenBinding): Promise<string | null> {
-  if (binding.dpopJkt !== undefined) return binding.dpopJkt === null ? Promise.resolve(null) : sha256(`tokenward-presenter:dpop:${binding.dpopJkt}`);
+  if (binding.dpopJkt !== undefined)
+    return binding.dpopJkt === null ? Promise.resolve(null) : sha256(`tokenward-presenter:dpop:${binding.dpopJkt}`);
   return ctx.deviceId === null ? Promise.resolve(null) : sha256(`tokenward-presenter:device:${ctx.deviceId}`);
 }
 
@@ -130,7 +143,12 @@ export class AuthService {
   }
 
   /** Records an audit event (never throws into the caller's path). */
-  async recordEvent(event: Omit<AuthEvent, 'id' | 'at' | 'device' | 'data'> & { data?: Record<string, unknown> | null; userAgent?: string }): Promise<void> {
+  async recordEvent(
+    event: Omit<AuthEvent, 'id' | 'at' | 'device' | 'data'> & {
+      data?: Record<string, unknown> | null;
+      userAgent?: string;
+    },
+  ): Promise<void> {
     const { userAgent, ...rest } = event;
     const full: AuthEvent = {
       id: randomId(),
@@ -143,7 +161,10 @@ export class AuthService {
     this.#d.onEvent?.(full);
   }
 
-  async signup(input: { email: string; password: string; name: string | null }, ctx: RequestContext): Promise<IssuedSession> {
+  async signup(
+    input: { email: string; password: string; name: string | null },
+    ctx: RequestContext,
+  ): Promise<IssuedSession> {
     const email = normalizeEmail(input.email);
     if (email === null) throw new TokenwardError('invalid_request', { detail: 'email must be a valid email address.' });
     await enforceIpLimit(this.#d.limiter, 'signup', ctx.ip, this.#d.policy.limits.signupPerIp, this.#d.policy.limits);
@@ -162,7 +183,13 @@ export class AuthService {
     const user: User = { id: randomId(), email, emailVerified: false, name: input.name, createdAt: now };
     const hash = await this.#d.hasher.hash(normalizePassword(input.password));
     if ((await this.#d.store.createUser(user, hash)) === 'email_taken') throw new TokenwardError('email_taken');
-    await this.recordEvent({ type: 'user.signup', userId: user.id, ip: ctx.ip, sessionId: null, userAgent: ctx.userAgent });
+    await this.recordEvent({
+      type: 'user.signup',
+      userId: user.id,
+      ip: ctx.ip,
+      sessionId: null,
+      userAgent: ctx.userAgent,
+    });
     // The account's first device is not "new": there is nothing to compare it with.
     return this.#startSession(user, ctx, ['pwd'], 'login.success', { detectNewDevice: false });
   }
@@ -171,7 +198,11 @@ export class AuthService {
    * Password login for transports without a second step (native clients): fails closed with
    * 401 `mfa_required` when the account has TOTP on.
    */
-  async login(input: { email: string; password: string }, ctx: RequestContext, binding: TokenBinding = {}): Promise<IssuedSession> {
+  async login(
+    input: { email: string; password: string },
+    ctx: RequestContext,
+    binding: TokenBinding = {},
+  ): Promise<IssuedSession> {
     const outcome = await this.beginLogin(input, ctx, binding);
     if (outcome.kind === 'second_factor') throw new TokenwardError('mfa_required');
     return outcome.issued;
@@ -181,7 +212,11 @@ export class AuthService {
    * Checks email and password (limits, backoff, same work for unknown emails). With TOTP on,
    * no session is created: the caller holds the pending login until the second factor.
    */
-  async beginLogin(input: { email: string; password: string }, ctx: RequestContext, binding: TokenBinding = {}): Promise<LoginOutcome> {
+  async beginLogin(
+    input: { email: string; password: string },
+    ctx: RequestContext,
+    binding: TokenBinding = {},
+  ): Promise<LoginOutcome> {
     const { limits } = this.#d.policy;
     await enforceIpLimit(this.#d.limiter, 'login', ctx.ip, limits.loginPerIp, limits);
     // Unparseable emails back off like unknown ones: the key is the normalised text either way.
@@ -196,15 +231,26 @@ export class AuthService {
     const password = normalizePassword(input.password);
     const valid = await this.#d.hasher.verify(hash, password);
     if (!user || !credentials || !valid) {
-      if (user) await this.recordEvent({ type: 'login.failed', userId: user.id, ip: ctx.ip, sessionId: null, userAgent: ctx.userAgent });
+      if (user)
+        await this.recordEvent({
+          type: 'login.failed',
+          userId: user.id,
+          ip: ctx.ip,
+          sessionId: null,
+          userAgent: ctx.userAgent,
+        });
       throw new TokenwardError('invalid_credentials');
     }
     await succeeded();
     if (this.#d.hasher.needsRehash(credentials.passwordHash)) {
       await this.#d.store.setPasswordHash(user.id, await this.#d.hasher.hash(password));
     }
-    if (credentials.totpConfirmedAt !== null && credentials.totpSecretSealed !== null) return { kind: 'second_factor', user, amr: ['pwd'] };
-    return { kind: 'session', issued: await this.#startSession(user, ctx, ['pwd'], 'login.success', { dpopJkt: binding.dpopJkt ?? null }) };
+    if (credentials.totpConfirmedAt !== null && credentials.totpSecretSealed !== null)
+      return { kind: 'second_factor', user, amr: ['pwd'] };
+    return {
+      kind: 'session',
+      issued: await this.#startSession(user, ctx, ['pwd'], 'login.success', { dpopJkt: binding.dpopJkt ?? null }),
+    };
   }
 
   /**
@@ -213,14 +259,31 @@ export class AuthService {
    * 401 `mfa_pending_invalid` if the user is gone. `detectNewDevice: false` for the first
    * session of an account just created (as at signup: there is no device to compare with).
    */
-  async completeLogin(userId: string, amr: string[], ctx: RequestContext, options: { detectNewDevice?: boolean } = {}): Promise<IssuedSession> {
+  async completeLogin(
+    userId: string,
+    amr: string[],
+    ctx: RequestContext,
+    options: { detectNewDevice?: boolean } = {},
+  ): Promise<IssuedSession> {
     const user = await this.#d.store.findUserById(userId);
     if (!user) throw new TokenwardError('mfa_pending_invalid');
-    return this.#startSession(user, ctx, amr, 'login.success', options.detectNewDevice === false ? { detectNewDevice: false } : {});
+    return this.#startSession(
+      user,
+      ctx,
+      amr,
+      'login.success',
+      options.detectNewDevice === false ? { detectNewDevice: false } : {},
+    );
   }
 
   /** Creates a session for an already authenticated user (login, signup, OIDC, second factor). */
-  async #startSession(user: User, ctx: RequestContext, amr: string[], eventType: string, options: { detectNewDevice?: boolean; dpopJkt?: string | null } = {}): Promise<IssuedSession> {
+  async #startSession(
+    user: User,
+    ctx: RequestContext,
+    amr: string[],
+    eventType: string,
+    options: { detectNewDevice?: boolean; dpopJkt?: string | null } = {},
+  ): Promise<IssuedSession> {
     const now = this.#d.clock.now();
     const { policy } = this.#d;
     const refreshToken = `twr_${randomToken(32)}`;
@@ -228,7 +291,8 @@ export class AuthService {
     const deviceId = ctx.deviceId ?? randomToken(24);
     const probe = { deviceId: ctx.deviceId, userAgent: ctx.userAgent, ip: ctx.ip };
     const markers = await deviceMarkers({ ...probe, deviceId });
-    const newDevice = options.detectNewDevice !== false && !(await isKnownDevice(this.#d.store, user.id, probe, markers, now));
+    const newDevice =
+      options.detectNewDevice !== false && !(await isKnownDevice(this.#d.store, user.id, probe, markers, now));
     const session: Session = {
       id: randomId(),
       userId: user.id,
@@ -255,13 +319,33 @@ export class AuthService {
     if (evicted.length > 0) {
       await this.#revoked(evicted, now);
       for (const id of evicted) {
-        await this.recordEvent({ type: 'session.evicted', userId: user.id, ip: ctx.ip, sessionId: id, userAgent: ctx.userAgent, data: { reason: 'session_limit' } });
+        await this.recordEvent({
+          type: 'session.evicted',
+          userId: user.id,
+          ip: ctx.ip,
+          sessionId: id,
+          userAgent: ctx.userAgent,
+          data: { reason: 'session_limit' },
+        });
       }
     }
     // The device markers let later logins recognise this device (see core/device.ts).
-    await this.recordEvent({ type: eventType, userId: user.id, ip: ctx.ip, sessionId: session.id, userAgent: ctx.userAgent, data: { ...markers } });
+    await this.recordEvent({
+      type: eventType,
+      userId: user.id,
+      ip: ctx.ip,
+      sessionId: session.id,
+      userAgent: ctx.userAgent,
+      data: { ...markers },
+    });
     if (newDevice) {
-      await this.recordEvent({ type: 'login.new_device', userId: user.id, ip: ctx.ip, sessionId: session.id, userAgent: ctx.userAgent });
+      await this.recordEvent({
+        type: 'login.new_device',
+        userId: user.id,
+        ip: ctx.ip,
+        sessionId: session.id,
+        userAgent: ctx.userAgent,
+      });
       try {
         this.#d.onNewDevice?.(user, session);
       } catch {
@@ -271,13 +355,23 @@ export class AuthService {
     return this.#issue(user, session, refreshToken);
   }
 
-  async #issue(user: User, session: Session, refreshToken: string, accessJkt: string | null = session.dpopJkt, clientId?: string): Promise<IssuedSession> {
+  async #issue(
+    user: User,
+    session: Session,
+    refreshToken: string,
+    accessJkt: string | null = session.dpopJkt,
+    clientId?: string,
+  ): Promise<IssuedSession> {
     // A DPoP-bound session only ever gets access tokens bound to the same key (RFC 9449 §6).
     const { accessToken, accessExpiresAt } = await this.issueAccessToken(session, {
       ...(accessJkt === null ? {} : { cnf: { jkt: accessJkt } }),
       ...(clientId === undefined ? {} : { clientId }),
     });
-    const csrfToken = await createCsrfToken(this.#d.csrfKey, session.id, Math.min(session.absoluteExpiresAt, this.#d.clock.now() + this.#d.policy.refreshIdleSec * 1000));
+    const csrfToken = await createCsrfToken(
+      this.#d.csrfKey,
+      session.id,
+      Math.min(session.absoluteExpiresAt, this.#d.clock.now() + this.#d.policy.refreshIdleSec * 1000),
+    );
     return { user, session, accessToken, accessExpiresAt, refreshToken, csrfToken };
   }
 
@@ -286,7 +380,10 @@ export class AuthService {
    * `client_id` (RFC 9068 §2.2) is the session's client; `extra.clientId` (else the browser
    * client) only for a session that has none stored (started before migration 0003).
    */
-  async issueAccessToken(session: Session, extra: { cnf?: { jkt: string }; clientId?: string } = {}): Promise<{ accessToken: string; accessExpiresAt: number }> {
+  async issueAccessToken(
+    session: Session,
+    extra: { cnf?: { jkt: string }; clientId?: string } = {},
+  ): Promise<{ accessToken: string; accessExpiresAt: number }> {
     const now = this.#d.clock.now();
     const nowSec = Math.floor(now / 1000);
     const exp = Math.min(nowSec + this.#d.policy.accessTtlSec, Math.floor(session.absoluteExpiresAt / 1000));
@@ -341,7 +438,14 @@ export class AuthService {
       graceMs: this.#d.policy.refreshGraceSec * 1000,
       idleMs: this.#d.policy.refreshIdleSec * 1000,
       presenter,
-      reuseEvent: { id: randomId(), type: 'refresh.reuse_detected', at: now, ip: ctx.ip, device: this.#d.describeDevice?.(ctx.userAgent) ?? null, data: null },
+      reuseEvent: {
+        id: randomId(),
+        type: 'refresh.reuse_detected',
+        at: now,
+        ip: ctx.ip,
+        device: this.#d.describeDevice?.(ctx.userAgent) ?? null,
+        data: null,
+      },
       // The binding is checked by the rotation itself, before anything rotates (no extra lookup).
       dpopJkt: proofJkt,
     });
@@ -365,7 +469,12 @@ export class AuthService {
     }
   }
 
-  async #issueFor(session: Session, refreshToken: string, proofJkt: string | null, ctx: RequestContext): Promise<IssuedSession> {
+  async #issueFor(
+    session: Session,
+    refreshToken: string,
+    proofJkt: string | null,
+    ctx: RequestContext,
+  ): Promise<IssuedSession> {
     const user = await this.#d.store.findUserById(session.userId);
     if (!user) throw new TokenwardError('refresh_invalid');
     // The session keeps its client; only a session from before migration 0003 takes the refreshing transport's.
@@ -419,7 +528,8 @@ export class AuthService {
     if (presented === null || !REFRESH_TOKEN_SHAPE.test(presented)) return null;
     const session = await this.#d.store.findSessionByRefreshHash(await sha256(presented));
     const now = this.#d.clock.now();
-    if (!session || session.revokedAt !== null || session.absoluteExpiresAt <= now || session.idleExpiresAt <= now) return null;
+    if (!session || session.revokedAt !== null || session.absoluteExpiresAt <= now || session.idleExpiresAt <= now)
+      return null;
     return session;
   }
 
@@ -429,7 +539,14 @@ export class AuthService {
     const session = await this.#d.store.revokeSession(sessionId, now, reason);
     if (session) {
       await this.#revoked([session.id], now);
-      await this.recordEvent({ type: 'session.revoked', userId: session.userId, ip: ctx?.ip ?? null, sessionId: session.id, data: { reason }, ...(ctx ? { userAgent: ctx.userAgent } : {}) });
+      await this.recordEvent({
+        type: 'session.revoked',
+        userId: session.userId,
+        ip: ctx?.ip ?? null,
+        sessionId: session.id,
+        data: { reason },
+        ...(ctx ? { userAgent: ctx.userAgent } : {}),
+      });
     }
     return session;
   }
@@ -438,13 +555,25 @@ export class AuthService {
    * Revokes every session of a user (except one, if given) and records one event:
    * `session.logout_all` (none kept) or `session.revoke_others`, with `data.reason`. Returns the revoked ids.
    */
-  async revokeUserSessions(userId: string, reason: RevokeReason, ctx: RequestContext | null, exceptId?: string): Promise<string[]> {
+  async revokeUserSessions(
+    userId: string,
+    reason: RevokeReason,
+    ctx: RequestContext | null,
+    exceptId?: string,
+  ): Promise<string[]> {
     const now = this.#d.clock.now();
     const ids = await this.#d.store.revokeUserSessions(userId, now, reason, exceptId);
     if (ids.length > 0) await this.#revoked(ids, now);
     // Every session (logout-all, an administrator's revocation) vs. all but the current one.
     const type = exceptId === undefined ? 'session.logout_all' : 'session.revoke_others';
-    await this.recordEvent({ type, userId, ip: ctx?.ip ?? null, sessionId: exceptId ?? null, data: { count: ids.length, reason }, ...(ctx ? { userAgent: ctx.userAgent } : {}) });
+    await this.recordEvent({
+      type,
+      userId,
+      ip: ctx?.ip ?? null,
+      sessionId: exceptId ?? null,
+      data: { count: ids.length, reason },
+      ...(ctx ? { userAgent: ctx.userAgent } : {}),
+    });
     return ids;
   }
 
@@ -462,7 +591,10 @@ export class AuthService {
 
   /** Loads the user and session behind verified claims (for /auth/me). */
   async describe(claims: AccessTokenClaims): Promise<{ user: User; session: Session } | null> {
-    const [user, session] = await Promise.all([this.#d.store.findUserById(claims.sub), this.#d.store.getSession(claims.sid)]);
+    const [user, session] = await Promise.all([
+      this.#d.store.findUserById(claims.sub),
+      this.#d.store.getSession(claims.sid),
+    ]);
     if (!user || !session || session.revokedAt !== null) return null;
     return { user, session };
   }

@@ -5,7 +5,9 @@ import { keyObjectOf, nodeCrypto } from './node-crypto.js';
 /** HMAC-SHA-256 in place where node:crypto is available (no thread-pool round trip), else null. */
 function hmacNode(key: CryptoKey, message: string): Buffer | null {
   const nodeKey = keyObjectOf(key);
-  return nodeKey === null ? null : (nodeCrypto as NonNullable<typeof nodeCrypto>).createHmac('sha256', nodeKey).update(message, 'utf8').digest();
+  return nodeKey === null
+    ? null
+    : (nodeCrypto as NonNullable<typeof nodeCrypto>).createHmac('sha256', nodeKey).update(message, 'utf8').digest();
 }
 
 /** What the CSRF rule needs to know about a request (API.md "CSRF rule"). */
@@ -44,7 +46,8 @@ export function csrfVerdict(request: Pick<CsrfRequest, 'secFetchSite' | 'origin'
   const origin = request.origin;
   if (site !== null) {
     if (site === 'same-origin' || site === 'none') return 'pass';
-    if ((site === 'same-site' || site === 'cross-site') && origin !== null && policy.trustedOrigins.includes(origin)) return 'pass';
+    if ((site === 'same-site' || site === 'cross-site') && origin !== null && policy.trustedOrigins.includes(origin))
+      return 'pass';
     return 'reject';
   }
   if (origin !== null) {
@@ -84,12 +87,19 @@ export async function verifyCsrfToken(key: CryptoKey, token: string, binding: st
   }
   const message = `${binding}|${nonce}|${expText}`;
   const expected = hmacNode(key, message);
-  if (expected !== null) return mac.length === expected.length && (nodeCrypto as NonNullable<typeof nodeCrypto>).timingSafeEqual(mac, expected);
+  if (expected !== null)
+    return (
+      mac.length === expected.length && (nodeCrypto as NonNullable<typeof nodeCrypto>).timingSafeEqual(mac, expected)
+    );
   return crypto.subtle.verify('HMAC', key, mac, utf8(message));
 }
 
 /** Layer 3: header token equals cookie token, and it verifies for this binding. */
-export async function checkDoubleSubmit(key: CryptoKey, request: Pick<CsrfRequest, 'headerToken' | 'cookieToken' | 'sessionId'>, nowMs: number): Promise<boolean> {
+export async function checkDoubleSubmit(
+  key: CryptoKey,
+  request: Pick<CsrfRequest, 'headerToken' | 'cookieToken' | 'sessionId'>,
+  nowMs: number,
+): Promise<boolean> {
   const { headerToken, cookieToken } = request;
   if (!headerToken || !cookieToken || headerToken.length !== cookieToken.length) return false;
   // Both values are checked by HMAC; equality of the two strings is then not secret.

@@ -56,7 +56,9 @@ export function ipPrefix(ip: string): string {
     const [head = '', tail = ''] = ip.toLowerCase().split('%')[0]?.split('::') ?? [];
     const left = head === '' ? [] : head.split(':');
     const right = tail === '' ? [] : tail.split(':');
-    const groups = ip.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+    const groups = ip.includes('::')
+      ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+      : left;
     return groups
       .slice(0, 3)
       .map((g) => g.replace(/^0+(?=.)/, ''))
@@ -90,7 +92,10 @@ export interface DeviceMarkers {
 }
 
 export async function deviceMarkers(probe: DeviceProbe): Promise<DeviceMarkers> {
-  return { dh: probe.deviceId === null ? null : await sha256(probe.deviceId), fp: deviceFingerprint(probe.userAgent, probe.ip) };
+  return {
+    dh: probe.deviceId === null ? null : await sha256(probe.deviceId),
+    fp: deviceFingerprint(probe.userAgent, probe.ip),
+  };
 }
 
 /** How far back the event trail is searched for a known device (pages × page size). */
@@ -105,7 +110,10 @@ function eventMatches(event: AuthEvent, markers: DeviceMarkers): boolean {
 }
 
 function sessionMatches(session: Session, probe: DeviceProbe, markers: DeviceMarkers): boolean {
-  return (probe.deviceId !== null && session.deviceId === probe.deviceId) || deviceFingerprint(session.userAgent, session.ip) === markers.fp;
+  return (
+    (probe.deviceId !== null && session.deviceId === probe.deviceId) ||
+    deviceFingerprint(session.userAgent, session.ip) === markers.fp
+  );
 }
 
 /**
@@ -114,7 +122,13 @@ function sessionMatches(session: Session, probe: DeviceProbe, markers: DeviceMar
  * same coarse fingerprint. The trail is kept for `eventsRetention`, so a device unused for longer
  * counts as new again.
  */
-export async function isKnownDevice(store: Store, userId: string, probe: DeviceProbe, markers: DeviceMarkers, now: number): Promise<boolean> {
+export async function isKnownDevice(
+  store: Store,
+  userId: string,
+  probe: DeviceProbe,
+  markers: DeviceMarkers,
+  now: number,
+): Promise<boolean> {
   const active = await store.listActiveSessions(userId, now);
   if (active.some((s) => sessionMatches(s, probe, markers))) return true;
   let before: string | undefined;

@@ -1,4 +1,12 @@
-import { base64url, type CryptoKey, calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, type JWK, jwtVerify } from 'jose';
+import {
+  base64url,
+  type CryptoKey,
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  EmbeddedJWK,
+  type JWK,
+  jwtVerify,
+} from 'jose';
 import { sha256, utf8 } from './encoding.js';
 import type { Clock, Limiter } from './ports.js';
 
@@ -6,7 +14,19 @@ import type { Clock, Limiter } from './ports.js';
  * Proof signature algorithms accepted by default: asymmetric only (RFC 9449 §4.3 check 5: never
  * `none`, never a MAC). RSA keys under 2048 bits are refused by jose.
  */
-export const DPOP_ALGORITHMS: readonly string[] = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512'];
+export const DPOP_ALGORITHMS: readonly string[] = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+];
 
 /** A proof longer than this is refused before any decoding (an RSA-4096 proof is < 2 KB). */
 export const MAX_DPOP_PROOF_LENGTH = 8192;
@@ -133,8 +153,10 @@ export class DpopVerifier {
     this.#windowSec = policy.proofWindowSec ?? 60;
     this.#requireNonce = policy.requireNonce ?? false;
     this.#nonceLifetimeSec = policy.nonceLifetimeSec ?? 300;
-    if (this.#algorithms.length === 0) throw new TypeError('dpop.algorithms must contain at least one asymmetric algorithm');
-    if (!(this.#windowSec > 0 && this.#windowSec <= 600)) throw new TypeError('dpop.proofWindowSec must be in (0, 600]');
+    if (this.#algorithms.length === 0)
+      throw new TypeError('dpop.algorithms must contain at least one asymmetric algorithm');
+    if (!(this.#windowSec > 0 && this.#windowSec <= 600))
+      throw new TypeError('dpop.proofWindowSec must be in (0, 600]');
     if (!(this.#nonceLifetimeSec >= 10)) throw new TypeError('dpop.nonceLifetimeSec must be at least 10');
   }
 
@@ -205,20 +227,23 @@ export class DpopVerifier {
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return fail('signature');
-      if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' || code === 'ERR_JWT_EXPIRED' || code === 'ERR_JWT_INVALID') return fail('claims');
+      if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' || code === 'ERR_JWT_EXPIRED' || code === 'ERR_JWT_INVALID')
+        return fail('claims');
       return fail('jwk');
     }
 
     const { jti, htm, htu, iat } = payload;
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) return fail('claims');
-    if (typeof htm !== 'string' || typeof htu !== 'string' || typeof iat !== 'number' || !Number.isFinite(iat)) return fail('claims');
+    if (typeof htm !== 'string' || typeof htu !== 'string' || typeof iat !== 'number' || !Number.isFinite(iat))
+      return fail('claims');
     if (htm !== check.method.toUpperCase()) return fail('htm');
     const expectedHtu = normalizeHtu(check.url);
     if (expectedHtu === null || normalizeHtu(htu) !== expectedHtu) return fail('htu');
     const nowSec = this.#clock.now() / 1000;
     if (Math.abs(nowSec - iat) > this.#windowSec) return fail('iat');
     if (check.accessToken !== undefined) {
-      if (typeof payload.ath !== 'string' || payload.ath !== (await accessTokenHash(check.accessToken))) return fail('ath');
+      if (typeof payload.ath !== 'string' || payload.ath !== (await accessTokenHash(check.accessToken)))
+        return fail('ath');
     }
     if (this.#requireNonce && !(await this.#isValidNonce(payload.nonce))) return fail('nonce');
 

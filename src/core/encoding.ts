@@ -30,7 +30,10 @@ export function utf8(text: string): Uint8Array<ArrayBuffer> {
 export async function timingSafeEqualStrings(a: string, b: string): Promise<boolean> {
   if (nodeCrypto !== null) {
     const { createHash, timingSafeEqual } = nodeCrypto;
-    return timingSafeEqual(createHash('sha256').update(a, 'utf8').digest(), createHash('sha256').update(b, 'utf8').digest());
+    return timingSafeEqual(
+      createHash('sha256').update(a, 'utf8').digest(),
+      createHash('sha256').update(b, 'utf8').digest(),
+    );
   }
   const [da, db] = await Promise.all([
     crypto.subtle.digest('SHA-256', encoder.encode(a)),

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import type { LimitResult, Limiter } from './ports.js';
+import type { Limiter, LimitResult } from './ports.js';
 
 /** How per-IP limits group addresses (DESIGN.md `TOKENWARD_IP_PREFIX_V6`). */
 export interface IpNetworkPolicy {
@@ -39,10 +39,14 @@ function maskedV6(address: ipaddr.IPv6, prefix: number): string {
  * ```
  */
 export function ipLimitKeys(ip: string, policy: IpNetworkPolicy): string[] {
-  const text = ip.trim().replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '');
+  const text = ip
+    .trim()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/%.*$/, '');
   if (!ipaddr.isValid(text)) return [`raw:${text.slice(0, 64)}`];
   let address = ipaddr.parse(text);
-  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) address = (address as ipaddr.IPv6).toIPv4Address();
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress())
+    address = (address as ipaddr.IPv6).toIPv4Address();
   if (address.kind() === 'ipv4') return [`v4:${address.toNormalizedString()}`];
   const v6 = address as ipaddr.IPv6;
   const keys = [`v6:${maskedV6(v6, policy.ipv6Prefix)}`];
@@ -52,10 +56,14 @@ export function ipLimitKeys(ip: string, policy: IpNetworkPolicy): string[] {
 
 /** The address in its canonical text form (IPv4-mapped folded to IPv4), for sessions and events. */
 export function canonicalIp(ip: string): string {
-  const text = ip.trim().replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '');
+  const text = ip
+    .trim()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/%.*$/, '');
   if (!ipaddr.isValid(text)) return text.slice(0, 64);
   const address = ipaddr.parse(text);
-  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) return (address as ipaddr.IPv6).toIPv4Address().toString();
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress())
+    return (address as ipaddr.IPv6).toIPv4Address().toString();
   return address.toString();
 }
 
@@ -63,7 +71,13 @@ export function canonicalIp(ip: string): string {
  * Counts one hit of a per-IP limit (`scope`, e.g. `login`) against every network of the address;
  * refused when any of them is over its budget (Retry-After: the longest wait).
  */
-export async function consumeIpLimit(limiter: Limiter, scope: string, ip: string, rate: { count: number; windowSec: number }, policy: IpNetworkPolicy): Promise<LimitResult> {
+export async function consumeIpLimit(
+  limiter: Limiter,
+  scope: string,
+  ip: string,
+  rate: { count: number; windowSec: number },
+  policy: IpNetworkPolicy,
+): Promise<LimitResult> {
   let refused: LimitResult | null = null;
   for (const key of ipLimitKeys(ip, policy)) {
     const count = key.startsWith('v6w:') ? rate.count * WIDE_BUCKET_FACTOR : rate.count;

@@ -1,4 +1,4 @@
-import { calculateJwkThumbprint, type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { SigningAlgorithm, SigningKey, VerificationKey } from './access-token.js';
 import type { Clock, SigningKeyRecord, SigningKeyState, Store } from './ports.js';
 import { open, seal } from './seal.js';
@@ -141,7 +141,11 @@ export class KeyRing {
   async load(): Promise<void> {
     let records = await this.#store.listSigningKeys();
     // A promotion in flight (old key demoted, next not yet promoted) lasts one statement.
-    for (let i = 0; i < 10 && !records.some((r) => r.state === 'current') && records.some((r) => r.state === 'next'); i++) {
+    for (
+      let i = 0;
+      i < 10 && !records.some((r) => r.state === 'current') && records.some((r) => r.state === 'next');
+      i++
+    ) {
       await sleep(100);
       records = await this.#store.listSigningKeys();
     }
@@ -189,7 +193,10 @@ export class KeyRing {
 
   /** Creates a key record (not stored). */
   async generate(state: SigningKeyRecord['state']): Promise<SigningKeyRecord> {
-    const { publicKey, privateKey } = await generateKeyPair(this.#alg, { extractable: true, ...(this.#alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+    const { publicKey, privateKey } = await generateKeyPair(this.#alg, {
+      extractable: true,
+      ...(this.#alg === 'RS256' ? { modulusLength: 2048 } : {}),
+    });
     const publicJwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(publicJwk);
     const privateJwk = await exportJWK(privateKey);
@@ -229,7 +236,9 @@ export class KeyRing {
     // A key sealed with another secret would be unusable by the nodes: refuse before writing.
     const sealed = records.find((r) => r.state === 'current') ?? records.find((r) => r.state === 'next');
     if (sealed && (await open(this.#sealKey, sealed.privateJwkSealed, `signing-key:${sealed.kid}`)) === null) {
-      throw new Error(`signing key ${sealed.kid} cannot be opened: the secret (TOKENWARD_SECRET) differs from the one the servers use`);
+      throw new Error(
+        `signing key ${sealed.kid} cannot be opened: the secret (TOKENWARD_SECRET) differs from the one the servers use`,
+      );
     }
     records = await this.#retireExpired(records);
     const now = this.#clock.now();
@@ -298,7 +307,11 @@ export class KeyRing {
 
   #info(r: SigningKeyRecord): SigningKeyInfo {
     const dueAt =
-      r.state === 'next' ? r.updatedAt + this.schedule.publishSec * 1000 : r.state === 'retiring' ? r.updatedAt + this.schedule.retireSec * 1000 : null;
+      r.state === 'next'
+        ? r.updatedAt + this.schedule.publishSec * 1000
+        : r.state === 'retiring'
+          ? r.updatedAt + this.schedule.retireSec * 1000
+          : null;
     return { kid: r.kid, alg: r.alg, state: r.state, createdAt: r.createdAt, updatedAt: r.updatedAt, dueAt };
   }
 
@@ -326,7 +339,10 @@ export class KeyRing {
 
   async #apply(records: SigningKeyRecord[]): Promise<void> {
     const live = records.filter((r) => r.state !== 'retired');
-    const fingerprint = live.map((r) => `${r.kid}:${r.state}`).sort().join(',');
+    const fingerprint = live
+      .map((r) => `${r.kid}:${r.state}`)
+      .sort()
+      .join(',');
     if (fingerprint === this.#fingerprint && this.#current) return;
     const verifying = new Map<string, VerificationKey>();
     const jwks: JWK[] = [];
@@ -339,7 +355,9 @@ export class KeyRing {
       if (record.state === 'current') {
         const privateText = await open(this.#sealKey, record.privateJwkSealed, `signing-key:${record.kid}`);
         if (privateText === null) {
-          throw new Error(`signing key ${record.kid} cannot be opened: the secret (TOKENWARD_SECRET) differs from the one that sealed it`);
+          throw new Error(
+            `signing key ${record.kid} cannot be opened: the secret (TOKENWARD_SECRET) differs from the one that sealed it`,
+          );
         }
         current = { kid: record.kid, alg, key: (await importJWK(JSON.parse(privateText) as JWK, alg)) as CryptoKey };
       }

@@ -19,7 +19,8 @@ export const nodeCrypto: typeof NodeCrypto | null = (() => {
   }
 })();
 
-const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string } | null)?.hash;
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string } | null)
+  ?.hash;
 
 /**
  * SHA-256 of a UTF-8 string, base64url, computed in place (Node's one-shot `crypto.hash` where

@@ -13,7 +13,11 @@ export type PasswordProblem = 'too_short' | 'too_long' | 'common' | 'contains_em
  * Checks a new password. Length counts Unicode code points after NFKC.
  * `common` is the bundled breached/common list (lowercase, NFKC).
  */
-export function checkPasswordPolicy(password: string, common: ReadonlySet<string>, email?: string): PasswordProblem | null {
+export function checkPasswordPolicy(
+  password: string,
+  common: ReadonlySet<string>,
+  email?: string,
+): PasswordProblem | null {
   const normalized = normalizePassword(password);
   const length = [...normalized].length;
   if (length < PASSWORD_MIN_LENGTH) return 'too_short';

@@ -22,21 +22,42 @@ const AAD = 'tokenward:pending-login';
  * const { value } = await sealPendingLogin(key, user.id, ['pwd'], clock.now(), 300);
  * ```
  */
-export async function sealPendingLogin(key: CryptoKey, userId: string, amr: string[], now: number, ttlSec: number): Promise<{ value: string; pending: PendingLogin }> {
+export async function sealPendingLogin(
+  key: CryptoKey,
+  userId: string,
+  amr: string[],
+  now: number,
+  ttlSec: number,
+): Promise<{ value: string; pending: PendingLogin }> {
   const pending: PendingLogin = { id: randomToken(18), userId, amr, expiresAt: now + ttlSec * 1000 };
   return { value: await seal(key, JSON.stringify(pending), AAD), pending };
 }
 
 /** Opens a pending-login cookie; null when malformed, forged or expired. */
-export async function openPendingLogin(key: CryptoKey, value: string | null, now: number): Promise<PendingLogin | null> {
+export async function openPendingLogin(
+  key: CryptoKey,
+  value: string | null,
+  now: number,
+): Promise<PendingLogin | null> {
   if (value === null || value.length > 1024) return null;
   const text = await open(key, value, AAD);
   if (text === null) return null;
   try {
     const p = JSON.parse(text) as Partial<PendingLogin>;
-    if (typeof p.id !== 'string' || typeof p.userId !== 'string' || typeof p.expiresAt !== 'number' || !Array.isArray(p.amr)) return null;
+    if (
+      typeof p.id !== 'string' ||
+      typeof p.userId !== 'string' ||
+      typeof p.expiresAt !== 'number' ||
+      !Array.isArray(p.amr)
+    )
+      return null;
     if (p.expiresAt <= now) return null;
-    return { id: p.id, userId: p.userId, amr: p.amr.filter((m): m is string => typeof m === 'string'), expiresAt: p.expiresAt };
+    return {
+      id: p.id,
+      userId: p.userId,
+      amr: p.amr.filter((m): m is string => typeof m === 'string'),
+      expiresAt: p.expiresAt,
+    };
   } catch {
     return null;
   }

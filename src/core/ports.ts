@@ -214,7 +214,10 @@ export interface Store {
   listUsers(options: ListUsersOptions): Promise<UserPage>;
   getCredentials(userId: string): Promise<Credentials | null>;
   setPasswordHash(userId: string, passwordHash: string): Promise<void>;
-  setTotp(userId: string, fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>): Promise<void>;
+  setTotp(
+    userId: string,
+    fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>,
+  ): Promise<void>;
   /**
    * Atomically advances the last accepted TOTP step: true only if `step` is greater than the
    * stored one (so a code is accepted once).
@@ -266,7 +269,11 @@ export interface Store {
    * Creates a user, its credentials row and its first identity link in one transaction
    * (a federated signup): nothing is written when the email or the identity is taken.
    */
-  createUserWithIdentity(user: User, passwordHash: string, link: IdentityLink): Promise<'ok' | 'email_taken' | 'identity_taken'>;
+  createUserWithIdentity(
+    user: User,
+    passwordHash: string,
+    link: IdentityLink,
+  ): Promise<'ok' | 'email_taken' | 'identity_taken'>;
 
   /** Throws when the store is unreachable. */
   ping(): Promise<void>;

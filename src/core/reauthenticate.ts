@@ -10,7 +10,6 @@ export interface ReauthenticateDeps {
   limits: AttemptLimits;
 }
 
-
 /**
  * Checks the password of a signed-in user (step-up, password change). It shares the account's
  * login backoff: a stolen session gets no extra password guesses. Throws 429
@@ -24,7 +23,11 @@ export interface ReauthenticateDeps {
  */
 export async function confirmPassword(deps: ReauthenticateDeps, user: User, password: string): Promise<void> {
   // Reserved before the hash is checked: a burst of guesses is evaluated at most as often as the backoff allows.
-  const succeeded = await reserveSecretAttempt(deps.limiter, passwordBackoffKey(user.email), secretBackoff(deps.limits));
+  const succeeded = await reserveSecretAttempt(
+    deps.limiter,
+    passwordBackoffKey(user.email),
+    secretBackoff(deps.limits),
+  );
   const credentials = await deps.store.getCredentials(user.id);
   const hash = credentials?.passwordHash ?? (await deps.hasher.dummyHash());
   const valid = await deps.hasher.verify(hash, normalizePassword(password));

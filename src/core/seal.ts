@@ -49,7 +49,11 @@ export async function seal(key: CryptoKey, plaintext: string, additionalData = '
   const nodeKey = keyObjectOf(key);
   if (nodeKey !== null) return sealNode(nodeKey, plaintext, additionalData);
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(additionalData) }, key, utf8(plaintext));
+  const ct = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv, additionalData: utf8(additionalData) },
+    key,
+    utf8(plaintext),
+  );
   return `v1.${base64url.encode(iv)}.${base64url.encode(new Uint8Array(ct))}`;
 }
 

@@ -17,10 +17,14 @@ export async function signAccessTokenFast(claims: AccessTokenClaims, signingKey:
   const nodeKey = keyObjectOf(signingKey.key);
   if (nodeKey === null) return signAccessToken(claims, signingKey);
   const { sign } = nodeCrypto as NonNullable<typeof nodeCrypto>;
-  const header = Buffer.from(JSON.stringify({ alg: signingKey.alg, typ: 'at+jwt', kid: signingKey.kid })).toString('base64url');
+  const header = Buffer.from(JSON.stringify({ alg: signingKey.alg, typ: 'at+jwt', kid: signingKey.kid })).toString(
+    'base64url',
+  );
   const input = Buffer.from(`${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`);
   // EdDSA: Ed25519 (no digest); ES256: raw r‖s (JWS), not DER; RS256: PKCS#1 v1.5.
   const signature =
-    signingKey.alg === 'EdDSA' ? sign(null, input, nodeKey) : sign('sha256', input, signingKey.alg === 'ES256' ? { key: nodeKey, dsaEncoding: 'ieee-p1363' } : nodeKey);
+    signingKey.alg === 'EdDSA'
+      ? sign(null, input, nodeKey)
+      : sign('sha256', input, signingKey.alg === 'ES256' ? { key: nodeKey, dsaEncoding: 'ieee-p1363' } : nodeKey);
   return `${input.toString('latin1')}.${signature.toString('base64url')}`;
 }

@@ -24,9 +24,18 @@ const AAD = 'tokenward:step-up-grant';
  * const { value, grant } = await issueStepUpGrant(key, session.id, clock.now(), 300);
  * ```
  */
-export async function issueStepUpGrant(key: CryptoKey, sessionId: string, now: number, ttlSec: number): Promise<{ value: string; grant: StepUpGrant }> {
+export async function issueStepUpGrant(
+  key: CryptoKey,
+  sessionId: string,
+  now: number,
+  ttlSec: number,
+): Promise<{ value: string; grant: StepUpGrant }> {
   const grant: StepUpGrant = { id: randomToken(18), sessionId, authenticatedAt: now, expiresAt: now + ttlSec * 1000 };
-  const value = await seal(key, JSON.stringify([grant.id, grant.sessionId, grant.authenticatedAt, grant.expiresAt]), AAD);
+  const value = await seal(
+    key,
+    JSON.stringify([grant.id, grant.sessionId, grant.authenticatedAt, grant.expiresAt]),
+    AAD,
+  );
   return { value, grant };
 }
 
@@ -39,7 +48,13 @@ export async function openStepUpGrant(key: CryptoKey, value: string): Promise<St
     const parsed: unknown = JSON.parse(text);
     if (!Array.isArray(parsed) || parsed.length !== 4) return null;
     const [id, sessionId, authenticatedAt, expiresAt] = parsed as unknown[];
-    if (typeof id !== 'string' || typeof sessionId !== 'string' || typeof authenticatedAt !== 'number' || typeof expiresAt !== 'number') return null;
+    if (
+      typeof id !== 'string' ||
+      typeof sessionId !== 'string' ||
+      typeof authenticatedAt !== 'number' ||
+      typeof expiresAt !== 'number'
+    )
+      return null;
     return { id, sessionId, authenticatedAt, expiresAt };
   } catch {
     return null;

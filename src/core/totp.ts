@@ -120,7 +120,11 @@ export class TotpManager {
     const credentials = await this.#d.store.getCredentials(userId);
     const record = await this.#open(userId, credentials);
     const enabled = TotpManager.isEnabled(credentials) && record !== null;
-    return { enabled, pending: !enabled && record !== null, recoveryCodesLeft: enabled && record ? record.recovery.length : 0 };
+    return {
+      enabled,
+      pending: !enabled && record !== null,
+      recoveryCodesLeft: enabled && record ? record.recovery.length : 0,
+    };
   }
 
   /**
@@ -131,8 +135,18 @@ export class TotpManager {
     const credentials = await this.#d.store.getCredentials(user.id);
     if (TotpManager.isEnabled(credentials)) throw new TokenwardError('totp_already_enabled');
     const secret = new Secret({ size: 20 });
-    await this.#d.store.setTotp(user.id, { totpSecretSealed: await this.#seal(user.id, { v: 1, secret: secret.base32, recovery: [] }), totpConfirmedAt: null });
-    const totp = new TOTP({ issuer: this.#d.issuer, label: user.email, secret, digits: DIGITS, period: PERIOD, algorithm: 'SHA1' });
+    await this.#d.store.setTotp(user.id, {
+      totpSecretSealed: await this.#seal(user.id, { v: 1, secret: secret.base32, recovery: [] }),
+      totpConfirmedAt: null,
+    });
+    const totp = new TOTP({
+      issuer: this.#d.issuer,
+      label: user.email,
+      secret,
+      digits: DIGITS,
+      period: PERIOD,
+      algorithm: 'SHA1',
+    });
     return { otpauthUri: totp.toString() };
   }
 
@@ -144,12 +158,17 @@ export class TotpManager {
     const credentials = await this.#d.store.getCredentials(userId);
     const record = await this.#open(userId, credentials);
     if (record === null || TotpManager.isEnabled(credentials)) {
-      throw new TokenwardError('invalid_request', { detail: 'No TOTP enrollment is pending; start one with /totp/enroll.' });
+      throw new TokenwardError('invalid_request', {
+        detail: 'No TOTP enrollment is pending; start one with /totp/enroll.',
+      });
     }
     await this.#checkCode(userId, record, code, await this.#reserve(userId));
     const recoveryCodes = Array.from({ length: RECOVERY_CODE_COUNT }, generateRecoveryCode);
     const recovery = await Promise.all(recoveryCodes.map((c) => this.#recoveryHash(userId, c)));
-    await this.#d.store.setTotp(userId, { totpSecretSealed: await this.#seal(userId, { ...record, recovery }), totpConfirmedAt: this.#d.clock.now() });
+    await this.#d.store.setTotp(userId, {
+      totpSecretSealed: await this.#seal(userId, { ...record, recovery }),
+      totpConfirmedAt: this.#d.clock.now(),
+    });
     return { recoveryCodes };
   }
 
@@ -158,7 +177,8 @@ export class TotpManager {
     return this.#withLock(userId, async () => {
       const credentials = await this.#d.store.getCredentials(userId);
       const record = await this.#open(userId, credentials);
-      if (record === null || !TotpManager.isEnabled(credentials)) throw new TokenwardError('invalid_request', { detail: 'TOTP is not enabled.' });
+      if (record === null || !TotpManager.isEnabled(credentials))
+        throw new TokenwardError('invalid_request', { detail: 'TOTP is not enabled.' });
       const recoveryCodes = Array.from({ length: RECOVERY_CODE_COUNT }, generateRecoveryCode);
       const recovery = await Promise.all(recoveryCodes.map((c) => this.#recoveryHash(userId, c)));
       await this.#d.store.setTotp(userId, { totpSecretSealed: await this.#seal(userId, { ...record, recovery }) });
@@ -199,10 +219,21 @@ export class TotpManager {
   async #checkCode(userId: string, record: TotpRecord, code: string, succeeded: () => Promise<void>): Promise<void> {
     const now = this.#d.clock.now();
     const delta = CODE_SHAPE.test(code)
-      ? TOTP.validate({ token: code, secret: Secret.fromBase32(record.secret), digits: DIGITS, period: PERIOD, algorithm: 'SHA1', timestamp: now, window: WINDOW })
+      ? TOTP.validate({
+          token: code,
+          secret: Secret.fromBase32(record.secret),
+          digits: DIGITS,
+          period: PERIOD,
+          algorithm: 'SHA1',
+          timestamp: now,
+          window: WINDOW,
+        })
       : null;
     // A replayed code (same or older step than the last accepted one) fails like a wrong one.
-    if (delta === null || !(await this.#d.store.claimTotpStep(userId, TOTP.counter({ period: PERIOD, timestamp: now }) + delta))) {
+    if (
+      delta === null ||
+      !(await this.#d.store.claimTotpStep(userId, TOTP.counter({ period: PERIOD, timestamp: now }) + delta))
+    ) {
       throw new TokenwardError('invalid_code');
     }
     await succeeded();
@@ -217,7 +248,9 @@ export class TotpManager {
       if (hash === null || record === null || !record.recovery.includes(hash)) return false;
       // Claimed in the shared limiter first: two nodes racing on the same code cannot both win.
       if (!(await this.#d.limiter.claimOnce(`totp:recovery:${hash}`, RECOVERY_CLAIM_TTL_SEC))) return false;
-      await this.#d.store.setTotp(userId, { totpSecretSealed: await this.#seal(userId, { ...record, recovery: record.recovery.filter((h) => h !== hash) }) });
+      await this.#d.store.setTotp(userId, {
+        totpSecretSealed: await this.#seal(userId, { ...record, recovery: record.recovery.filter((h) => h !== hash) }),
+      });
       return true;
     });
     if (!used) throw new TokenwardError('invalid_code');

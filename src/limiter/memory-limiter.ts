@@ -1,4 +1,4 @@
-import type { AttemptReservation, BackoffPolicy, Clock, LimitResult, Limiter } from '../core/ports.js';
+import type { AttemptReservation, BackoffPolicy, Clock, Limiter, LimitResult } from '../core/ports.js';
 
 interface Window {
   count: number;

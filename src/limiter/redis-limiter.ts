@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { AttemptReservation, BackoffPolicy, Clock, LimitResult, Limiter } from '../core/ports.js';
-import { createRedisClient, quitOrDisconnect, type RedisBounds, type RedisLogger, RedisOutage } from '../redis/redis-connection.js';
+import type { AttemptReservation, BackoffPolicy, Clock, Limiter, LimitResult } from '../core/ports.js';
+import {
+  createRedisClient,
+  quitOrDisconnect,
+  type RedisBounds,
+  type RedisLogger,
+  RedisOutage,
+} from '../redis/redis-connection.js';
 import { MemoryLimiter } from './memory-limiter.js';
 
 /** Options of {@link RedisLimiter}. */
@@ -63,7 +69,14 @@ return reserved - cleared
 `;
 
 interface BackoffCommands {
-  twReserveAttempt(stateKey: string, blockKey: string, free: string, base: string, max: string, ttlMs: string): Promise<[number, number]>;
+  twReserveAttempt(
+    stateKey: string,
+    blockKey: string,
+    free: string,
+    base: string,
+    max: string,
+    ttlMs: string,
+  ): Promise<[number, number]>;
   twAttemptSucceeded(stateKey: string, blockKey: string, ticket: string, free: string): Promise<number>;
 }
 
@@ -77,7 +90,11 @@ class InsuranceLimiter extends RateLimiterMemory {
     super(options);
     this.#onUse = onUse;
   }
-  override consume(key: string | number, points?: number, options?: { [key: string]: unknown }): Promise<RateLimiterRes> {
+  override consume(
+    key: string | number,
+    points?: number,
+    options?: { [key: string]: unknown },
+  ): Promise<RateLimiterRes> {
     this.#onUse();
     return super.consume(key, points, options);
   }
@@ -117,8 +134,15 @@ export class RedisLimiter implements Limiter {
   constructor(options: RedisLimiterOptions) {
     this.#prefix = options.keyPrefix ?? 'tw:';
     this.#local = new MemoryLimiter(options.clock ?? { now: () => Date.now() });
-    this.#outage = new RedisOutage({ logger: options.logger, what: 'rate limits and login backoff count per node until it is back' });
-    const client = createRedisClient(options.url, { name: 'tokenward-limiter', connectTimeoutMs: options.connectTimeoutMs, commandTimeoutMs: options.commandTimeoutMs });
+    this.#outage = new RedisOutage({
+      logger: options.logger,
+      what: 'rate limits and login backoff count per node until it is back',
+    });
+    const client = createRedisClient(options.url, {
+      name: 'tokenward-limiter',
+      connectTimeoutMs: options.connectTimeoutMs,
+      commandTimeoutMs: options.commandTimeoutMs,
+    });
     client.defineCommand('twReserveAttempt', { numberOfKeys: 2, lua: RESERVE_ATTEMPT_LUA });
     client.defineCommand('twAttemptSucceeded', { numberOfKeys: 2, lua: ATTEMPT_SUCCEEDED_LUA });
     client.on('error', (error: Error) => this.#outage.failed(error));
@@ -177,7 +201,9 @@ export class RedisLimiter implements Limiter {
     let pair = this.#windows.get(limit);
     if (!pair) {
       if (this.#windows.size >= MAX_LIMIT_INSTANCES) this.#windows.clear();
-      const local = new InsuranceLimiter({ points: limit, duration: 60, keyPrefix: `${this.#prefix}rl` }, () => this.#outage.failed(new Error('window counted in memory')));
+      const local = new InsuranceLimiter({ points: limit, duration: 60, keyPrefix: `${this.#prefix}rl` }, () =>
+        this.#outage.failed(new Error('window counted in memory')),
+      );
       const shared = new RateLimiterRedis({
         storeClient: this.#client,
         keyPrefix: `${this.#prefix}rl`,
@@ -235,7 +261,14 @@ export class RedisLimiter implements Limiter {
       const blockKey = this.#key('bb', key);
       try {
         const ttlMs = Math.max(86_400, policy.maxSec * 2) * 1000;
-        const [allowed, value] = await this.#client.twReserveAttempt(stateKey, blockKey, String(policy.freeFailures), String(policy.baseSec), String(policy.maxSec), String(ttlMs));
+        const [allowed, value] = await this.#client.twReserveAttempt(
+          stateKey,
+          blockKey,
+          String(policy.freeFailures),
+          String(policy.baseSec),
+          String(policy.maxSec),
+          String(ttlMs),
+        );
         this.#outage.recovered();
         if (allowed !== 1) return { allowed: false, retryAfterSec: retryAfter(value) };
         return {
@@ -265,7 +298,13 @@ export class RedisLimiter implements Limiter {
     if (!(await this.#local.claimOnce(key, ttlSec))) return false;
     if (!this.#usable()) return true;
     try {
-      const result = await this.#client.set(this.#key('c', key), '1', 'PX', Math.max(1, Math.round(ttlSec * 1000)), 'NX');
+      const result = await this.#client.set(
+        this.#key('c', key),
+        '1',
+        'PX',
+        Math.max(1, Math.round(ttlSec * 1000)),
+        'NX',
+      );
       this.#outage.recovered();
       // Another node holds it: this node's copy was made by this call only, so it goes too
       // (otherwise a released claim would stay refused here).

@@ -45,7 +45,11 @@ export interface AccountLinkingDeps {
  * if (outcome.kind === 'user') await service.completeLogin(outcome.user.id, ['fed'], rc);
  * ```
  */
-export async function resolveFederatedAccount(deps: AccountLinkingDeps, identity: FederatedIdentity, options: { linkVerifiedEmail: boolean }): Promise<AccountResolution> {
+export async function resolveFederatedAccount(
+  deps: AccountLinkingDeps,
+  identity: FederatedIdentity,
+  options: { linkVerifiedEmail: boolean },
+): Promise<AccountResolution> {
   const { store, clock } = deps;
   // Two attempts: a concurrent first login of the same identity may win the race in between.
   for (let attempt = 0; attempt < 2; attempt++) {

@@ -46,7 +46,11 @@ export async function sealLoginState(key: CryptoKey, state: OidcLoginState): Pro
  * const login = await openLoginState(key, readCookie(header, cookies.name('oidc')), clock.now());
  * ```
  */
-export async function openLoginState(key: CryptoKey, value: string | null, now: number): Promise<OidcLoginState | null> {
+export async function openLoginState(
+  key: CryptoKey,
+  value: string | null,
+  now: number,
+): Promise<OidcLoginState | null> {
   if (value === null || value.length > MAX_SEALED_LENGTH) return null;
   const text = await open(key, value, AAD);
   if (text === null) return null;

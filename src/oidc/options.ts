@@ -5,7 +5,9 @@ export const OIDC_PROVIDER_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 
 const issuerUrl = z.string().superRefine((value, ctx) => {
   let url: URL;
@@ -67,7 +69,12 @@ export const oidcOptionsSchema = z
       .transform(parseJsonText)
       .pipe(
         z.record(
-          z.string().regex(OIDC_PROVIDER_NAME, 'provider names must be 1-32 characters of a-z, 0-9, _ and - (they appear in URLs)'),
+          z
+            .string()
+            .regex(
+              OIDC_PROVIDER_NAME,
+              'provider names must be 1-32 characters of a-z, 0-9, _ and - (they appear in URLs)',
+            ),
           providerSchema,
         ),
       ),

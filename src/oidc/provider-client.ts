@@ -117,7 +117,9 @@ export class OidcProviderClient {
           // openid-client skips the ID token signature check for token endpoint responses by
           // default (OIDC Core §3.1.3.7: TLS authenticates the endpoint). Checking it against the
           // provider's JWKS as well costs one cached JWKS fetch and no longer trusts the transport alone.
-          execute: insecure ? [oidc.allowInsecureRequests, oidc.enableNonRepudiationChecks] : [oidc.enableNonRepudiationChecks],
+          execute: insecure
+            ? [oidc.allowInsecureRequests, oidc.enableNonRepudiationChecks]
+            : [oidc.enableNonRepudiationChecks],
         },
       );
     } catch (error) {
@@ -155,7 +157,12 @@ export class OidcProviderClient {
       const tokens = await oidc.authorizationCodeGrant(
         configuration,
         callbackUrl,
-        { pkceCodeVerifier: checks.codeVerifier, expectedState: checks.state, expectedNonce: checks.nonce, idTokenExpected: true },
+        {
+          pkceCodeVerifier: checks.codeVerifier,
+          expectedState: checks.state,
+          expectedNonce: checks.nonce,
+          idTokenExpected: true,
+        },
         { redirect_uri: this.#redirectUri },
       );
       const claims = tokens.claims();
@@ -168,7 +175,14 @@ export class OidcProviderClient {
       const email = typeof profile.email === 'string' && profile.email.length <= 320 ? profile.email : null;
       const name = typeof profile.name === 'string' ? profile.name.trim().slice(0, 100) || null : null;
       const amr = Array.isArray(claims.amr) ? claims.amr.filter((m): m is string => typeof m === 'string') : [];
-      return { issuer: claims.iss, subject: claims.sub, email, emailVerified: email !== null && profile.email_verified === true, name, amr };
+      return {
+        issuer: claims.iss,
+        subject: claims.sub,
+        email,
+        emailVerified: email !== null && profile.email_verified === true,
+        name,
+        amr,
+      };
     } catch (error) {
       if (error instanceof ProviderError) throw error;
       throw new ProviderError(classify(error), error);

@@ -74,15 +74,33 @@ export async function createAccountSecurity(options: {
     const deliver = async (): Promise<void> => {
       const alert: NewDeviceAlert = {
         user: { id: user.id, email: user.email, name: user.name },
-        session: { id: session.id, createdAt: iso(session.createdAt), ip: session.ip, device: describeUserAgent(session.userAgent) },
+        session: {
+          id: session.id,
+          createdAt: iso(session.createdAt),
+          ip: session.ip,
+          device: describeUserAgent(session.userAgent),
+        },
         notMeUrl: await notMeUrl(session),
       };
       await onNewDevice(alert);
     };
     // Deferred to a later turn: a slow or throwing hook never touches the login response.
     setImmediate(() => {
-      deliver().catch((error: unknown) => logger.error({ err: (error as Error)?.message, userId: user.id, sessionId: session.id }, 'onNewDevice hook failed'));
+      deliver().catch((error: unknown) =>
+        logger.error(
+          { err: (error as Error)?.message, userId: user.id, sessionId: session.id },
+          'onNewDevice hook failed',
+        ),
+      );
     });
   };
-  return { grantKey, pendingLoginKey, notMeKey, totp, activity: new SessionActivity({ store, clock, logger }), alertNewDevice, notMeUrl };
+  return {
+    grantKey,
+    pendingLoginKey,
+    notMeKey,
+    totp,
+    activity: new SessionActivity({ store, clock, logger }),
+    alertNewDevice,
+    notMeUrl,
+  };
 }

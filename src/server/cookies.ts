@@ -13,7 +13,10 @@ interface CookieSpec {
 /** Cookies cleared on logout and on every revocation of the current session. */
 export const SESSION_COOKIES: readonly CookieKind[] = ['at', 'at_hp', 'at_sig', 'rt', 'csrf', 'su'];
 
-const BASE: Record<CookieKind, { httpOnly: boolean; sameSite: 'Lax' | 'Strict'; refreshPath?: true; hostOnly?: false }> = {
+const BASE: Record<
+  CookieKind,
+  { httpOnly: boolean; sameSite: 'Lax' | 'Strict'; refreshPath?: true; hostOnly?: false }
+> = {
   at: { httpOnly: true, sameSite: 'Lax' },
   at_hp: { httpOnly: false, sameSite: 'Lax' },
   at_sig: { httpOnly: true, sameSite: 'Lax' },
@@ -43,7 +46,12 @@ export class CookieJar {
     for (const [kind, base] of Object.entries(BASE) as Array<[CookieKind, (typeof BASE)[CookieKind]]>) {
       let prefix = '';
       if (this.#secure) prefix = base.hostOnly === false || this.#domain ? '__Secure-' : '__Host-';
-      specs[kind] = { name: `${prefix}tw_${kind}`, path: base.refreshPath ? config.basePath : '/', httpOnly: base.httpOnly, sameSite: base.sameSite };
+      specs[kind] = {
+        name: `${prefix}tw_${kind}`,
+        path: base.refreshPath ? config.basePath : '/',
+        httpOnly: base.httpOnly,
+        sameSite: base.sameSite,
+      };
     }
     this.specs = specs;
   }

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Hono, type MiddlewareHandler } from 'hono';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { resolveConfig, type TokenwardConfig, type TokenwardOptions } from '../config.js';
 import { AuthService } from '../core/auth-service.js';
-import { type DpopPolicy, DpopVerifier } from '../core/dpop.js';
 import { MAX_CLIENT_ID_LENGTH } from '../core/client-id.js';
 import { describeUserAgent } from '../core/device.js';
+import { type DpopPolicy, DpopVerifier } from '../core/dpop.js';
 import { KeyRing } from '../core/key-ring.js';
 import { sha256Sync } from '../core/node-crypto.js';
 import type { Clock, Limiter, RevocationBus, Store } from '../core/ports.js';
@@ -23,8 +23,8 @@ import type { ServerContext, SessionInfo, TokenwardEnv } from './context.js';
 import { CookieJar } from './cookies.js';
 import { errorResponse, problemResponse } from './http.js';
 import { Metrics } from './metrics.js';
-import { authenticateRequest, type RequireSessionOptions, requireSession } from './middleware/session.js';
 import { securityHeaders } from './middleware/security-headers.js';
+import { authenticateRequest, type RequireSessionOptions, requireSession } from './middleware/session.js';
 import { type RequireStepUpOptions, requireStepUp } from './middleware/step-up.js';
 import { Argon2Hasher } from './password-hasher.js';
 import { credentialRoutes } from './routes/credentials.js';
@@ -33,9 +33,9 @@ import { oidcRoutes } from './routes/oidc.js';
 import { operationRoutes } from './routes/operations.js';
 import { passwordRoutes } from './routes/password.js';
 import { sessionLifecycleRoutes } from './routes/session-lifecycle.js';
-import { tokenRoutes } from './routes/token.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { stepUpRoutes } from './routes/step-up.js';
+import { tokenRoutes } from './routes/token.js';
 import { totpRoutes } from './routes/totp.js';
 import { loadOrCreateSecret } from './secret.js';
 
@@ -85,7 +85,9 @@ let commonPasswordsCache: Set<string> | undefined;
 export function loadCommonPasswords(): Set<string> {
   if (!commonPasswordsCache) {
     // src/server/ in development, dist/src/server/ when built: the list sits in the package's data/.
-    const candidates = ['../../data/common-passwords.txt', '../../../data/common-passwords.txt'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+    const candidates = ['../../data/common-passwords.txt', '../../../data/common-passwords.txt'].map((p) =>
+      fileURLToPath(new URL(p, import.meta.url)),
+    );
     const file = candidates.find((p) => existsSync(p));
     if (!file) throw new ConfigError('data/common-passwords.txt is missing from the package');
     const text = readFileSync(file, 'utf8');
@@ -95,26 +97,58 @@ export function loadCommonPasswords(): Set<string> {
 }
 
 // 57014: statement timeout (a stalled database), 57P0x: server shutting down / restarting, 08xxx: connection.
-const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57014', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
+const DB_UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57014',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+]);
 
 /**
  * The limiter and revocation bus: Redis-backed (shared by every node) when `redisUrl` is set,
  * else in-process; explicit dependencies win. A Redis that is down at start does not stop the
  * node: it starts degraded (per-node limits, revocations by polling) and recovers by itself.
  */
-async function openSharedState(config: TokenwardConfig, deps: TokenwardDependencies, clock: Clock, logger: Logger): Promise<{ limiter: Limiter; bus: RevocationBus | null }> {
+async function openSharedState(
+  config: TokenwardConfig,
+  deps: TokenwardDependencies,
+  clock: Clock,
+  logger: Logger,
+): Promise<{ limiter: Limiter; bus: RevocationBus | null }> {
   const redisUrl = config.redisUrl;
   const wantsLimiter = deps.limiter === undefined;
   const wantsBus = deps.bus === undefined;
   if (redisUrl === undefined || (!wantsLimiter && !wantsBus)) {
-    return { limiter: deps.limiter ?? new MemoryLimiter(clock), bus: deps.bus === undefined ? new MemoryBus() : deps.bus };
+    return {
+      limiter: deps.limiter ?? new MemoryLimiter(clock),
+      bus: deps.bus === undefined ? new MemoryBus() : deps.bus,
+    };
   }
   // Loaded only when configured, so the embedded mode never loads ioredis.
-  const [{ RedisLimiter }, { RedisBus }] = await Promise.all([import('../limiter/redis-limiter.js'), import('../bus/redis-bus.js')]);
+  const [{ RedisLimiter }, { RedisBus }] = await Promise.all([
+    import('../limiter/redis-limiter.js'),
+    import('../bus/redis-bus.js'),
+  ]);
   const redisLimiter = wantsLimiter ? new RedisLimiter({ url: redisUrl, logger, clock }) : undefined;
   const redisBus = wantsBus ? new RedisBus({ url: redisUrl, logger }) : undefined;
   const ready = await Promise.all([redisLimiter?.ready(2000) ?? true, redisBus?.ready(2000) ?? true]);
-  if (ready.includes(false)) logger.warn({}, 'redis is not reachable at start: limits count per node and revocations travel by polling until it is');
+  if (ready.includes(false))
+    logger.warn(
+      {},
+      'redis is not reachable at start: limits count per node and revocations travel by polling until it is',
+    );
   return { limiter: redisLimiter ?? (deps.limiter as Limiter), bus: redisBus ?? (deps.bus as RevocationBus | null) };
 }
 
@@ -122,7 +156,12 @@ function isUnavailable(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown } | null;
   if (!e) return false;
   if (typeof e.code === 'string' && DB_UNAVAILABLE_CODES.has(e.code)) return true;
-  return typeof e.message === 'string' && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message);
+  return (
+    typeof e.message === 'string' &&
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      e.message,
+    )
+  );
 }
 
 /**
@@ -136,19 +175,33 @@ function isUnavailable(error: unknown): boolean {
  * serve({ fetch: tw.fetch, port: 3000 });
  * ```
  */
-export async function createTokenward(options: TokenwardOptions = {}, deps: TokenwardDependencies = {}): Promise<Tokenward> {
+export async function createTokenward(
+  options: TokenwardOptions = {},
+  deps: TokenwardDependencies = {},
+): Promise<Tokenward> {
   const config = resolveConfig(options, { env: deps.env ?? {}, file: deps.file ?? {} });
   const logger = deps.logger ?? pino({ level: config.logLevel, base: null });
   const clock: Clock = deps.clock ?? { now: () => Date.now() };
   const embedded = deps.store === undefined && config.databaseUrl === undefined;
-  const { secret } = loadOrCreateSecret({ secret: config.secret, dataDir: config.dataDir, embedded: embedded || deps.store !== undefined });
+  const { secret } = loadOrCreateSecret({
+    secret: config.secret,
+    dataDir: config.dataDir,
+    embedded: embedded || deps.store !== undefined,
+  });
   if (config.insecureHttp) {
-    logger.warn({ publicOrigin: config.publicOrigin }, 'insecureHttp is on: cookies are sent without Secure and without __Host-/__Secure- prefixes; use only on a trusted private network');
+    logger.warn(
+      { publicOrigin: config.publicOrigin },
+      'insecureHttp is on: cookies are sent without Secure and without __Host-/__Secure- prefixes; use only on a trusted private network',
+    );
   }
 
   const store = deps.store ?? (await openConfiguredStore(config));
   const { limiter, bus } = await openSharedState(config, deps, clock, logger);
-  const [sealKey, csrfKey, dpopNonceKey] = await Promise.all([deriveSealKey(secret, 'key-encryption'), deriveHmacKey(secret, 'csrf'), deriveHmacKey(secret, 'dpop-nonce')]);
+  const [sealKey, csrfKey, dpopNonceKey] = await Promise.all([
+    deriveSealKey(secret, 'key-encryption'),
+    deriveHmacKey(secret, 'csrf'),
+    deriveHmacKey(secret, 'dpop-nonce'),
+  ]);
   const keys = new KeyRing({ store, sealKey, algorithm: config.algorithm, clock, accessTtlSec: config.accessTtlSec });
   try {
     await keys.load();
@@ -159,7 +212,15 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
   const revocations = new RevocationList(config.accessTtlSec);
   const metrics = new Metrics();
   const cookies = new CookieJar(config);
-  const security = await createAccountSecurity({ secret, config, store, limiter, clock, logger, onNewDevice: deps.onNewDevice });
+  const security = await createAccountSecurity({
+    secret,
+    config,
+    store,
+    limiter,
+    clock,
+    logger,
+    onNewDevice: deps.onNewDevice,
+  });
   const service = new AuthService({
     store,
     limiter,
@@ -191,14 +252,34 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
       limits: config.limits,
     },
   });
-  const dpop = new DpopVerifier({ limiter, clock, nonceKey: dpopNonceKey, ...(deps.dpop ? { policy: deps.dpop } : {}) });
-  const ctx: ServerContext = { config, service, store, limiter, bus, keys, cookies, csrfKey, clock, logger, metrics, security, dpop };
+  const dpop = new DpopVerifier({
+    limiter,
+    clock,
+    nonceKey: dpopNonceKey,
+    ...(deps.dpop ? { policy: deps.dpop } : {}),
+  });
+  const ctx: ServerContext = {
+    config,
+    service,
+    store,
+    limiter,
+    bus,
+    keys,
+    cookies,
+    csrfKey,
+    clock,
+    logger,
+    metrics,
+    security,
+    dpop,
+  };
   await checkCookieBudget(ctx);
 
   // Revocations recorded by other nodes (or other processes on the same store) reach this node
   // through the bus and, as a fallback, by polling the store every 500 ms.
   const now = clock.now();
-  for (const r of await store.listRevocationsSince(now - (config.accessTtlSec + 60) * 1000)) revocations.add(r.sessionId, r.at);
+  for (const r of await store.listRevocationsSince(now - (config.accessTtlSec + 60) * 1000))
+    revocations.add(r.sessionId, r.at);
   const unsubscribe = bus?.subscribe((list) => {
     for (const r of list) revocations.add(r.sessionId, r.at);
   });
@@ -224,7 +305,9 @@ export async function createTokenward(options: TokenwardOptions = {}, deps: Toke
       keys.reload().catch((error: Error) => logger.warn({ err: error.message }, 'signing key reload failed'));
     }, 10_000),
     setInterval(() => {
-      store.prune(clock.now() - config.eventsRetentionSec * 1000).catch((error: Error) => logger.warn({ err: error.message }, 'prune failed'));
+      store
+        .prune(clock.now() - config.eventsRetentionSec * 1000)
+        .catch((error: Error) => logger.warn({ err: error.message }, 'prune failed'));
     }, 3600_000),
   ];
   for (const t of timers) t.unref();
@@ -322,7 +405,9 @@ async function checkCookieBudget(ctx: ServerContext): Promise<void> {
   const { accessToken } = await ctx.service.issueAccessToken(fakeSession, { cnf: { jkt: 'x'.repeat(43) } });
   const worst = ctx.cookies.serialize('at', accessToken, ctx.config.refreshAbsoluteSec).length;
   if (worst > 4096) {
-    throw new ConfigError(`Cookie budget exceeded: the access-token cookie can reach ${worst} bytes (> 4096); shorten publicOrigin or use EdDSA/ES256`);
+    throw new ConfigError(
+      `Cookie budget exceeded: the access-token cookie can reach ${worst} bytes (> 4096); shorten publicOrigin or use EdDSA/ES256`,
+    );
   }
 }
 

@@ -7,7 +7,10 @@ export const MAX_BODY_BYTES = 64 * 1024;
 const PROBLEM_CACHE = new Map<string, string>();
 
 /** A problem+json response; identical failures give byte-identical bodies. */
-export function problemResponse(code: ErrorCode, options: { detail?: string; headers?: Record<string, string>; status?: number } = {}): Response {
+export function problemResponse(
+  code: ErrorCode,
+  options: { detail?: string; headers?: Record<string, string>; status?: number } = {},
+): Response {
   const status = options.status ?? problemBody(code).status;
   const cacheKey = `${code}\u0000${status}\u0000${options.detail ?? ''}`;
   let body = PROBLEM_CACHE.get(cacheKey);
@@ -68,7 +71,10 @@ async function readCapped(request: Request): Promise<string> {
  * Reads a JSON object body: 415 for other content types, 413 over 64 KiB, 400 for malformed
  * JSON or a non-object. With `optional`, an empty body without Content-Type is `{}`.
  */
-export async function readJsonObject(c: Context, options: { optional?: boolean } = {}): Promise<Record<string, unknown>> {
+export async function readJsonObject(
+  c: Context,
+  options: { optional?: boolean } = {},
+): Promise<Record<string, unknown>> {
   const contentType = c.req.header('content-type');
   if (contentType === undefined || contentType === '') {
     const text = await readCapped(c.req.raw);
@@ -105,7 +111,11 @@ export async function discardBody(c: Context): Promise<void> {
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 /** A required string field with a length cap; 400 `invalid_request` naming the field otherwise. */
-export function stringField(body: Record<string, unknown>, name: string, options: { max: number; min?: number; optional?: boolean; allowControl?: boolean }): string | undefined {
+export function stringField(
+  body: Record<string, unknown>,
+  name: string,
+  options: { max: number; min?: number; optional?: boolean; allowControl?: boolean },
+): string | undefined {
   const value = Object.hasOwn(body, name) ? body[name] : undefined;
   if (value === undefined || value === null) {
     if (options.optional) return undefined;
@@ -113,8 +123,10 @@ export function stringField(body: Record<string, unknown>, name: string, options
   }
   if (typeof value !== 'string') throw new TokenwardError('invalid_request', { detail: `${name} must be a string.` });
   if (value.length > options.max) throw new TokenwardError('invalid_request', { detail: `${name} is too long.` });
-  if (value.length < (options.min ?? 0)) throw new TokenwardError('invalid_request', { detail: `${name} is too short.` });
-  if (!options.allowControl && CONTROL_CHARS.test(value)) throw new TokenwardError('invalid_request', { detail: `${name} contains control characters.` });
+  if (value.length < (options.min ?? 0))
+    throw new TokenwardError('invalid_request', { detail: `${name} is too short.` });
+  if (!options.allowControl && CONTROL_CHARS.test(value))
+    throw new TokenwardError('invalid_request', { detail: `${name} contains control characters.` });
   return value;
 }
 

@@ -34,7 +34,8 @@ export class Argon2Hasher implements PasswordHasher {
 
   async #slot<T>(work: () => Promise<T>): Promise<T> {
     if (this.#running >= this.#concurrency) {
-      if (this.#queue.length >= this.#maxQueue) throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': '1' } });
+      if (this.#queue.length >= this.#maxQueue)
+        throw new TokenwardError('too_many_attempts', { headers: { 'Retry-After': '1' } });
       await new Promise<void>((resolve) => this.#queue.push(resolve));
     } else {
       this.#running++;

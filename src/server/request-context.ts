@@ -16,7 +16,10 @@ export function clientIp(ctx: ServerContext, c: Context<TokenwardEnv>): string {
   if (hops === 0) return normalizeIp(socketIp);
   const forwarded = c.req.header('x-forwarded-for');
   if (!forwarded) return normalizeIp(socketIp);
-  const list = forwarded.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = forwarded
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const pick = list[Math.max(0, list.length - hops)];
   return normalizeIp(pick && pick.length <= 64 ? pick : socketIp);
 }
@@ -33,5 +36,9 @@ export function deviceIdOf(ctx: ServerContext, c: Context): string | null {
 }
 
 export function requestContext(ctx: ServerContext, c: Context<TokenwardEnv>): RequestContext {
-  return { ip: clientIp(ctx, c), userAgent: (c.req.header('user-agent') ?? '').slice(0, 512), deviceId: deviceIdOf(ctx, c) };
+  return {
+    ip: clientIp(ctx, c),
+    userAgent: (c.req.header('user-agent') ?? '').slice(0, 512),
+    deviceId: deviceIdOf(ctx, c),
+  };
 }

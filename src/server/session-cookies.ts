@@ -14,11 +14,19 @@ export function splitJws(token: string): [string, string] {
 }
 
 /** Sets the access, refresh and CSRF cookies of an issued session (and the device cookie when new). */
-export function setSessionCookies(ctx: ServerContext, c: Context, issued: IssuedSession, deviceId: string | null): void {
+export function setSessionCookies(
+  ctx: ServerContext,
+  c: Context,
+  issued: IssuedSession,
+  deviceId: string | null,
+): void {
   const now = ctx.clock.now();
   const { cookies, config } = ctx;
   const accessMaxAge = Math.max(1, Math.ceil((issued.accessExpiresAt - now) / 1000));
-  const refreshMaxAge = Math.max(1, Math.ceil((Math.min(issued.session.idleExpiresAt, issued.session.absoluteExpiresAt) - now) / 1000));
+  const refreshMaxAge = Math.max(
+    1,
+    Math.ceil((Math.min(issued.session.idleExpiresAt, issued.session.absoluteExpiresAt) - now) / 1000),
+  );
   if (config.cookies.split) {
     const [headerPayload, signature] = splitJws(issued.accessToken);
     c.header('Set-Cookie', cookies.serialize('at_hp', headerPayload, accessMaxAge), { append: true });
@@ -29,7 +37,12 @@ export function setSessionCookies(ctx: ServerContext, c: Context, issued: Issued
   c.header('Set-Cookie', cookies.serialize('rt', issued.refreshToken, refreshMaxAge), { append: true });
   c.header('Set-Cookie', cookies.serialize('csrf', issued.csrfToken, refreshMaxAge), { append: true });
   // The device cookie carries the id stored with the session, so the next login from this browser is recognised.
-  if (deviceId === null) c.header('Set-Cookie', cookies.serialize('dev', issued.session.deviceId ?? randomToken(24), DEVICE_COOKIE_MAX_AGE), { append: true });
+  if (deviceId === null)
+    c.header(
+      'Set-Cookie',
+      cookies.serialize('dev', issued.session.deviceId ?? randomToken(24), DEVICE_COOKIE_MAX_AGE),
+      { append: true },
+    );
 }
 
 /** Clears every session cookie with the attributes it was set with, plus Clear-Site-Data. */
@@ -48,10 +61,21 @@ export function clearingHeaders(ctx: ServerContext): Headers {
 
 /** The JSON view of a user (API.md: `{id, email, emailVerified, name, createdAt}`). Never a hash, never a token. */
 export function userJson(user: IssuedSession['user']): Record<string, unknown> {
-  return { id: user.id, email: user.email, emailVerified: user.emailVerified, name: user.name, createdAt: iso(user.createdAt) };
+  return {
+    id: user.id,
+    email: user.email,
+    emailVerified: user.emailVerified,
+    name: user.name,
+    createdAt: iso(user.createdAt),
+  };
 }
 
 /** The JSON view of a session (`expiresAt`: when the refresh chain ends at the latest). */
 export function sessionJson(session: IssuedSession['session'], accessExpiresAt: number): Record<string, unknown> {
-  return { id: session.id, createdAt: iso(session.createdAt), expiresAt: iso(session.absoluteExpiresAt), accessExpiresAt: iso(accessExpiresAt) };
+  return {
+    id: session.id,
+    createdAt: iso(session.createdAt),
+    expiresAt: iso(session.absoluteExpiresAt),
+    accessExpiresAt: iso(accessExpiresAt),
+  };
 }

@@ -3,12 +3,26 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Store } from '../core/ports.js';
-import { appliedMigrations, checkSchema, migrateToLatest, SCHEMA_VERSION, type SchemaStatus } from './migrations/index.js';
+import {
+  appliedMigrations,
+  checkSchema,
+  migrateToLatest,
+  SCHEMA_VERSION,
+  type SchemaStatus,
+} from './migrations/index.js';
 import type { PostgresStoreOptions } from './postgres/postgres-store.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 
 export { createMemoryStore } from './memory/memory-store.js';
-export { appliedMigrations, checkSchema, MIGRATE_HINT, migrateToLatest, SCHEMA_VERSION, SchemaError, type SchemaStatus } from './migrations/index.js';
+export {
+  appliedMigrations,
+  checkSchema,
+  MIGRATE_HINT,
+  migrateToLatest,
+  SCHEMA_VERSION,
+  SchemaError,
+  type SchemaStatus,
+} from './migrations/index.js';
 export type { PostgresStoreOptions } from './postgres/postgres-store.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 
@@ -62,7 +76,6 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   return openSqliteStore({ file: join(dataDir, SQLITE_FILE_NAME) });
 }
-
 
 /** Where the schema lives: the PostgreSQL URL or the embedded data directory. */
 export interface DatabaseLocation {
@@ -129,7 +142,12 @@ async function withSchemaDatabase(
 ): Promise<SchemaReport> {
   if (location.databaseUrl !== undefined) {
     const pg = (await import('pg')).default;
-    const pool = new pg.Pool({ connectionString: location.databaseUrl, max: 2, connectionTimeoutMillis: 5000, application_name: 'tokenward-migrate' });
+    const pool = new pg.Pool({
+      connectionString: location.databaseUrl,
+      max: 2,
+      connectionTimeoutMillis: 5000,
+      application_name: 'tokenward-migrate',
+    });
     pool.on('error', () => {});
     // biome-ignore lint/suspicious/noExplicitAny: see above.
     const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
@@ -144,7 +162,8 @@ async function withSchemaDatabase(
   const dataDir = location.dataDir ?? './.tokenward';
   const file = join(dataDir, SQLITE_FILE_NAME);
   const target = `SQLite ${file}`;
-  if (!create && !existsSync(file)) return { target, status: 'unmigrated', migrations: [], applied: [], required: SCHEMA_VERSION };
+  if (!create && !existsSync(file))
+    return { target, status: 'unmigrated', migrations: [], applied: [], required: SCHEMA_VERSION };
   if (create) {
     // The store's own open path migrates a file safely against other processes (BEGIN IMMEDIATE).
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -152,7 +171,13 @@ async function withSchemaDatabase(
     const status = existsSync(file) ? await withSqlite(file, (db) => checkSchema(db)) : 'unmigrated';
     await (await openSqliteStore({ file })).close();
     const migrations = await withSqlite(file, (db) => appliedMigrations(db));
-    return { target, status, migrations, applied: migrations.filter((m) => !before.includes(m)), required: SCHEMA_VERSION };
+    return {
+      target,
+      status,
+      migrations,
+      applied: migrations.filter((m) => !before.includes(m)),
+      required: SCHEMA_VERSION,
+    };
   }
   return { target, required: SCHEMA_VERSION, ...(await withSqlite(file, (db) => work(db, undefined))) };
 }

@@ -1,4 +1,13 @@
-import type { AuthEvent, Credentials, RefreshTokenRecord, RevokeReason, Session, SigningKeyRecord, SigningKeyState, User } from '../core/ports.js';
+import type {
+  AuthEvent,
+  Credentials,
+  RefreshTokenRecord,
+  RevokeReason,
+  Session,
+  SigningKeyRecord,
+  SigningKeyState,
+  User,
+} from '../core/ports.js';
 
 /*
  * Row shapes of the SQL tables (snake_case, times as epoch-ms numbers, booleans as 0/1, JSON as
@@ -122,7 +131,13 @@ export const SESSION_COLUMNS = [
 ] as const satisfies ReadonlyArray<keyof SessionRow>;
 
 export function toUser(row: UserRow): User {
-  return { id: row.id, email: row.email, emailVerified: Number(row.email_verified) === 1, name: row.name, createdAt: Number(row.created_at) };
+  return {
+    id: row.id,
+    email: row.email,
+    emailVerified: Number(row.email_verified) === 1,
+    name: row.name,
+    createdAt: Number(row.created_at),
+  };
 }
 
 export function toCredentials(row: CredentialsRow): Credentials {

@@ -92,17 +92,22 @@ const DEFAULT_CLOCK_TOLERANCE_SEC = 30;
  * ```
  */
 export function createVerifier(options: VerifierOptions): Verifier {
-  if (typeof options.issuer !== 'string' || options.issuer.length === 0) throw new TypeError('createVerifier: issuer is required');
-  if (typeof options.audience !== 'string' || options.audience.length === 0) throw new TypeError('createVerifier: audience is required');
+  if (typeof options.issuer !== 'string' || options.issuer.length === 0)
+    throw new TypeError('createVerifier: issuer is required');
+  if (typeof options.audience !== 'string' || options.audience.length === 0)
+    throw new TypeError('createVerifier: audience is required');
   const algorithms = options.algorithms ?? ['EdDSA'];
   if (algorithms.length === 0 || algorithms.some((alg) => !SIGNING_ALGORITHMS.includes(alg))) {
     throw new TypeError(`createVerifier: algorithms must be a non-empty subset of ${SIGNING_ALGORITHMS.join(', ')}`);
   }
   const maxTolerance = options.maxClockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC;
   const tolerance = options.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC;
-  if (!Number.isFinite(maxTolerance) || maxTolerance < 0) throw new RangeError('createVerifier: maxClockToleranceSec must be finite and >= 0');
+  if (!Number.isFinite(maxTolerance) || maxTolerance < 0)
+    throw new RangeError('createVerifier: maxClockToleranceSec must be finite and >= 0');
   if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > maxTolerance) {
-    throw new RangeError(`createVerifier: clockToleranceSec must be between 0 and ${maxTolerance} (raise maxClockToleranceSec explicitly for more)`);
+    throw new RangeError(
+      `createVerifier: clockToleranceSec must be between 0 and ${maxTolerance} (raise maxClockToleranceSec explicitly for more)`,
+    );
   }
   const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const now = options.now ?? Date.now;
@@ -148,7 +153,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
         maxLength: MAX_ACCESS_TOKEN_LENGTH,
       });
       if (!result.ok) throw new VerifyError('invalid_token', result.reason);
-      if (result.claims.cnf !== undefined && options.acceptDpopBound !== true) throw new VerifyError('invalid_token', 'dpop_bound');
+      if (result.claims.cnf !== undefined && options.acceptDpopBound !== true)
+        throw new VerifyError('invalid_token', 'dpop_bound');
       await revocations?.check(result.claims.sid);
       return result.claims;
     },

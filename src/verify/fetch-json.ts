@@ -20,7 +20,8 @@ export function endpointUrl(value: string | URL, option: string): URL {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new TypeError(`createVerifier: ${option} must be https: (plain http: is allowed only on loopback)`);
   }
-  if (url.username !== '' || url.password !== '') throw new TypeError(`createVerifier: ${option} must not contain credentials`);
+  if (url.username !== '' || url.password !== '')
+    throw new TypeError(`createVerifier: ${option} must not contain credentials`);
   return url;
 }
 
@@ -36,7 +37,13 @@ export interface FetchJsonResult {
 export async function fetchJson(
   fetchFn: FetchLike,
   url: URL,
-  options: { code: VerifyErrorCode; timeoutMs: number; maxBytes: number; headers?: Record<string, string>; signal: AbortSignal },
+  options: {
+    code: VerifyErrorCode;
+    timeoutMs: number;
+    maxBytes: number;
+    headers?: Record<string, string>;
+    signal: AbortSignal;
+  },
 ): Promise<FetchJsonResult> {
   const controller = new AbortController();
   const abort = (): void => controller.abort();

@@ -32,7 +32,10 @@ function algorithmFor(jwk: Record<string, unknown>): SigningAlgorithm | undefine
  * if (key) keys.set(key.kid, key);
  * ```
  */
-export async function importVerificationKey(jwk: unknown, allowed: readonly SigningAlgorithm[]): Promise<PublishedKey | undefined> {
+export async function importVerificationKey(
+  jwk: unknown,
+  allowed: readonly SigningAlgorithm[],
+): Promise<PublishedKey | undefined> {
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return undefined;
   const k = jwk as Record<string, unknown>;
   if (typeof k.kid !== 'string' || k.kid.length === 0 || k.kid.length > MAX_KID_LENGTH) return undefined;

@@ -9,7 +9,8 @@
  * const claims = await verifier.verify(token);
  * ```
  */
+
+export type { AccessTokenClaims, AccessTokenFailure, SigningAlgorithm } from '../core/access-token.js';
 export { createVerifier, type VerifiedAccessToken, type Verifier, type VerifierOptions } from './create-verifier.js';
 export type { FetchLike } from './fetch-json.js';
 export { isVerifyError, VerifyError, type VerifyErrorCode, type VerifyErrorReason } from './verify-error.js';
-export type { AccessTokenClaims, AccessTokenFailure, SigningAlgorithm } from '../core/access-token.js';

@@ -40,7 +40,10 @@ interface KeySnapshot {
 export function maxAgeFromHeaders(headers: Headers): number | undefined {
   const cacheControl = headers.get('cache-control');
   if (cacheControl === null) return undefined;
-  const directives = cacheControl.toLowerCase().split(',').map((d) => d.trim());
+  const directives = cacheControl
+    .toLowerCase()
+    .split(',')
+    .map((d) => d.trim());
   if (directives.includes('no-store') || directives.includes('no-cache')) return 0;
   for (const directive of directives) {
     const match = /^max-age="?(\d{1,10})"?$/.exec(directive);
@@ -168,7 +171,8 @@ export class RemoteKeySet {
       this.#snapshot = { keys, fetchedAt: now, freshUntil: now + ttl };
       this.#lastError = undefined;
     } catch (error) {
-      this.#lastError = error instanceof VerifyError ? error : new VerifyError('jwks_unavailable', 'fetch_failed', { cause: error });
+      this.#lastError =
+        error instanceof VerifyError ? error : new VerifyError('jwks_unavailable', 'fetch_failed', { cause: error });
       throw this.#lastError;
     }
   }

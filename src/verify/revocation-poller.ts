@@ -60,8 +60,13 @@ export class RevocationPoller {
     this.#o = options;
     this.#url = endpointUrl(options.url, 'revocation.url');
     if (options.token.length === 0) throw new TypeError('createVerifier: revocation.token is required');
-    for (const [name, value] of [['intervalMs', options.intervalMs], ['maxStaleMs', options.maxStaleMs], ['retainMs', options.retainMs]] as const) {
-      if (!Number.isFinite(value) || value <= 0) throw new RangeError(`createVerifier: revocation.${name} must be a positive number`);
+    for (const [name, value] of [
+      ['intervalMs', options.intervalMs],
+      ['maxStaleMs', options.maxStaleMs],
+      ['retainMs', options.retainMs],
+    ] as const) {
+      if (!Number.isFinite(value) || value <= 0)
+        throw new RangeError(`createVerifier: revocation.${name} must be a positive number`);
     }
   }
 
@@ -122,7 +127,12 @@ export class RevocationPoller {
       });
       const answer = body as { revocations?: unknown; now?: unknown } | null;
       const serverNow = toMs(answer?.now);
-      if (answer === null || typeof answer !== 'object' || !Array.isArray(answer.revocations) || serverNow === undefined) {
+      if (
+        answer === null ||
+        typeof answer !== 'object' ||
+        !Array.isArray(answer.revocations) ||
+        serverNow === undefined
+      ) {
         throw new VerifyError('revocation_unavailable', 'invalid_response');
       }
       const entries: Array<[string, number]> = [];
@@ -142,7 +152,10 @@ export class RevocationPoller {
       this.#syncedAt = now;
       this.#lastError = undefined;
     } catch (error) {
-      this.#lastError = error instanceof VerifyError ? error : new VerifyError('revocation_unavailable', 'fetch_failed', { cause: error });
+      this.#lastError =
+        error instanceof VerifyError
+          ? error
+          : new VerifyError('revocation_unavailable', 'fetch_failed', { cause: error });
       throw this.#lastError;
     }
   }

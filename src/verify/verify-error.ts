@@ -65,5 +65,8 @@ export class VerifyError extends Error {
  * ```
  */
 export function isVerifyError(value: unknown): value is VerifyError {
-  return value instanceof VerifyError || (value instanceof Error && value.name === 'VerifyError' && 'code' in value && 'reason' in value);
+  return (
+    value instanceof VerifyError ||
+    (value instanceof Error && value.name === 'VerifyError' && 'code' in value && 'reason' in value)
+  );
 }

@@ -10,14 +10,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type AppServer,
   type EvilServer,
-  launchBrowser,
   hasChromium,
-  requireChromium,
+  launchBrowser,
   makeCertificate,
   newContext,
   newEmail,
   openHarness,
   PASSWORD,
+  requireChromium,
   type SeenRequest,
   sessionCookies,
   signupViaApi,
@@ -36,7 +36,13 @@ type AttackResult = { error?: string; type?: string; status?: number; body?: str
 // Browser globals inside page.evaluate callbacks (module-local: the project has no DOM lib).
 declare const window: { tw: { client: Client }; results: Record<string, AttackResult | true> };
 
-const STATE_CHANGING = ['/api/notes', '/auth/logout', '/auth/logout-all', '/api/transfer', '/auth/sessions/revoke-others'];
+const STATE_CHANGING = [
+  '/api/notes',
+  '/auth/logout',
+  '/auth/logout-all',
+  '/api/transfer',
+  '/auth/sessions/revoke-others',
+];
 const TOP_LEVEL = ['/auth/refresh'];
 
 /** The attacker's pages. `APP` is replaced with the app's origin. */
@@ -132,12 +138,19 @@ describe('an attacker page visited by a signed-in user', { timeout: 60_000 }, ()
     email = newEmail('csrf');
     await signupViaApi(tls, app, email);
     home = await openHarness(context, app);
-    const info = (await home.evaluate(({ email, password }) => window.tw.client.login({ email, password }), { email, password: PASSWORD })) as {
+    const info = (await home.evaluate(({ email, password }) => window.tw.client.login({ email, password }), {
+      email,
+      password: PASSWORD,
+    })) as {
       session: { id: string };
     };
     sessionId = info.session.id;
     const created = await home.evaluate(async () => {
-      const res = await window.tw.client.fetch('/api/notes', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'my note' }) });
+      const res = await window.tw.client.fetch('/api/notes', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ text: 'my note' }),
+      });
       return res.status;
     });
     expect(created).toBe(201);
@@ -152,7 +165,11 @@ describe('an attacker page visited by a signed-in user', { timeout: 60_000 }, ()
     home.evaluate(async () => {
       const { client } = window.tw;
       const notes = (await (await client.fetch('/api/notes')).json()) as { notes: { text: string }[] };
-      return { me: (await client.me())?.session.id ?? null, notes: notes.notes.map((n) => n.text), sessions: (await client.sessions()).length };
+      return {
+        me: (await client.me())?.session.id ?? null,
+        notes: notes.notes.map((n) => n.text),
+        sessions: (await client.sessions()).length,
+      };
     });
 
   const carriesSession = (r: SeenRequest) => r.cookies.some((c) => c.includes('tw_at') || c.includes('tw_rt'));
@@ -172,7 +189,11 @@ describe('an attacker page visited by a signed-in user', { timeout: 60_000 }, ()
     page.on('console', (m) => console_.push(m.text()));
     const framed: { url: string; xfo: string | undefined; csp: string | undefined }[] = [];
     page.on('response', (r) => {
-      if (r.request().resourceType() === 'document' && r.frame() !== page.mainFrame() && r.url().startsWith(app.origin)) {
+      if (
+        r.request().resourceType() === 'document' &&
+        r.frame() !== page.mainFrame() &&
+        r.url().startsWith(app.origin)
+      ) {
         const h = r.headers();
         framed.push({ url: r.url(), xfo: h['x-frame-options'], csp: h['content-security-policy'] });
       }
@@ -180,8 +201,11 @@ describe('an attacker page visited by a signed-in user', { timeout: 60_000 }, ()
     await page.goto(`${attacker}/forms`);
     await page.waitForFunction('window.results && window.results.done === true');
     // The five form posts reached the app before we look at the outcome.
-    const formPosts = () => fromAttacker().filter((r) => r.method === 'POST' && r.origin === attacker && r.secFetchSite === site);
-    await expect.poll(() => new Set(formPosts().map((r) => r.path)).size, { timeout: 10_000 }).toBeGreaterThanOrEqual(STATE_CHANGING.length);
+    const formPosts = () =>
+      fromAttacker().filter((r) => r.method === 'POST' && r.origin === attacker && r.secFetchSite === site);
+    await expect
+      .poll(() => new Set(formPosts().map((r) => r.path)).size, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(STATE_CHANGING.length);
 
     const results = await page.evaluate(() => window.results);
     // Nothing readable: CORS failures or opaque responses with no status and no body.
@@ -201,16 +225,28 @@ describe('an attacker page visited by a signed-in user', { timeout: 60_000 }, ()
     }
     const childFrames = page.frames().filter((f) => f !== page.mainFrame());
     expect(childFrames.filter((f) => f.url().startsWith(app.origin)).map((f) => f.url())).toEqual([]);
-    expect(console_.some((t) => t.includes(app.origin) && /frame-ancestors 'none'|Refused to display/.test(t))).toBe(true);
+    expect(console_.some((t) => t.includes(app.origin) && /frame-ancestors 'none'|Refused to display/.test(t))).toBe(
+      true,
+    );
     await page.close();
 
     // Classic top-level auto-submitting forms (the whole tab navigates to the app).
     const jarBefore = await sessionCookies(context, app);
-    for (const [path, target] of [['/top-notes', '/api/notes'], ['/top-logout', '/auth/logout'], ['/top-logout-all', '/auth/logout-all'], ['/top-refresh', '/auth/refresh']] as const) {
+    for (const [path, target] of [
+      ['/top-notes', '/api/notes'],
+      ['/top-logout', '/auth/logout'],
+      ['/top-logout-all', '/auth/logout-all'],
+      ['/top-refresh', '/auth/refresh'],
+    ] as const) {
       const tab = await context.newPage();
       const arrived = app.requests.length;
       await tab.goto(`${attacker}${path}`, { waitUntil: 'commit' });
-      await expect.poll(() => app.requests.slice(arrived).some((r) => r.method === 'POST' && r.path === target && r.status !== 0), { timeout: 10_000 }).toBe(true);
+      await expect
+        .poll(
+          () => app.requests.slice(arrived).some((r) => r.method === 'POST' && r.path === target && r.status !== 0),
+          { timeout: 10_000 },
+        )
+        .toBe(true);
       await tab.close();
     }
     // Not even a "logout CSRF": the browser still holds every session cookie, unchanged (no
@@ -218,8 +254,12 @@ describe('an attacker page visited by a signed-in user', { timeout: 60_000 }, ()
     expect(await sessionCookies(context, app)).toEqual(jarBefore);
 
     const seen = fromAttacker();
-    const summary = seen.map((r) => `${r.method} ${r.path} ${r.status}${carriesSession(r) ? ' (with session cookies)' : ''}`);
-    console.log(`[csrf] ${seen.length} ${site} requests reached the app; attacker read nothing (${Object.keys(results).length - 1} attempts): ${[...new Set(summary)].join(', ')}`);
+    const summary = seen.map(
+      (r) => `${r.method} ${r.path} ${r.status}${carriesSession(r) ? ' (with session cookies)' : ''}`,
+    );
+    console.log(
+      `[csrf] ${seen.length} ${site} requests reached the app; attacker read nothing (${Object.keys(results).length - 1} attempts): ${[...new Set(summary)].join(', ')}`,
+    );
     const posts = seen.filter((r) => r.method === 'POST');
     expect(new Set(posts.map((r) => r.path))).toEqual(new Set([...STATE_CHANGING, ...TOP_LEVEL]));
 
@@ -243,7 +283,9 @@ describe('an attacker page visited by a signed-in user', { timeout: 60_000 }, ()
     const seen = await attack(evil.siblingOrigin, 'same-site');
     const posts = seen.filter((r) => r.method === 'POST');
     // SameSite does not help here: the browser attached the session cookies...
-    expect(posts.filter(carriesSession).map((r) => r.path)).toEqual(expect.arrayContaining(['/api/notes', '/auth/logout', '/auth/logout-all', '/api/transfer', '/auth/refresh']));
+    expect(posts.filter(carriesSession).map((r) => r.path)).toEqual(
+      expect.arrayContaining(['/api/notes', '/auth/logout', '/auth/logout-all', '/api/transfer', '/auth/refresh']),
+    );
     // ...and the server's CSRF rule (Sec-Fetch-Site: same-site, untrusted Origin) refused them all.
     for (const r of posts) expect(r.status, `${r.method} ${r.path}`).toBe(403);
   });

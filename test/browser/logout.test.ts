@@ -8,13 +8,13 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type AppServer,
+  hasChromium,
   httpsRequest,
   launchBrowser,
-  hasChromium,
-  requireChromium,
   makeCertificate,
   newContext,
   newEmail,
+  requireChromium,
   signupViaApi,
   startApp,
   type Tls,
@@ -53,7 +53,8 @@ async function watchForSignedOut(page: Page): Promise<void> {
   await page.evaluate(() => {
     window.__signedOutAt = undefined;
     const check = () => {
-      if (window.__signedOutAt === undefined && document.querySelector('[data-testid=logged-out]')) window.__signedOutAt = Date.now();
+      if (window.__signedOutAt === undefined && document.querySelector('[data-testid=logged-out]'))
+        window.__signedOutAt = Date.now();
     };
     new MutationObserver(check).observe(document.documentElement, { childList: true, subtree: true });
     check();
@@ -64,10 +65,15 @@ const signedOutAt = (page: Page): Promise<number | undefined> => page.evaluate((
 
 /** Replays a cookie header from outside the browser (an attacker holding a copied cookie). */
 const replay = (path: string, cookie: string, method = 'GET') =>
-  httpsRequest(tls, `${app.origin}${path}`, { method, headers: { Cookie: cookie, 'Sec-Fetch-Site': 'same-origin', Origin: app.origin } });
+  httpsRequest(tls, `${app.origin}${path}`, {
+    method,
+    headers: { Cookie: cookie, 'Sec-Fetch-Site': 'same-origin', Origin: app.origin },
+  });
 
 /** A fresh account, signed in through the UI in two separate browsers (contexts) A and B. */
-async function twoBrowsersSignedIn(email: string): Promise<{ a: BrowserContext; b: BrowserContext; pageA: Page; pageB: Page }> {
+async function twoBrowsersSignedIn(
+  email: string,
+): Promise<{ a: BrowserContext; b: BrowserContext; pageA: Page; pageB: Page }> {
   await signupViaApi(tls, app, email);
   const [a, b] = [await newContext(browser), await newContext(browser)];
   const [pageA, pageB] = [await a.newPage(), await b.newPage()];
@@ -105,7 +111,8 @@ describe('logout in one tab', { timeout: 60_000 }, () => {
 
       const clickedAt = Date.now();
       await tabs[1]?.locator('button#logout').click();
-      for (const tab of tabs) await tab.locator('[data-testid=logged-out]').waitFor({ state: 'visible', timeout: 5_000 });
+      for (const tab of tabs)
+        await tab.locator('[data-testid=logged-out]').waitFor({ state: 'visible', timeout: 5_000 });
       const delays = (await Promise.all(tabs.map(signedOutAt))).map((t) => (t ?? Number.POSITIVE_INFINITY) - clickedAt);
       console.log(`[logout] tabs signed out after ${delays.join(', ')} ms (clicked in tab 1)`);
       for (const d of delays) expect(d).toBeLessThan(1000);
@@ -135,7 +142,10 @@ describe('signing out another browser from the sessions page', { timeout: 60_000
 
       // B's session id, as B's own sessions page shows it.
       await pageB.goto(`${app.origin}/sessions`);
-      const idB = await pageB.locator('[data-testid=session-row]').filter({ has: pageB.locator('[data-testid=current-session]') }).getAttribute('data-session-id');
+      const idB = await pageB
+        .locator('[data-testid=session-row]')
+        .filter({ has: pageB.locator('[data-testid=current-session]') })
+        .getAttribute('data-session-id');
       expect(idB).toEqual(expect.any(String));
       await pageB.goto(`${app.origin}/profile`);
       await pageB.locator('[data-testid=user-email]').waitFor();
@@ -146,7 +156,9 @@ describe('signing out another browser from the sessions page', { timeout: 60_000
       const rowB = pageA.locator(`[data-testid=session-row][data-session-id="${idB}"]`);
       await rowB.waitFor();
       expect(await rowB.locator('[data-testid=current-session]').count()).toBe(0);
-      const deleted = pageA.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().endsWith(`/auth/sessions/${idB}`));
+      const deleted = pageA.waitForResponse(
+        (r) => r.request().method() === 'DELETE' && r.url().endsWith(`/auth/sessions/${idB}`),
+      );
       await rowB.locator('button[data-action=revoke]').click();
       expect((await deleted).status()).toBe(204);
       const revokedAt = Date.now();
@@ -163,7 +175,9 @@ describe('signing out another browser from the sessions page', { timeout: 60_000
       );
       expect(shownAt - navigatedAt).toBeLessThan(1000);
       expect(await pageB.locator('[data-testid=user-email]').count()).toBe(0);
-      const refreshes = app.requests.filter((r) => r.at >= revokedAt && r.method === 'POST' && r.path === '/auth/refresh');
+      const refreshes = app.requests.filter(
+        (r) => r.at >= revokedAt && r.method === 'POST' && r.path === '/auth/refresh',
+      );
       expect(refreshes.map((r) => r.status)).toEqual([401]); // B tried once, was refused, stopped
 
       // A is untouched and now lists one session fewer.
@@ -189,7 +203,9 @@ describe('"Log out all" in one browser', { timeout: 60_000 }, () => {
       await watchForSignedOut(pageA);
       await watchForSignedOut(pageB);
 
-      const done = pageA.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/auth/logout-all'));
+      const done = pageA.waitForResponse(
+        (r) => r.request().method() === 'POST' && r.url().endsWith('/auth/logout-all'),
+      );
       await pageA.locator('button#logout-all').click();
       expect((await done).status()).toBe(204);
       const at = Date.now();
@@ -202,7 +218,9 @@ describe('"Log out all" in one browser', { timeout: 60_000 }, () => {
       await pageB.locator('a[href="/notes"]').first().click();
       await pageB.locator('[data-testid=logged-out]').waitFor({ state: 'visible', timeout: 5_000 });
       const shownAt = (await signedOutAt(pageB)) ?? Number.POSITIVE_INFINITY;
-      console.log(`[logout-all] B's token refused ${deadAfter} ms after A's "Log out all"; B's UI signed out ${shownAt - navigatedAt} ms after its next call (${shownAt - at} ms after)`);
+      console.log(
+        `[logout-all] B's token refused ${deadAfter} ms after A's "Log out all"; B's UI signed out ${shownAt - navigatedAt} ms after its next call (${shownAt - at} ms after)`,
+      );
       expect(shownAt - navigatedAt).toBeLessThan(1000);
     } finally {
       await a.close();

@@ -68,7 +68,10 @@ async function openTabs(context: BrowserContext): Promise<{ pages: Page[]; sessi
   const email = newEmail('tabs');
   await signupViaApi(tls, app, email);
   const first = await openHarness(context, app);
-  await first.evaluate(({ email, password }) => window.tw.client.login({ email, password }), { email, password: PASSWORD });
+  await first.evaluate(({ email, password }) => window.tw.client.login({ email, password }), {
+    email,
+    password: PASSWORD,
+  });
   const pages = [first];
   while (pages.length < TABS) pages.push(await openHarness(context, app));
   const ids = await Promise.all(pages.map((p) => p.evaluate(async () => (await window.tw.client.me())?.session.id)));
@@ -85,12 +88,15 @@ function fireAll(pages: Page[], staggerMs = 0): Promise<number[][]> {
   const at = Date.now() + 400;
   return Promise.all(
     pages.map((page, i) =>
-      page.evaluate(async (at) => {
-        const { client } = window.tw;
-        await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
-        const responses = await Promise.all([client.fetch('/api/profile'), client.fetch('/api/notes')]);
-        return responses.map((r) => r.status);
-      }, at + i * staggerMs),
+      page.evaluate(
+        async (at) => {
+          const { client } = window.tw;
+          await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+          const responses = await Promise.all([client.fetch('/api/profile'), client.fetch('/api/notes')]);
+          return responses.map((r) => r.status);
+        },
+        at + i * staggerMs,
+      ),
     ),
   );
 }
@@ -103,14 +109,18 @@ async function expectOneRefreshPerExpiry(pages: Page[], sessionId: string): Prom
     const seen = app.requests.slice(from);
     const refreshes = seen.filter((r) => r.method === 'POST' && r.path === '/auth/refresh');
     const rejected = seen.filter((r) => r.path.startsWith('/api/') && r.status === 401).length;
-    console.log(`[refresh] round ${round + 1} (tabs ${stagger} ms apart): ${refreshes.length} refresh(es) for ${TABS} tabs, ${rejected} requests saw 401 first, statuses ${JSON.stringify(statuses)}`);
+    console.log(
+      `[refresh] round ${round + 1} (tabs ${stagger} ms apart): ${refreshes.length} refresh(es) for ${TABS} tabs, ${rejected} requests saw 401 first, statuses ${JSON.stringify(statuses)}`,
+    );
     // The token really had expired: the server refused the first attempts.
     expect(rejected).toBeGreaterThan(0);
     expect(refreshes.map((r) => r.status)).toEqual([200]);
     expect(statuses.flat()).toEqual(Array(TABS * 2).fill(200));
   }
   // The session was never revoked (no reuse detection tripped) and every tab still uses it.
-  const after = await Promise.all(pages.map((p) => p.evaluate(async () => (await window.tw.client.me())?.session.id ?? null)));
+  const after = await Promise.all(
+    pages.map((p) => p.evaluate(async () => (await window.tw.client.me())?.session.id ?? null)),
+  );
   expect(after).toEqual(Array(TABS).fill(sessionId));
   const states = await Promise.all(pages.map((p) => p.evaluate(() => window.tw.states.map((s) => s.status))));
   for (const s of states) expect(s).not.toContain('anonymous');
@@ -133,9 +143,13 @@ describe('five tabs, expired access token', { timeout: 60_000 }, () => {
     try {
       const { pages } = await openTabs(context);
       // Same SDK, coordination switched off through its test seams: the count must go up.
-      await Promise.all(pages.map((p) => p.evaluate(() => {
-        window.tw.client = window.tw.createClient({ locks: null, channelFactory: null });
-      })));
+      await Promise.all(
+        pages.map((p) =>
+          p.evaluate(() => {
+            window.tw.client = window.tw.createClient({ locks: null, channelFactory: null });
+          }),
+        ),
+      );
       app.clock.advance(app.tw.config.accessTtlSec + 5);
       const from = app.requests.length;
       const statuses = await fireAll(pages);
@@ -191,7 +205,9 @@ describe('grace window in real browsers (API.md "Tokens")', { timeout: 60_000 },
       );
       expect(results).toEqual(Array(10).fill(200));
       expect(app.requests.slice(from).filter((r) => r.path === '/auth/refresh')).toHaveLength(10);
-      const after = await Promise.all(pages.map((p) => p.evaluate(async () => (await window.tw.client.me())?.session.id ?? null)));
+      const after = await Promise.all(
+        pages.map((p) => p.evaluate(async () => (await window.tw.client.me())?.session.id ?? null)),
+      );
       expect(after).toEqual(Array(10).fill(sessionId));
       const session = await app.tw.context.store.getSession(sessionId);
       expect(session?.revokedAt).toBeNull();
@@ -216,7 +232,17 @@ describe('grace window in real browsers (API.md "Tokens")', { timeout: 60_000 },
       // One second later, the thief's own browser (its own device cookie, or none) presents the copy.
       await new Promise((r) => setTimeout(r, 1000));
       const url = new URL(app.origin);
-      await thief.addCookies([{ name: '__Secure-tw_rt', value: stolen, domain: url.hostname, path: '/auth', secure: true, httpOnly: true, sameSite: 'Strict' }]);
+      await thief.addCookies([
+        {
+          name: '__Secure-tw_rt',
+          value: stolen,
+          domain: url.hostname,
+          path: '/auth',
+          secure: true,
+          httpOnly: true,
+          sameSite: 'Strict',
+        },
+      ]);
       const thiefPage = await openHarness(thief, app);
       expect(await refreshFromPage(thiefPage)).toEqual({ status: 401, code: 'refresh_reused' });
       // The thief got nothing, and the victim's session is over on every tab.

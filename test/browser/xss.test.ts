@@ -11,14 +11,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type AppServer,
   type EvilServer,
+  hasChromium,
   JWT_RE,
   launchBrowser,
-  hasChromium,
-  requireChromium,
   makeCertificate,
   newContext,
   newEmail,
   REFRESH_RE,
+  requireChromium,
   signupViaApi,
   startApp,
   startEvil,
@@ -48,7 +48,11 @@ function readEverything(): Promise<Dump> {
   return (async () => {
     const out: Record<string, string> = {};
     out.cookie = document.cookie;
-    const storage = (s: { length: number; key: (i: number) => string | null; getItem: (k: string) => string | null }) => {
+    const storage = (s: {
+      length: number;
+      key: (i: number) => string | null;
+      getItem: (k: string) => string | null;
+    }) => {
       const entries: string[] = [];
       for (let i = 0; i < s.length; i++) {
         const k = s.key(i) as string;
@@ -83,14 +87,17 @@ function readEverything(): Promise<Dump> {
       for (const req of await cache.keys()) cached.push(`${req.url} ${await (await cache.match(req)).text()}`);
     }
     out.cacheStorage = cached.join('\n');
-    const values = Array.from(document.querySelectorAll('input, textarea') as ArrayLike<{ value: string }>).map((e) => e.value);
+    const values = Array.from(document.querySelectorAll('input, textarea') as ArrayLike<{ value: string }>).map(
+      (e) => e.value,
+    );
     out.dom = `${document.documentElement.outerHTML}\n${values.join('\n')}\n${document.title}\n${window.location.href}`;
     const globals: string[] = [];
     for (const key of Object.getOwnPropertyNames(window)) {
       try {
         const v = window[key];
         if (typeof v === 'string') globals.push(`${key}=${v}`);
-        else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) globals.push(`${key}=${JSON.stringify(v)}`);
+        else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+          globals.push(`${key}=${JSON.stringify(v)}`);
       } catch {
         // cross-origin or throwing getters
       }
@@ -107,7 +114,8 @@ function leaks(dump: Dump, exact: string[]): string[] {
   for (const [where, text] of Object.entries(dump)) {
     if (JWT_RE.test(text)) found.push(`${where}: JWT ${JWT_RE.exec(text)?.[0].slice(0, 40)}…`);
     if (REFRESH_RE.test(text)) found.push(`${where}: refresh token`);
-    for (const value of exact) if (value && text.includes(value)) found.push(`${where}: exact value ${value.slice(0, 20)}…`);
+    for (const value of exact)
+      if (value && text.includes(value)) found.push(`${where}: exact value ${value.slice(0, 20)}…`);
   }
   return found;
 }
@@ -123,7 +131,8 @@ function watchResponses(page: Page): () => Promise<Dump> {
     for (const [i, r] of seen.entries()) {
       const headers = Object.entries(await r.allHeaders()).filter(([k]) => k !== 'set-cookie');
       const body = await r.text().catch(() => '');
-      out[`response ${i} ${r.request().method()} ${new URL(r.url()).pathname}`] = `${r.url()}\n${JSON.stringify(headers)}\n${body}`;
+      out[`response ${i} ${r.request().method()} ${new URL(r.url()).pathname}`] =
+        `${r.url()}\n${JSON.stringify(headers)}\n${body}`;
     }
     return out;
   };
@@ -140,7 +149,10 @@ beforeEach(requireChromium);
 beforeAll(async () => {
   if (!hasChromium()) return;
   tls = makeCertificate();
-  [browser, evil] = await Promise.all([launchBrowser(tls), startEvil(tls, { '/blank': '<!doctype html><title>evil</title>' })]);
+  [browser, evil] = await Promise.all([
+    launchBrowser(tls),
+    startEvil(tls, { '/blank': '<!doctype html><title>evil</title>' }),
+  ]);
 });
 
 afterAll(async () => {
@@ -149,7 +161,9 @@ afterAll(async () => {
   for (const app of apps) await app.close();
 });
 
-async function signedIn(app: AppServer): Promise<{ context: BrowserContext; page: Page; email: string; responses: () => Promise<Dump> }> {
+async function signedIn(
+  app: AppServer,
+): Promise<{ context: BrowserContext; page: Page; email: string; responses: () => Promise<Dump> }> {
   const email = newEmail('xss');
   await signupViaApi(tls, app, email);
   const context = await newContext(browser);
@@ -227,7 +241,9 @@ describe('an injected script after login', { timeout: 60_000 }, () => {
       expect([hp?.httpOnly, sig?.httpOnly]).toEqual([false, true]);
 
       const dump = await page.evaluate(readEverything);
-      const readable = new Map(dump.cookie?.split(/;\s*/).map((p: string) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+      const readable = new Map(
+        dump.cookie?.split(/;\s*/).map((p: string) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]),
+      );
       expect(readable.get('__Host-tw_at_hp')).toBe(hp?.value); // header.payload is readable by design
       expect(readable.get('__Host-tw_at_hp')?.split('.')).toHaveLength(2);
       expect(readable.has('__Host-tw_at_sig')).toBe(false);
@@ -292,13 +308,17 @@ describe('an injected script after login', { timeout: 60_000 }, () => {
         await new Promise((r) => setTimeout(r, 800));
         return { violations, attempts, href: window.location.href };
       }, evil.origin);
-      console.log(`[csp] blocked: ${outcome.violations.map((v) => `${v.directive} ${v.blocked === 'inline' ? 'inline' : new URL(v.blocked).pathname}`).join(', ')}`);
+      console.log(
+        `[csp] blocked: ${outcome.violations.map((v) => `${v.directive} ${v.blocked === 'inline' ? 'inline' : new URL(v.blocked).pathname}`).join(', ')}`,
+      );
 
       const directives = new Set(outcome.violations.map((v) => v.directive));
-      for (const d of ['connect-src', 'img-src', 'script-src-elem', 'style-src-elem', 'form-action']) expect(directives, d).toContain(d);
+      for (const d of ['connect-src', 'img-src', 'script-src-elem', 'style-src-elem', 'form-action'])
+        expect(directives, d).toContain(d);
       // Every violation is ours: evil.test URLs (https: or wss:), or the inline script.
       const evilHost = new URL(evil.origin).host;
-      for (const v of outcome.violations) expect(v.blocked === 'inline' || new URL(v.blocked).host === evilHost, JSON.stringify(v)).toBe(true);
+      for (const v of outcome.violations)
+        expect(v.blocked === 'inline' || new URL(v.blocked).host === evilHost, JSON.stringify(v)).toBe(true);
       expect(outcome.attempts.fetch).toMatch(/TypeError/);
       expect(outcome.href.startsWith(app.origin)).toBe(true); // the form did not navigate away
       await new Promise((r) => setTimeout(r, 300));

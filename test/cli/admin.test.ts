@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerProcess, startDemoProcess } from '../support/process.js';
-import { cleanEnv, type CliRun, eventually, meStatus, refreshTokens, runTokenward, TEST_PASSWORD, type TokenPair } from './cli-helpers.js';
+import {
+  type CliRun,
+  cleanEnv,
+  eventually,
+  meStatus,
+  refreshTokens,
+  runTokenward,
+  TEST_PASSWORD,
+  type TokenPair,
+} from './cli-helpers.js';
 
 /**
  * `tokenward users …` and `tokenward sessions …` as real processes against the embedded store
@@ -12,7 +21,8 @@ import { cleanEnv, type CliRun, eventually, meStatus, refreshTokens, runTokenwar
  * revocation reaches the running node like a logout-all.
  */
 
-const CHROME_MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+const CHROME_MAC =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
 
 const dirs: string[] = [];
@@ -39,7 +49,17 @@ describe('tokenward CLI › users and sessions: usage', () => {
   it('--help describes users, sessions and audit with their options', async () => {
     const run = await runTokenward(['--help'], {});
     expect(run.code).toBe(0);
-    for (const text of ['users list [--limit N] [--email-contains TEXT]', 'users show <email|id>', 'users revoke-sessions <email|id>', 'sessions list <email|id>', 'sessions revoke <session-id>', 'audit <url>', '--no-signup', '--insecure', '--json']) {
+    for (const text of [
+      'users list [--limit N] [--email-contains TEXT]',
+      'users show <email|id>',
+      'users revoke-sessions <email|id>',
+      'sessions list <email|id>',
+      'sessions revoke <session-id>',
+      'audit <url>',
+      '--no-signup',
+      '--insecure',
+      '--json',
+    ]) {
       expect(run.stdout).toContain(text);
     }
   });
@@ -56,7 +76,10 @@ describe('tokenward CLI › users and sessions: usage', () => {
       [['users', 'list', '--limit', '0'], '--limit must be a whole number from 1'],
       [['users', 'list', '--limit', 'ten'], '--limit must be a whole number from 1'],
       [['sessions', 'list', 'a@example.com', '--email-contains', 'x'], '--email-contains only applies to `users list`'],
-      [['users', 'revoke-sessions', 'a@example.com', '--limit', '3'], '--limit only applies to `users list`, `sessions list`'],
+      [
+        ['users', 'revoke-sessions', 'a@example.com', '--limit', '3'],
+        '--limit only applies to `users list`, `sessions list`',
+      ],
       [['keys', 'rotate', '--json'], '--json only applies to'],
     ];
     for (const [args, message] of cases) {
@@ -68,7 +91,12 @@ describe('tokenward CLI › users and sessions: usage', () => {
 
   it('a data directory without a store exits 1 saying so, and creates nothing', async () => {
     const dataDir = join(tempDir(), 'missing');
-    for (const args of [['users', 'list'], ['users', 'show', 'a@example.com'], ['sessions', 'revoke', 'x'], ['users', 'revoke-sessions', 'a@example.com']]) {
+    for (const args of [
+      ['users', 'list'],
+      ['users', 'show', 'a@example.com'],
+      ['sessions', 'revoke', 'x'],
+      ['users', 'revoke-sessions', 'a@example.com'],
+    ]) {
       const run = await runTokenward(args, { TOKENWARD_DATA_DIR: dataDir });
       expect(run.code, args.join(' ')).toBe(1);
       expect(run.stderr.trim()).toMatch(/^tokenward: no embedded store at .*tokenward\.db: set TOKENWARD_DATA_DIR/);
@@ -108,7 +136,9 @@ describe('tokenward CLI › users and sessions (embedded store, server running)'
   beforeAll(async () => {
     dataDir = tempDir();
     env = { TOKENWARD_DATA_DIR: dataDir };
-    server = await startDemoProcess(cleanEnv({ ...env, TOKENWARD_LIMIT_LOGIN_PER_IP: '100000/1m', TOKENWARD_LIMIT_SIGNUP_PER_IP: '100000/1m' }));
+    server = await startDemoProcess(
+      cleanEnv({ ...env, TOKENWARD_LIMIT_LOGIN_PER_IP: '100000/1m', TOKENWARD_LIMIT_SIGNUP_PER_IP: '100000/1m' }),
+    );
     for (const [key, email] of [
       ['carol', 'carol@corp.example'],
       ['ada', 'ada@corp.example'],
@@ -131,7 +161,11 @@ describe('tokenward CLI › users and sessions (embedded store, server running)'
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^ID\s+EMAIL\s+NAME\s+CREATED$/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/)[1])).toEqual(['ada@corp.example', 'bob@home.example', 'carol@corp.example']);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[1])).toEqual([
+      'ada@corp.example',
+      'bob@home.example',
+      'carol@corp.example',
+    ]);
     expect(run.stdout).toContain(ada().id);
     expectNoSecrets(run);
   });
@@ -169,7 +203,12 @@ describe('tokenward CLI › users and sessions (embedded store, server running)'
 
     const byId = await runTokenward(['users', 'show', ada().id, '--json'], env);
     expect(byId.code).toBe(0);
-    const body = JSON.parse(byId.stdout) as { user: { email: string }; totp: { enabled: boolean }; activeSessions: number; events: Array<Record<string, unknown>> };
+    const body = JSON.parse(byId.stdout) as {
+      user: { email: string };
+      totp: { enabled: boolean };
+      activeSessions: number;
+      events: Array<Record<string, unknown>>;
+    };
     expect(body.user.email).toBe('ada@corp.example');
     expect(body.totp.enabled).toBe(false);
     expect(body.activeSessions).toBe(3);
@@ -184,7 +223,11 @@ describe('tokenward CLI › users and sessions (embedded store, server running)'
   it('users show reports TOTP on (with the date) and never prints the sealed secret', async () => {
     const bob = accounts.bob as { id: string };
     const db = new Database(join(dataDir, 'tokenward.db'));
-    db.prepare('update credentials set totp_secret_sealed = ?, totp_confirmed_at = ? where user_id = ?').run('sealed-totp-secret-value', Date.parse('2026-01-02T03:04:05Z'), bob.id);
+    db.prepare('update credentials set totp_secret_sealed = ?, totp_confirmed_at = ? where user_id = ?').run(
+      'sealed-totp-secret-value',
+      Date.parse('2026-01-02T03:04:05Z'),
+      bob.id,
+    );
     db.close();
     const run = await runTokenward(['users', 'show', 'bob@home.example'], env);
     expect(run.code).toBe(0);
@@ -215,25 +258,42 @@ describe('tokenward CLI › users and sessions (embedded store, server running)'
     const json = await runTokenward(['sessions', 'list', 'ada@corp.example', '--json'], env);
     const body = JSON.parse(json.stdout) as { sessions: Array<Record<string, unknown>> };
     expect(body.sessions).toHaveLength(3);
-    expect(body.sessions[0]).toMatchObject({ state: 'active', ip: '127.0.0.1', device: { browser: 'Firefox', os: 'Linux', label: 'Firefox on Linux' }, revokedAt: null });
+    expect(body.sessions[0]).toMatchObject({
+      state: 'active',
+      ip: '127.0.0.1',
+      device: { browser: 'Firefox', os: 'Linux', label: 'Firefox on Linux' },
+      revokedAt: null,
+    });
     expectNoSecrets(json);
     const limited = await runTokenward(['sessions', 'list', 'ada@corp.example', '--limit', '1', '--json'], env);
     expect((JSON.parse(limited.stdout) as { sessions: unknown[] }).sessions).toHaveLength(1);
   });
 
-  it('sessions revoke ends one session on the running node within 1 s (reason admin); the others keep working', { timeout: 30_000 }, async () => {
+  it('sessions revoke ends one session on the running node within 1 s (reason admin); the others keep working', {
+    timeout: 30_000,
+  }, async () => {
     const [chrome, firefox] = ada().tokens as [TokenPair, TokenPair];
-    const listed = JSON.parse((await runTokenward(['sessions', 'list', 'ada@corp.example', '--json'], env)).stdout) as { sessions: Array<{ id: string; device: { label: string } }> };
+    const listed = JSON.parse((await runTokenward(['sessions', 'list', 'ada@corp.example', '--json'], env)).stdout) as {
+      sessions: Array<{ id: string; device: { label: string } }>;
+    };
     const firefoxSession = listed.sessions.find((s) => s.device.label === 'Firefox on Linux')?.id ?? '';
     expect(await meStatus(server.url, firefox.accessToken)).toBe(200);
 
     const run = await runTokenward(['sessions', 'revoke', firefoxSession], env);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`Revoked session ${firefoxSession} of ada@corp.example (Firefox on Linux, 127.0.0.1) (reason: admin).`);
+    expect(run.stdout).toContain(
+      `Revoked session ${firefoxSession} of ada@corp.example (Firefox on Linux, 127.0.0.1) (reason: admin).`,
+    );
     const revokedAt = Date.now();
-    await eventually(async () => (await meStatus(server.url, firefox.accessToken)) === 401, 'the revoked access token to be refused', 1500);
+    await eventually(
+      async () => (await meStatus(server.url, firefox.accessToken)) === 401,
+      'the revoked access token to be refused',
+      1500,
+    );
     expect(Date.now() - revokedAt).toBeLessThan(1500);
-    await expect(refreshTokens(server.url, firefox.refreshToken)).rejects.toThrow(/token endpoint: 400 .*invalid_grant/);
+    await expect(refreshTokens(server.url, firefox.refreshToken)).rejects.toThrow(
+      /token endpoint: 400 .*invalid_grant/,
+    );
     expect(await meStatus(server.url, chrome.accessToken)).toBe(200);
 
     const state = await runTokenward(['sessions', 'list', 'ada@corp.example'], env);
@@ -246,7 +306,9 @@ describe('tokenward CLI › users and sessions (embedded store, server running)'
     expect(unknown.stderr).toContain('no session with id "no-such-session"');
   });
 
-  it('users revoke-sessions ends every session like a logout-all: the node refuses the tokens within 1 s, an event with reason admin is recorded', { timeout: 30_000 }, async () => {
+  it('users revoke-sessions ends every session like a logout-all: the node refuses the tokens within 1 s, an event with reason admin is recorded', {
+    timeout: 30_000,
+  }, async () => {
     const carol = accounts.carol as { email: string; tokens: TokenPair[] };
     const second = await login(carol.email, FIREFOX_LINUX);
     const tokens = [...carol.tokens, second];
@@ -257,17 +319,29 @@ describe('tokenward CLI › users and sessions (embedded store, server running)'
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`Revoked 3 sessions of ${carol.email} (reason: admin).`);
     const revokedAt = Date.now();
-    await eventually(async () => (await Promise.all(tokens.map((t) => meStatus(server.url, t.accessToken)))).every((s) => s === 401), 'every access token of the user to be refused', 1500);
+    await eventually(
+      async () => (await Promise.all(tokens.map((t) => meStatus(server.url, t.accessToken)))).every((s) => s === 401),
+      'every access token of the user to be refused',
+      1500,
+    );
     expect(Date.now() - revokedAt).toBeLessThan(1500);
-    for (const t of tokens) await expect(refreshTokens(server.url, t.refreshToken)).rejects.toThrow(/token endpoint: 400 .*invalid_grant/);
+    for (const t of tokens)
+      await expect(refreshTokens(server.url, t.refreshToken)).rejects.toThrow(/token endpoint: 400 .*invalid_grant/);
     // Other users are untouched.
     expect(await meStatus(server.url, adaBefore)).toBe(200);
 
-    const shown = JSON.parse((await runTokenward(['users', 'show', carol.email, '--json'], env)).stdout) as { activeSessions: number; events: Array<Record<string, unknown>> };
+    const shown = JSON.parse((await runTokenward(['users', 'show', carol.email, '--json'], env)).stdout) as {
+      activeSessions: number;
+      events: Array<Record<string, unknown>>;
+    };
     expect(shown.activeSessions).toBe(0);
     expect(shown.events[0]).toMatchObject({ type: 'session.logout_all', reason: 'admin', count: 3, ip: null });
     const db = new Database(join(dataDir, 'tokenward.db'), { readonly: true });
-    const reasons = db.prepare('select revoke_reason as reason, count(*) as n from sessions where user_id = (select id from users where email = ?) group by revoke_reason').all(carol.email);
+    const reasons = db
+      .prepare(
+        'select revoke_reason as reason, count(*) as n from sessions where user_id = (select id from users where email = ?) group by revoke_reason',
+      )
+      .all(carol.email);
     db.close();
     expect(reasons).toEqual([{ reason: 'admin', n: 3 }]);
 

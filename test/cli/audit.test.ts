@@ -1,6 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type ServerProcess, startDemoProcess } from '../support/process.js';
-import { cleanEnv, type CliRun, runTokenward, TEST_PASSWORD } from './cli-helpers.js';
+import { type CliRun, cleanEnv, runTokenward, TEST_PASSWORD } from './cli-helpers.js';
 
 /**
  * `tokenward audit <url>` as a real process: every check passes against the real server (demo,
@@ -45,7 +44,15 @@ function lineOf(run: CliRun, check: string): string {
 /** A demo server on the embedded store whose public origin is http://localhost:<port> (the audit reaches it on 127.0.0.1). */
 async function startDemo(extra: Record<string, string> = {}): Promise<{ server: ServerProcess; origin: string }> {
   const port = await freePort();
-  const server = await startDemoProcess(cleanEnv({ TOKENWARD_DATA_DIR: tempDir(), TOKENWARD_LIMIT_SIGNUP_PER_IP: '100000/1m', TOKENWARD_LIMIT_LOGIN_PER_IP: '100000/1m', ...extra }), port);
+  const server = await startDemoProcess(
+    cleanEnv({
+      TOKENWARD_DATA_DIR: tempDir(),
+      TOKENWARD_LIMIT_SIGNUP_PER_IP: '100000/1m',
+      TOKENWARD_LIMIT_LOGIN_PER_IP: '100000/1m',
+      ...extra,
+    }),
+    port,
+  );
   return { server, origin: `http://localhost:${port}` };
 }
 
@@ -63,7 +70,10 @@ describe('tokenward audit › against the real server', () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n');
     const results = lines.filter((l) => /^(PASS|FAIL|WARN) {2}/.test(l));
-    expect(results.filter((l) => !l.startsWith('PASS')), run.stdout).toEqual([]);
+    expect(
+      results.filter((l) => !l.startsWith('PASS')),
+      run.stdout,
+    ).toEqual([]);
     for (const check of [
       'https',
       'GET /healthz',
@@ -116,18 +126,27 @@ describe('tokenward audit › against the real server', () => {
       body: JSON.stringify({ email, password: TEST_PASSWORD }),
     });
     expect(signup.status).toBe(201);
-    const run = await runTokenward(['audit', demo.server.url, '--origin', demo.origin, '--email', email], { TOKENWARD_AUDIT_PASSWORD: TEST_PASSWORD });
+    const run = await runTokenward(['audit', demo.server.url, '--origin', demo.origin, '--email', email], {
+      TOKENWARD_AUDIT_PASSWORD: TEST_PASSWORD,
+    });
     expect(run.code, run.stdout).toBe(0);
     expect(lineOf(run, 'POST /auth/login')).toBe(`PASS  POST /auth/login: 200, session started for ${email}`);
     expect(statusOf(run, 'POST /auth/signup')).toBeUndefined();
     expect(run.stdout).not.toContain('note: the audit signed up');
 
-    const wrong = await runTokenward(['audit', demo.server.url, '--origin', demo.origin, '--email', email, '--password', 'not the password'], {});
+    const wrong = await runTokenward(
+      ['audit', demo.server.url, '--origin', demo.origin, '--email', email, '--password', 'not the password'],
+      {},
+    );
     expect(wrong.code).toBe(1);
-    expect(lineOf(wrong, 'POST /auth/login')).toMatch(/^FAIL {2}POST \/auth\/login: 401 invalid_credentials \(expected 200\); the session checks did not run$/);
+    expect(lineOf(wrong, 'POST /auth/login')).toMatch(
+      /^FAIL {2}POST \/auth\/login: 401 invalid_credentials \(expected 200\); the session checks did not run$/,
+    );
   });
 
-  it('--no-signup runs only the anonymous checks and says what it skipped (WARN, exit 0)', { timeout: 60_000 }, async () => {
+  it('--no-signup runs only the anonymous checks and says what it skipped (WARN, exit 0)', {
+    timeout: 60_000,
+  }, async () => {
     const run = await runTokenward(['audit', demo.server.url, '--origin', demo.origin, '--no-signup'], {});
     expect(run.code).toBe(0);
     expect(statusOf(run, 'session checks')).toBe('WARN');
@@ -136,7 +155,9 @@ describe('tokenward audit › against the real server', () => {
     expect(run.stdout).toMatch(/Summary: \d+ passed, 1 warning, 0 failed — OK/);
   });
 
-  it("without --origin the URL's origin is the app's (Sec-Fetch-Site: same-origin): the session checks pass", { timeout: 60_000 }, async () => {
+  it("without --origin the URL's origin is the app's (Sec-Fetch-Site: same-origin): the session checks pass", {
+    timeout: 60_000,
+  }, async () => {
     const run = await runTokenward(['audit', demo.server.url, '--timeout', '5'], {});
     expect(run.code, run.stdout).toBe(0);
     expect(statusOf(run, 'POST /auth/signup')).toBe('PASS');
@@ -153,11 +174,17 @@ describe('tokenward audit › split cookie mode', () => {
     await demo?.server.kill();
   });
 
-  it('accepts __Host-tw_at_hp (readable) + __Host-tw_at_sig (HttpOnly) and forges tokens through them', { timeout: 60_000 }, async () => {
+  it('accepts __Host-tw_at_hp (readable) + __Host-tw_at_sig (HttpOnly) and forges tokens through them', {
+    timeout: 60_000,
+  }, async () => {
     const run = await runTokenward(['audit', demo.server.url, '--origin', demo.origin], {});
     expect(run.code, run.stdout).toBe(0);
-    expect(lineOf(run, 'cookie __Host-tw_at_hp')).toMatch(/^PASS {2}cookie __Host-tw_at_hp: Secure; SameSite=Lax; Path=\/; Max-Age=\d+$/);
-    expect(lineOf(run, 'cookie __Host-tw_at_sig')).toMatch(/^PASS {2}cookie __Host-tw_at_sig: HttpOnly; Secure; SameSite=Lax; Path=\/; Max-Age=\d+$/);
+    expect(lineOf(run, 'cookie __Host-tw_at_hp')).toMatch(
+      /^PASS {2}cookie __Host-tw_at_hp: Secure; SameSite=Lax; Path=\/; Max-Age=\d+$/,
+    );
+    expect(lineOf(run, 'cookie __Host-tw_at_sig')).toMatch(
+      /^PASS {2}cookie __Host-tw_at_sig: HttpOnly; Secure; SameSite=Lax; Path=\/; Max-Age=\d+$/,
+    );
     expect(statusOf(run, 'JWT alg none')).toBe('PASS');
     expect(statusOf(run, 'logout clears cookies')).toBe('PASS');
   });
@@ -183,9 +210,14 @@ function brokenServer(): (req: IncomingMessage, res: ServerResponse) => void {
   const reply = (method: string, path: string, cookie: string, body: string): Reply => {
     if (path === '/healthz') return [200, '{"status":"ok"}'];
     if (path === '/') return [200, '<!doctype html><title>app</title>', { 'content-type': 'text/html' }];
-    if (path === '/.well-known/jwks.json') return [200, JSON.stringify({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'AAAA', d: 'BBBB', kid: 'k1', alg: 'EdDSA' }] })];
+    if (path === '/.well-known/jwks.json')
+      return [
+        200,
+        JSON.stringify({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'AAAA', d: 'BBBB', kid: 'k1', alg: 'EdDSA' }] }),
+      ];
     // Any cookie named tw_at passes: alg none and forged signatures included.
-    if (path === '/auth/me') return cookie.includes('tw_at=') ? [200, JSON.stringify({ user: { email } })] : [401, 'unauthorized', text];
+    if (path === '/auth/me')
+      return cookie.includes('tw_at=') ? [200, JSON.stringify({ user: { email } })] : [401, 'unauthorized', text];
     if (path === '/auth/signup' && method === 'POST') {
       email = (JSON.parse(body) as { email: string }).email;
       return [201, JSON.stringify({ user: { email }, access_token: token }), { 'set-cookie': cookies }];
@@ -200,7 +232,12 @@ function brokenServer(): (req: IncomingMessage, res: ServerResponse) => void {
       body += d.toString();
     });
     req.on('end', () => {
-      const [status, content, headers = {}] = reply(req.method ?? 'GET', new URL(req.url ?? '/', 'http://x').pathname, req.headers.cookie ?? '', body);
+      const [status, content, headers = {}] = reply(
+        req.method ?? 'GET',
+        new URL(req.url ?? '/', 'http://x').pathname,
+        req.headers.cookie ?? '',
+        body,
+      );
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(content);
     });
@@ -264,7 +301,9 @@ describe('tokenward audit › against a broken server', () => {
   it('plain http on a host that is not loopback is a WARN (here also unreachable: FAIL, exit 1)', async () => {
     const run = await runTokenward(['audit', 'http://tokenward-audit.invalid', '--timeout', '3'], {});
     expect(run.code).toBe(1);
-    expect(lineOf(run, 'https')).toBe('WARN  https: plain http on tokenward-audit.invalid: cookies and tokens travel unencrypted; serve Tokenward over HTTPS');
+    expect(lineOf(run, 'https')).toBe(
+      'WARN  https: plain http on tokenward-audit.invalid: cookies and tokens travel unencrypted; serve Tokenward over HTTPS',
+    );
     expect(statusOf(run, 'GET /healthz')).toBe('FAIL');
   });
 
@@ -274,7 +313,10 @@ describe('tokenward audit › against a broken server', () => {
       [['audit', 'ftp://example.com'], 'must be an http(s) URL'],
       [['audit', 'not a url'], 'must be an http(s) URL'],
       [['audit', url, '--origin', 'example.com'], '--origin must be an http(s) URL'],
-      [['audit', url, '--no-signup', '--email', 'a@example.com', '--password', 'x'], '--no-signup and --email exclude each other'],
+      [
+        ['audit', url, '--no-signup', '--email', 'a@example.com', '--password', 'x'],
+        '--no-signup and --email exclude each other',
+      ],
       [['audit', url, '--email', 'a@example.com'], '--email and --password'],
       [['audit', url, '--timeout', '0'], '--timeout must be a whole number from 1'],
       [['audit', url, '--limit', '3'], '--limit only applies to'],
@@ -293,8 +335,31 @@ describe('tokenward audit › TLS', () => {
   beforeAll(async () => {
     // A self-signed certificate, like a staging deployment's.
     const dir = tempDir();
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, brokenServer());
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    server = createHttpsServer(
+      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+      brokenServer(),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -302,14 +367,20 @@ describe('tokenward audit › TLS', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it('a certificate that does not verify is a FAIL; --insecure accepts it and says so (WARN)', { timeout: 60_000 }, async () => {
+  it('a certificate that does not verify is a FAIL; --insecure accepts it and says so (WARN)', {
+    timeout: 60_000,
+  }, async () => {
     const strict = await runTokenward(['audit', url, '--no-signup', '--timeout', '5'], {});
     expect(strict.code).toBe(1);
     expect(lineOf(strict, 'https')).toBe('PASS  https: served over HTTPS');
-    expect(lineOf(strict, 'GET /healthz')).toMatch(/^FAIL {2}GET \/healthz: GET \/healthz: .*(SELF_SIGNED|self.signed|certificate)/i);
+    expect(lineOf(strict, 'GET /healthz')).toMatch(
+      /^FAIL {2}GET \/healthz: GET \/healthz: .*(SELF_SIGNED|self.signed|certificate)/i,
+    );
 
     const insecure = await runTokenward(['audit', url, '--no-signup', '--insecure', '--timeout', '5'], {});
-    expect(lineOf(insecure, 'TLS verification')).toBe('WARN  TLS verification: off (--insecure): the certificate was not checked');
+    expect(lineOf(insecure, 'TLS verification')).toBe(
+      'WARN  TLS verification: off (--insecure): the certificate was not checked',
+    );
     expect(statusOf(insecure, 'GET /healthz')).toBe('PASS');
     expect(lineOf(insecure, 'hsts')).toMatch(/^WARN {2}hsts: no Strict-Transport-Security header/);
     // The broken server's own faults are still reported.

@@ -22,9 +22,17 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 }
 
 /** Runs `bin/tokenward.js <args>` (what `npx tokenward` runs) as a real process. */
-export function runTokenward(args: string[], env: Record<string, string>, options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runTokenward(
+  args: string[],
+  env: Record<string, string>,
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -47,7 +55,10 @@ export interface TokenPair {
 export const TEST_PASSWORD = 'correct horse battery staple';
 
 /** Signs a user up on `url` and returns a token pair from `POST /auth/token` (password grant). */
-export async function signupWithTokens(url: string, email = `u${crypto.randomUUID().slice(0, 12)}@example.com`): Promise<TokenPair> {
+export async function signupWithTokens(
+  url: string,
+  email = `u${crypto.randomUUID().slice(0, 12)}@example.com`,
+): Promise<TokenPair> {
   const signup = await fetch(`${url}/auth/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
@@ -63,9 +74,14 @@ export function refreshTokens(url: string, refreshToken: string): Promise<TokenP
 }
 
 async function tokenRequest(url: string, form: Record<string, string>): Promise<TokenPair> {
-  const response = await fetch(`${url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+  const response = await fetch(`${url}/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form),
+  });
   const body = (await response.json()) as { access_token?: string; refresh_token?: string };
-  if (response.status !== 200 || !body.access_token || !body.refresh_token) throw new Error(`token endpoint: ${response.status} ${JSON.stringify(body)}`);
+  if (response.status !== 200 || !body.access_token || !body.refresh_token)
+    throw new Error(`token endpoint: ${response.status} ${JSON.stringify(body)}`);
   return { accessToken: body.access_token, refreshToken: body.refresh_token };
 }
 

@@ -6,7 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keySchedule } from '../../src/core/key-ring.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations/index.js';
 import { type ServerProcess, startDemoProcess } from '../support/process.js';
-import { cleanEnv, eventually, jwksOf, kidOf, meStatus, parseKeyList, refreshTokens, runTokenward, signupWithTokens } from './cli-helpers.js';
+import {
+  cleanEnv,
+  eventually,
+  jwksOf,
+  kidOf,
+  meStatus,
+  parseKeyList,
+  refreshTokens,
+  runTokenward,
+  signupWithTokens,
+} from './cli-helpers.js';
 
 /**
  * The `tokenward` binary as a real process (bin/tokenward.js, what `npx tokenward` runs) against
@@ -27,7 +37,8 @@ describe('tokenward CLI › usage', () => {
   it('--help prints every command and exits 0', async () => {
     const run = await runTokenward(['--help'], {});
     expect(run.code).toBe(0);
-    for (const text of ['migrate', 'keys list', 'keys rotate', '--now', 'keys prune', 'serve', 'Exit codes']) expect(run.stdout).toContain(text);
+    for (const text of ['migrate', 'keys list', 'keys rotate', '--now', 'keys prune', 'serve', 'Exit codes'])
+      expect(run.stdout).toContain(text);
   });
 
   it('no command prints the usage and exits 2; an unknown command or option exits 2 naming it', async () => {
@@ -51,13 +62,18 @@ describe('tokenward CLI › usage', () => {
   });
 
   it('PostgreSQL without TOKENWARD_SECRET exits 1 naming TOKENWARD_SECRET (before connecting)', async () => {
-    const run = await runTokenward(['keys', 'list'], { TOKENWARD_DATABASE_URL: 'postgres://tokenward@127.0.0.1:1/none' });
+    const run = await runTokenward(['keys', 'list'], {
+      TOKENWARD_DATABASE_URL: 'postgres://tokenward@127.0.0.1:1/none',
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('secret (env TOKENWARD_SECRET) is required');
   });
 
   it('an unreachable database exits 1 with the error', async () => {
-    const run = await runTokenward(['migrate'], { TOKENWARD_DATABASE_URL: 'postgres://tokenward@127.0.0.1:1/none', TOKENWARD_SECRET: 's'.repeat(43) });
+    const run = await runTokenward(['migrate'], {
+      TOKENWARD_DATABASE_URL: 'postgres://tokenward@127.0.0.1:1/none',
+      TOKENWARD_SECRET: 's'.repeat(43),
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^tokenward: .*(ECONNREFUSED|connect)/);
   });
@@ -83,7 +99,9 @@ describe('tokenward CLI › migrate (embedded store)', () => {
     const dataDir = tempDir();
     expect((await runTokenward(['migrate'], { TOKENWARD_DATA_DIR: dataDir })).code).toBe(0);
     const db = new Database(join(dataDir, 'tokenward.db'));
-    db.prepare("insert into tokenward_migration (name, timestamp) values ('9999-from-the-future', '2030-01-01T00:00:00.000Z')").run();
+    db.prepare(
+      "insert into tokenward_migration (name, timestamp) values ('9999-from-the-future', '2030-01-01T00:00:00.000Z')",
+    ).run();
     db.close();
     const run = await runTokenward(['migrate'], { TOKENWARD_DATA_DIR: dataDir });
     expect(run.code).toBe(1);
@@ -102,7 +120,9 @@ describe('tokenward CLI › keys (embedded store, server running)', () => {
   beforeAll(async () => {
     dataDir = tempDir();
     env = { TOKENWARD_DATA_DIR: dataDir, TOKENWARD_ACCESS_TTL: String(ACCESS_TTL) };
-    server = await startDemoProcess(cleanEnv({ ...env, TOKENWARD_LIMIT_LOGIN_PER_IP: '100000/1m', TOKENWARD_LIMIT_SIGNUP_PER_IP: '100000/1m' }));
+    server = await startDemoProcess(
+      cleanEnv({ ...env, TOKENWARD_LIMIT_LOGIN_PER_IP: '100000/1m', TOKENWARD_LIMIT_SIGNUP_PER_IP: '100000/1m' }),
+    );
     db = new Database(join(dataDir, 'tokenward.db'));
   });
   afterAll(async () => {
@@ -115,7 +135,9 @@ describe('tokenward CLI › keys (embedded store, server running)', () => {
     db.prepare('update signing_keys set updated_at = updated_at - ? where kid = ?').run(seconds * 1000, kid);
   }
 
-  it('publish → promote → retire, with a token issued before the rotation still verifying', { timeout: 90_000 }, async () => {
+  it('publish → promote → retire, with a token issued before the rotation still verifying', {
+    timeout: 90_000,
+  }, async () => {
     const keys0 = parseKeyList(await runTokenward(['keys', 'list', '--json'], env));
     expect(keys0.map((k) => k.state)).toEqual(['current']);
     const k0 = keys0[0]?.kid ?? '';
@@ -128,7 +150,8 @@ describe('tokenward CLI › keys (embedded store, server running)', () => {
     const publish = await runTokenward(['keys', 'rotate'], env);
     expect(publish.code).toBe(0);
     expect(publish.stdout).toContain('Published next key');
-    const k1 = parseKeyList(await runTokenward(['keys', 'list', '--json'], env)).find((k) => k.state === 'next')?.kid ?? '';
+    const k1 =
+      parseKeyList(await runTokenward(['keys', 'list', '--json'], env)).find((k) => k.state === 'next')?.kid ?? '';
     expect(k1).not.toBe('');
     await eventually(async () => (await jwksOf(server.url)).kids.includes(k1), 'the next key in JWKS');
     const whilePublished = await refreshTokens(server.url, session.refreshToken);
@@ -174,13 +197,17 @@ describe('tokenward CLI › keys (embedded store, server running)', () => {
     expect(await meStatus(server.url, latest.accessToken)).toBe(200);
   });
 
-  it('keys rotate --now publishes and promotes at once, warns, and the node verifies the new key at once', { timeout: 60_000 }, async () => {
+  it('keys rotate --now publishes and promotes at once, warns, and the node verifies the new key at once', {
+    timeout: 60_000,
+  }, async () => {
     const session = await signupWithTokens(server.url);
     const run = await runTokenward(['keys', 'rotate', '--now'], env);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Promoted');
     expect(run.stderr).toContain('warning: promoted without the publish delay');
-    const current = parseKeyList(await runTokenward(['keys', 'list', '--json'], env)).find((k) => k.state === 'current')?.kid;
+    const current = parseKeyList(await runTokenward(['keys', 'list', '--json'], env)).find(
+      (k) => k.state === 'current',
+    )?.kid;
     let latest = session;
     await eventually(async () => {
       latest = await refreshTokens(server.url, latest.refreshToken);
@@ -199,6 +226,8 @@ describe('tokenward CLI › keys (embedded store, server running)', () => {
     // Promotion with an EdDSA configuration replaces the ES256 next key instead of promoting it.
     const again = await runTokenward(['keys', 'rotate'], env);
     expect(again.stdout).toMatch(/Published next key \S+ \(EdDSA\)/);
-    expect(parseKeyList(await runTokenward(['keys', 'list', '--json'], env)).find((k) => k.kid === next?.kid)?.state).toBe('retired');
+    expect(
+      parseKeyList(await runTokenward(['keys', 'list', '--json'], env)).find((k) => k.kid === next?.kid)?.state,
+    ).toBe('retired');
   });
 });

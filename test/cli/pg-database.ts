@@ -39,7 +39,8 @@ export class ScratchDatabases {
 
   /** Drops every database created here (disconnecting leftover sessions) and closes the pool. */
   async dropAll(): Promise<void> {
-    for (const name of this.#created) await this.#admin.query(`drop database if exists ${name} with (force)`).catch(() => undefined);
+    for (const name of this.#created)
+      await this.#admin.query(`drop database if exists ${name} with (force)`).catch(() => undefined);
     await this.#admin.end();
   }
 }

@@ -13,7 +13,8 @@ afterAll(async () => {
   await t.close();
 });
 
-const changePassword = (b: Browser, body: unknown, init: RequestInit = {}) => b.fetch('/auth/password', { method: 'POST', json: body, ...init });
+const changePassword = (b: Browser, body: unknown, init: RequestInit = {}) =>
+  b.fetch('/auth/password', { method: 'POST', json: body, ...init });
 
 async function storedHash(email: string): Promise<string | undefined> {
   const user = await t.tw.context.store.findUserByEmail(email);
@@ -44,7 +45,9 @@ describe('POST /auth/password', () => {
 
     await expectProblem(await loginAs(deviceBrowser(t), email, PASSWORD), 401, 'invalid_credentials');
     expect((await loginAs(deviceBrowser(t), email, NEW_PASSWORD)).status).toBe(200);
-    const events = await json<{ events: Array<{ type: string; sessionId: string | null }> }>(await a.fetch('/auth/events?limit=100'));
+    const events = await json<{ events: Array<{ type: string; sessionId: string | null }> }>(
+      await a.fetch('/auth/events?limit=100'),
+    );
     expect(events.events.find((e) => e.type === 'password.changed')?.sessionId).toBe(sessionId);
   });
 
@@ -54,7 +57,11 @@ describe('POST /auth/password', () => {
     const other = deviceBrowser(t, { ip: '198.51.100.4' });
     await loginSession(other, email);
     const before = await storedHash(email);
-    await expectProblem(await changePassword(a, { currentPassword: 'not the password', newPassword: NEW_PASSWORD }), 401, 'invalid_credentials');
+    await expectProblem(
+      await changePassword(a, { currentPassword: 'not the password', newPassword: NEW_PASSWORD }),
+      401,
+      'invalid_credentials',
+    );
     expect(await storedHash(email)).toBe(before);
     expect((await other.fetch('/api/profile')).status).toBe(200);
     expect((await loginAs(deviceBrowser(t), email, PASSWORD)).status).toBe(200);
@@ -63,7 +70,12 @@ describe('POST /auth/password', () => {
   it('429 too_many_attempts after the login backoff threshold', async () => {
     const a = deviceBrowser(t);
     const { email } = await signupAs(a);
-    for (let i = 0; i < 3; i++) await expectProblem(await changePassword(a, { currentPassword: `wrong ${i} password`, newPassword: NEW_PASSWORD }), 401, 'invalid_credentials');
+    for (let i = 0; i < 3; i++)
+      await expectProblem(
+        await changePassword(a, { currentPassword: `wrong ${i} password`, newPassword: NEW_PASSWORD }),
+        401,
+        'invalid_credentials',
+      );
     const limited = await changePassword(a, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
     await expectProblem(limited, 429, 'too_many_attempts');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -91,7 +103,11 @@ describe('POST /auth/password', () => {
   it('the new password may not be the email', async () => {
     const a = deviceBrowser(t);
     const { email } = await signupAs(a);
-    await expectProblem(await changePassword(a, { currentPassword: PASSWORD, newPassword: email }), 422, 'weak_password');
+    await expectProblem(
+      await changePassword(a, { currentPassword: PASSWORD, newPassword: email }),
+      422,
+      'weak_password',
+    );
   });
 
   it('400 invalid_request for missing or non-string fields; 415 for other content types', async () => {
@@ -99,17 +115,41 @@ describe('POST /auth/password', () => {
     await signupAs(a);
     await expectProblem(await changePassword(a, { newPassword: NEW_PASSWORD }), 400, 'invalid_request');
     await expectProblem(await changePassword(a, { currentPassword: PASSWORD }), 400, 'invalid_request');
-    await expectProblem(await changePassword(a, { currentPassword: PASSWORD, newPassword: ['x'] }), 400, 'invalid_request');
-    await expectProblem(await a.fetch('/auth/password', { method: 'POST', body: '{', headers: { 'content-type': 'application/json' } }), 400, 'invalid_request');
-    await expectProblem(await a.fetch('/auth/password', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
+    await expectProblem(
+      await changePassword(a, { currentPassword: PASSWORD, newPassword: ['x'] }),
+      400,
+      'invalid_request',
+    );
+    await expectProblem(
+      await a.fetch('/auth/password', { method: 'POST', body: '{', headers: { 'content-type': 'application/json' } }),
+      400,
+      'invalid_request',
+    );
+    await expectProblem(
+      await a.fetch('/auth/password', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   it('401 without a session; 403 cross-site (nothing changes)', async () => {
-    await expectProblem(await changePassword(deviceBrowser(t), { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }), 401, 'unauthenticated');
+    await expectProblem(
+      await changePassword(deviceBrowser(t), { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }),
+      401,
+      'unauthenticated',
+    );
     const a = deviceBrowser(t);
     const { email } = await signupAs(a);
     const before = await storedHash(email);
-    await expectProblem(await changePassword(a, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, { headers: { 'sec-fetch-site': 'cross-site' } }), 403, 'csrf_rejected');
+    await expectProblem(
+      await changePassword(
+        a,
+        { currentPassword: PASSWORD, newPassword: NEW_PASSWORD },
+        { headers: { 'sec-fetch-site': 'cross-site' } },
+      ),
+      403,
+      'csrf_rejected',
+    );
     expect(await storedHash(email)).toBe(before);
   });
 

@@ -29,9 +29,12 @@ interface Running {
 }
 
 function listening(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
-const closing = (server: { close: (cb: () => void) => unknown }) => new Promise<void>((resolve) => server.close(() => resolve()));
+const closing = (server: { close: (cb: () => void) => unknown }) =>
+  new Promise<void>((resolve) => server.close(() => resolve()));
 
 const ADAPTERS: Record<string, (tw: Tokenward) => Promise<{ url: string; stop: () => Promise<void> }>> = {
   node: async (tw) => {
@@ -58,8 +61,16 @@ const ADAPTERS: Record<string, (tw: Tokenward) => Promise<{ url: string; stop: (
 
 async function start(adapter: string): Promise<Running> {
   const dataDir = mkdtempSync(join(tmpdir(), `tokenward-${adapter}-`));
-  const tw = await createTokenward({ publicOrigin: ORIGIN, dataDir, logLevel: 'silent', limitLoginPerIp: '100000/1m', limitSignupPerIp: '100000/1m' });
-  const { url, stop } = await (ADAPTERS[adapter] as (tw: Tokenward) => Promise<{ url: string; stop: () => Promise<void> }>)(tw);
+  const tw = await createTokenward({
+    publicOrigin: ORIGIN,
+    dataDir,
+    logLevel: 'silent',
+    limitLoginPerIp: '100000/1m',
+    limitSignupPerIp: '100000/1m',
+  });
+  const { url, stop } = await (
+    ADAPTERS[adapter] as (tw: Tokenward) => Promise<{ url: string; stop: () => Promise<void> }>
+  )(tw);
   return {
     url,
     tw,
@@ -145,7 +156,8 @@ describe.each(Object.keys(ADAPTERS))('adapter: %s', (adapter) => {
     expect(res.status).toBe(204);
     expect(res.headers.get('clear-site-data')).toBe('"cache", "storage"');
     const cleared = parseSetCookies(res);
-    for (const name of ['__Host-tw_at', '__Secure-tw_rt', '__Host-tw_csrf', '__Host-tw_su']) expect(cleared.get(name)?.attributes.get('max-age'), name).toBe('0');
+    for (const name of ['__Host-tw_at', '__Secure-tw_rt', '__Host-tw_csrf', '__Host-tw_su'])
+      expect(cleared.get(name)?.attributes.get('max-age'), name).toBe('0');
     const replay = await send('/api/profile', { headers: { cookie: old } });
     await problem(replay.clone(), 401, 'invalid_token');
     expect(replay.headers.get('www-authenticate')).toContain('error="invalid_token"');
@@ -161,12 +173,25 @@ describe.each(Object.keys(ADAPTERS))('adapter: %s', (adapter) => {
   it('CSRF: a cross-site cookie POST is 403 and changes nothing; same-origin passes; Bearer without cookies is exempt', async () => {
     const b = browser();
     await signup(b);
-    const cross = await send('/api/notes', { method: 'POST', headers: { cookie: b.cookieHeader(), 'content-type': 'application/json', 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }, body: '{"text":"x"}' });
+    const cross = await send('/api/notes', {
+      method: 'POST',
+      headers: {
+        cookie: b.cookieHeader(),
+        'content-type': 'application/json',
+        'sec-fetch-site': 'cross-site',
+        origin: 'https://evil.example',
+      },
+      body: '{"text":"x"}',
+    });
     await problem(cross, 403, 'csrf_rejected');
     expect(((await (await b.fetch('/api/notes')).json()) as { notes: unknown[] }).notes).toHaveLength(0);
     expect((await b.fetch('/api/notes', { method: 'POST', json: { text: 'mine' } })).status).toBe(201);
     const token = b.cookies.get('__Host-tw_at') as string;
-    const bearer = await send('/api/notes', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' }, body: '{"text":"api"}' });
+    const bearer = await send('/api/notes', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
+      body: '{"text":"api"}',
+    });
     expect(bearer.status).toBe(201);
   });
 
@@ -175,17 +200,32 @@ describe.each(Object.keys(ADAPTERS))('adapter: %s', (adapter) => {
     const na = await send('/auth/login');
     expect(na.headers.get('allow')).toBe('POST');
     await problem(na, 405, 'method_not_allowed');
-    const login = (email: string) => send('/auth/login', { method: 'POST', headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' }, body: JSON.stringify({ email, password: 'wrong password!' }) });
-    expect(await problem(await login('nobody@example.com'), 401, 'invalid_credentials')).toBe(await problem(await login('nobody@example.com'), 401, 'invalid_credentials'));
+    const login = (email: string) =>
+      send('/auth/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
+        body: JSON.stringify({ email, password: 'wrong password!' }),
+      });
+    expect(await problem(await login('nobody@example.com'), 401, 'invalid_credentials')).toBe(
+      await problem(await login('nobody@example.com'), 401, 'invalid_credentials'),
+    );
   });
 
   it('bodies: 415 for other content types, 400 for malformed JSON, 413 over 64 KiB (answer delivered on the same server)', async () => {
     const post = (body: string, type?: string) =>
-      send('/auth/login', { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', ...(type ? { 'content-type': type } : {}) }, body });
+      send('/auth/login', {
+        method: 'POST',
+        headers: { 'sec-fetch-site': 'same-origin', ...(type ? { 'content-type': type } : {}) },
+        body,
+      });
     await problem(await post('{}', 'text/plain'), 415, 'unsupported_media_type');
     await problem(await post('email=a', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type');
     await problem(await post('{"email":', 'application/json'), 400, 'invalid_request');
-    await problem(await post(JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(200_000) }), 'application/json'), 413, 'payload_too_large');
+    await problem(
+      await post(JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(200_000) }), 'application/json'),
+      413,
+      'payload_too_large',
+    );
     // The server still answers afterwards.
     expect((await send('/auth/me')).status).toBe(401);
   });
@@ -201,7 +241,10 @@ describe.each(Object.keys(ADAPTERS))('adapter: %s', (adapter) => {
     const key = await createDpopKey('ES256');
     const tokenRes = await send('/auth/token', {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await createProof(key, { htm: 'POST', htu: `${ORIGIN}/auth/token` }) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: await createProof(key, { htm: 'POST', htu: `${ORIGIN}/auth/token` }),
+      },
       body: new URLSearchParams({ grant_type: 'password', username: email, password: PASSWORD }).toString(),
     });
     expect(tokenRes.status).toBe(200);
@@ -210,7 +253,10 @@ describe.each(Object.keys(ADAPTERS))('adapter: %s', (adapter) => {
     expect(tokens.token_type).toBe('DPoP');
     expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt: key.jkt });
     const ok = await send('/api/profile?tab=1', {
-      headers: { authorization: `DPoP ${tokens.access_token}`, dpop: await createProof(key, { htm: 'GET', htu: `${ORIGIN}/api/profile`, accessToken: tokens.access_token }) },
+      headers: {
+        authorization: `DPoP ${tokens.access_token}`,
+        dpop: await createProof(key, { htm: 'GET', htu: `${ORIGIN}/api/profile`, accessToken: tokens.access_token }),
+      },
     });
     expect(ok.status).toBe(200);
     const downgraded = await send('/api/profile', { headers: { authorization: `Bearer ${tokens.access_token}` } });
@@ -232,11 +278,15 @@ describe.each(Object.keys(ADAPTERS))('adapter: %s', (adapter) => {
     const passed = await b.fetch('/api/transfer', { method: 'POST', json: { amount: 1, to: 'x' } });
     expect(passed.status).toBe(200);
     expect(parseSetCookies(passed).get('__Host-tw_su')?.attributes.get('max-age')).toBe('0');
-    const again = await send('/api/transfer', { method: 'POST', headers: { cookie: cookieWithGrant, 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' }, body: '{"amount":1,"to":"x"}' });
+    const again = await send('/api/transfer', {
+      method: 'POST',
+      headers: { cookie: cookieWithGrant, 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
+      body: '{"amount":1,"to":"x"}',
+    });
     await problem(again, 401, 'step_up_required');
   });
 
-  it('routes that are not Tokenward\'s stay the app\'s', async () => {
+  it("routes that are not Tokenward's stay the app's", async () => {
     const res = await send('/api/ping');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true });

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Browser, createTestInstance, parseSetCookies, signup, type TestInstance } from '../support/instance.js';
 
@@ -19,7 +19,13 @@ describe('signup', () => {
     const { response, email } = await signup(b, 'Alice@Example.COM ');
     expect(response.status).toBe(201);
     const body = (await response.json()) as { user: Record<string, unknown>; session: Record<string, unknown> };
-    expect(body.user).toEqual({ id: expect.any(String), email: 'alice@example.com', emailVerified: false, name: null, createdAt: expect.stringMatching(/Z$/) });
+    expect(body.user).toEqual({
+      id: expect.any(String),
+      email: 'alice@example.com',
+      emailVerified: false,
+      name: null,
+      createdAt: expect.stringMatching(/Z$/),
+    });
     expect(Object.keys(body.session).sort()).toEqual(['accessExpiresAt', 'createdAt', 'expiresAt', 'id']);
     expect(JSON.stringify(body)).not.toMatch(/twr_|eyJ|argon2/);
     expect(email).toBe('Alice@Example.COM ');
@@ -102,8 +108,14 @@ describe('login', () => {
 
   it('same 401 body for unknown email and wrong password', async () => {
     const { email } = await signup(browser());
-    const wrong = await browser().fetch('/auth/login', { method: 'POST', json: { email, password: 'wrong password here' } });
-    const unknown = await browser().fetch('/auth/login', { method: 'POST', json: { email: 'nobody@example.com', password: 'wrong password here' } });
+    const wrong = await browser().fetch('/auth/login', {
+      method: 'POST',
+      json: { email, password: 'wrong password here' },
+    });
+    const unknown = await browser().fetch('/auth/login', {
+      method: 'POST',
+      json: { email: 'nobody@example.com', password: 'wrong password here' },
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(await wrong.text()).toBe(await unknown.text());
@@ -111,7 +123,11 @@ describe('login', () => {
 
   it('accepts application/json; charset=utf-8', async () => {
     const { email, password } = await signup(browser());
-    const res = await browser().fetch('/auth/login', { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ email, password }) });
+    const res = await browser().fetch('/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ email, password }),
+    });
     expect(res.status).toBe(200);
   });
 });
@@ -125,7 +141,14 @@ describe('logout and logout-all', () => {
     expect(res.status).toBe(204);
     expect(res.headers.get('clear-site-data')).toBe('"cache", "storage"');
     const cleared = parseSetCookies(res);
-    for (const name of ['__Host-tw_at', '__Host-tw_at_hp', '__Host-tw_at_sig', '__Secure-tw_rt', '__Host-tw_csrf', '__Host-tw_su']) {
+    for (const name of [
+      '__Host-tw_at',
+      '__Host-tw_at_hp',
+      '__Host-tw_at_sig',
+      '__Secure-tw_rt',
+      '__Host-tw_csrf',
+      '__Host-tw_su',
+    ]) {
       expect(cleared.get(name)?.attributes.get('max-age'), name).toBe('0');
       expect(cleared.get(name)?.attributes.get('secure'), name).toBe(true);
     }
@@ -135,7 +158,10 @@ describe('logout and logout-all', () => {
     expect(replay.status).toBe(401);
     expect(((await replay.json()) as { code: string }).code).toBe('invalid_token');
     expect(replay.headers.get('www-authenticate')).toContain('error="invalid_token"');
-    const refresh = await t.request('/auth/refresh', { method: 'POST', headers: { cookie: oldCookie, 'sec-fetch-site': 'same-origin' } });
+    const refresh = await t.request('/auth/refresh', {
+      method: 'POST',
+      headers: { cookie: oldCookie, 'sec-fetch-site': 'same-origin' },
+    });
     expect(refresh.status).toBe(401);
   });
 
@@ -177,15 +203,30 @@ describe('logout and logout-all', () => {
     const b = new Browser((path, init) => own.request(path, init));
     await signup(b);
     const token = b.cookies.get('__Host-tw_at') ?? '';
-    const get = (path: string, headers: Record<string, string> | Array<[string, string]>) => fetch(`${url}${path}`, { headers });
+    const get = (path: string, headers: Record<string, string> | Array<[string, string]>) =>
+      fetch(`${url}${path}`, { headers });
     for (let i = 0; i < 3; i++) {
       // The Node request carries a valid token; the middleware replaced it: always 401.
       expect((await get('/api/fuzz-guard/rewritten', { authorization: `Bearer ${token}` })).status).toBe(401);
       expect((await get('/api/fuzz-guard/plain', { authorization: `Bearer ${token}` })).status).toBe(200);
       // Two Authorization headers read as one combined value, which is not a token: 401, as without the fast path.
-      expect((await get('/api/fuzz-guard/plain', [['authorization', `Bearer ${token}`], ['authorization', 'Bearer x.y.z']])).status).toBe(401);
+      expect(
+        (
+          await get('/api/fuzz-guard/plain', [
+            ['authorization', `Bearer ${token}`],
+            ['authorization', 'Bearer x.y.z'],
+          ])
+        ).status,
+      ).toBe(401);
       // Cookies split over two Cookie headers still find the access token.
-      expect((await get('/api/fuzz-guard/plain', [['cookie', 'a=1'], ['cookie', `__Host-tw_at=${token}`]])).status).toBe(200);
+      expect(
+        (
+          await get('/api/fuzz-guard/plain', [
+            ['cookie', 'a=1'],
+            ['cookie', `__Host-tw_at=${token}`],
+          ])
+        ).status,
+      ).toBe(200);
     }
   });
 
@@ -222,7 +263,11 @@ describe('me and protected routes', () => {
     const b = browser();
     await signup(b);
     const token = b.cookies.get('__Host-tw_at') as string;
-    const res = await t.request('/api/notes', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ text: 'hi' }) });
+    const res = await t.request('/api/notes', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'hi' }),
+    });
     expect(res.status).toBe(201);
     const list = await t.request('/api/notes', { headers: { authorization: `Bearer ${token}` } });
     expect(((await list.json()) as { notes: unknown[] }).notes).toHaveLength(1);

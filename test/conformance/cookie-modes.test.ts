@@ -31,7 +31,11 @@ describe('cookie modes', () => {
     expect(onlyHp.status).toBe(401);
     // A tampered payload with the real signature fails.
     const forgedPayload = Buffer.from(JSON.stringify({ ...payload, sub: 'someone-else' })).toString('base64url');
-    const tampered = await t.request('/api/profile', { headers: { cookie: `__Host-tw_at_hp=${hp?.value.split('.')[0]}.${forgedPayload}; __Host-tw_at_sig=${sig?.value}` } });
+    const tampered = await t.request('/api/profile', {
+      headers: {
+        cookie: `__Host-tw_at_hp=${hp?.value.split('.')[0]}.${forgedPayload}; __Host-tw_at_sig=${sig?.value}`,
+      },
+    });
     expect(tampered.status).toBe(401);
   });
 
@@ -59,7 +63,9 @@ describe('cookie modes', () => {
   });
 
   it('insecure mode is refused for https and for localhost, and plain http needs it', () => {
-    expect(() => resolveConfig({ publicOrigin: 'https://app.example.com', insecureHttp: true })).toThrow(/insecureHttp/);
+    expect(() => resolveConfig({ publicOrigin: 'https://app.example.com', insecureHttp: true })).toThrow(
+      /insecureHttp/,
+    );
     expect(() => resolveConfig({ publicOrigin: 'http://localhost:3000', insecureHttp: true })).toThrow(/insecureHttp/);
     expect(() => resolveConfig({ publicOrigin: 'http://app.example.com' })).toThrow(/publicOrigin/);
   });
@@ -81,7 +87,19 @@ describe('configuration errors name the option', () => {
   });
 
   it('reads env names and duration strings', () => {
-    const config = resolveConfig({}, { env: { PORT: '4000', TOKENWARD_ACCESS_TTL: '5m', TOKENWARD_REFRESH_IDLE: '7d', TOKENWARD_LIMIT_LOGIN_PER_IP: '10/1m', TOKENWARD_TRUSTED_ORIGINS: 'https://a.example, https://b.example', TOKENWARD_COOKIES_SPLIT: 'true' } });
+    const config = resolveConfig(
+      {},
+      {
+        env: {
+          PORT: '4000',
+          TOKENWARD_ACCESS_TTL: '5m',
+          TOKENWARD_REFRESH_IDLE: '7d',
+          TOKENWARD_LIMIT_LOGIN_PER_IP: '10/1m',
+          TOKENWARD_TRUSTED_ORIGINS: 'https://a.example, https://b.example',
+          TOKENWARD_COOKIES_SPLIT: 'true',
+        },
+      },
+    );
     expect(config.port).toBe(4000);
     expect(config.publicOrigin).toBe('http://localhost:4000');
     expect(config.accessTtlSec).toBe(300);
@@ -103,23 +121,35 @@ describe('cookie budget (DESIGN.md: refuse to start rather than set a cookie bro
     const { response } = await signup(b);
     const at = parseSetCookies(response).get('__Host-tw_at');
     expect(at?.raw.length).toBeLessThanOrEqual(4096);
-    expect(JSON.parse(Buffer.from((at?.value ?? '').split('.')[1] as string, 'base64url').toString()).client_id).toBe(origin);
+    expect(JSON.parse(Buffer.from((at?.value ?? '').split('.')[1] as string, 'base64url').toString()).client_id).toBe(
+      origin,
+    );
     // A native session's refresh token presented through the cookie transport: its tokens keep the native client_id.
     const email = `budget-${crypto.randomUUID().slice(0, 8)}@example.com`;
     await signup(new Browser(t.request, origin), email);
     const native = await t.request('/auth/token', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', username: email, password: 'correct horse battery staple', client_id: 'c'.repeat(128) }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'password',
+        username: email,
+        password: 'correct horse battery staple',
+        client_id: 'c'.repeat(128),
+      }).toString(),
     });
     expect(native.status).toBe(200);
     const { refresh_token } = (await native.json()) as { refresh_token: string };
-    const viaCookie = await t.request('/auth/refresh', { method: 'POST', headers: { cookie: `__Secure-tw_rt=${refresh_token}`, 'sec-fetch-site': 'same-origin' } });
+    const viaCookie = await t.request('/auth/refresh', {
+      method: 'POST',
+      headers: { cookie: `__Secure-tw_rt=${refresh_token}`, 'sec-fetch-site': 'same-origin' },
+    });
     expect(viaCookie.status).toBe(200);
     expect(parseSetCookies(viaCookie).get('__Host-tw_at')?.raw.length).toBeLessThanOrEqual(4096);
   });
 
   it('an origin whose access tokens (iss, aud and client_id) would overflow the cookie refuses to start, naming the option', async () => {
-    await expect(createTestInstance({ publicOrigin: longOrigin(14) })).rejects.toThrow(/Cookie budget exceeded.*publicOrigin/);
+    await expect(createTestInstance({ publicOrigin: longOrigin(14) })).rejects.toThrow(
+      /Cookie budget exceeded.*publicOrigin/,
+    );
   });
 });

@@ -13,7 +13,11 @@ afterAll(async () => {
 });
 
 const post = (headers: Record<string, string>, cookie = b.cookieHeader()) =>
-  t.request('/api/notes', { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ text: 'x' }) });
+  t.request('/api/notes', {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ text: 'x' }),
+  });
 
 describe('CSRF › layer 1, Fetch Metadata', () => {
   it.each(['same-origin', 'none'])('Sec-Fetch-Site: %s passes', async (site) => {
@@ -42,9 +46,12 @@ describe('CSRF › layer 2, Origin', () => {
   it('a trusted origin passes', async () => {
     expect((await post({ origin: 'https://admin.example.com' })).status).toBe(201);
   });
-  it.each(['https://evil.example', 'null', 'http://localhost:3001', 'http://localhost:3000.evil.example'])('Origin %s is rejected', async (origin) => {
-    expect((await post({ origin })).status).toBe(403);
-  });
+  it.each(['https://evil.example', 'null', 'http://localhost:3001', 'http://localhost:3000.evil.example'])(
+    'Origin %s is rejected',
+    async (origin) => {
+      expect((await post({ origin })).status).toBe(403);
+    },
+  );
 });
 
 describe('CSRF › layer 3, signed double submit', () => {
@@ -82,29 +89,50 @@ describe('CSRF › scope', () => {
     expect(after).toBe(before);
   });
   it('GET requests are not subject to the rule', async () => {
-    const res = await t.request('/api/notes', { headers: { cookie: b.cookieHeader(), 'sec-fetch-site': 'cross-site' } });
+    const res = await t.request('/api/notes', {
+      headers: { cookie: b.cookieHeader(), 'sec-fetch-site': 'cross-site' },
+    });
     expect(res.status).toBe(200);
   });
   it('login CSRF: a cross-site login is rejected even without cookies', async () => {
-    const res = await t.request('/auth/login', { method: 'POST', headers: { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }, body: '{"email":"a@b.co","password":"whatever1"}' });
+    const res = await t.request('/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+      body: '{"email":"a@b.co","password":"whatever1"}',
+    });
     expect(res.status).toBe(403);
   });
   it('login from an old browser needs the anonymous double-submit token from /auth/me', async () => {
-    const noHeaders = await t.request('/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":"a@b.co","password":"whatever1"}' });
+    const noHeaders = await t.request('/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"email":"a@b.co","password":"whatever1"}',
+    });
     expect(noHeaders.status).toBe(403);
     const me = await t.request('/auth/me');
     const token = /__Host-tw_csrf=([^;]+)/.exec(me.headers.get('set-cookie') ?? '')?.[1] as string;
     expect(token).toBeTruthy();
-    const withToken = await t.request('/auth/login', { method: 'POST', headers: { 'content-type': 'application/json', cookie: `__Host-tw_csrf=${token}`, 'x-csrf-token': token }, body: '{"email":"a@b.co","password":"whatever1"}' });
+    const withToken = await t.request('/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: `__Host-tw_csrf=${token}`, 'x-csrf-token': token },
+      body: '{"email":"a@b.co","password":"whatever1"}',
+    });
     expect(withToken.status).toBe(401);
   });
   it('Authorization without cookies is exempt', async () => {
     const token = b.cookies.get('__Host-tw_at') as string;
-    const res = await t.request('/api/notes', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' }, body: '{"text":"x"}' });
+    const res = await t.request('/api/notes', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
+      body: '{"text":"x"}',
+    });
     expect(res.status).toBe(201);
   });
   it('logout from a cross-site page is rejected (the session survives)', async () => {
-    const res = await t.request('/auth/logout', { method: 'POST', headers: { cookie: b.cookieHeader(), 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } });
+    const res = await t.request('/auth/logout', {
+      method: 'POST',
+      headers: { cookie: b.cookieHeader(), 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+    });
     expect(res.status).toBe(403);
     expect((await b.fetch('/api/profile')).status).toBe(200);
   });

@@ -23,7 +23,8 @@ describe('durability (real process, real SQLite file)', () => {
       });
       expect(signup.status).toBe(201);
       cookie = [...parseSetCookies(signup)].map(([k, v]) => `${k}=${v.value}`).join('; ');
-      kid = ((await (await fetch(`${first.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys[0]?.kid as string;
+      kid = ((await (await fetch(`${first.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> })
+        .keys[0]?.kid as string;
       expect(first.output()).toMatch(/listening/);
     } finally {
       await first.kill('SIGKILL');
@@ -33,9 +34,14 @@ describe('durability (real process, real SQLite file)', () => {
     try {
       const me = await fetch(`${second.url}/auth/me`, { headers: { cookie } });
       expect(me.status).toBe(200);
-      const keys = ((await (await fetch(`${second.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys;
+      const keys = (
+        (await (await fetch(`${second.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }
+      ).keys;
       expect(keys.map((k) => k.kid)).toContain(kid);
-      const refresh = await fetch(`${second.url}/auth/refresh`, { method: 'POST', headers: { cookie, 'sec-fetch-site': 'same-origin' } });
+      const refresh = await fetch(`${second.url}/auth/refresh`, {
+        method: 'POST',
+        headers: { cookie, 'sec-fetch-site': 'same-origin' },
+      });
       expect(refresh.status).toBe(200);
     } finally {
       await second.kill();
@@ -43,7 +49,11 @@ describe('durability (real process, real SQLite file)', () => {
   });
 
   it('invalid configuration stops the server with one line naming the option', async () => {
-    const { code, output } = await runDemoExpectingFailure({ PORT: '0', TOKENWARD_DATA_DIR: dataDir, TOKENWARD_ACCESS_TTL: 'soon' });
+    const { code, output } = await runDemoExpectingFailure({
+      PORT: '0',
+      TOKENWARD_DATA_DIR: dataDir,
+      TOKENWARD_ACCESS_TTL: 'soon',
+    });
     expect(code).toBe(1);
     expect(output.trim().split('\n')).toHaveLength(1);
     expect(output).toMatch(/accessTtl \(env TOKENWARD_ACCESS_TTL\)/);

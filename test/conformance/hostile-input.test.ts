@@ -9,8 +9,16 @@ afterAll(async () => {
   await t.close();
 });
 
-const send = (path: string, body: NonNullable<RequestInit['body']> | null, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
-  t.request(path, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', ...headers }, ...(body === null ? {} : { body }) });
+const send = (
+  path: string,
+  body: NonNullable<RequestInit['body']> | null,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) =>
+  t.request(path, {
+    method: 'POST',
+    headers: { 'sec-fetch-site': 'same-origin', ...headers },
+    ...(body === null ? {} : { body }),
+  });
 
 async function expectProblem(res: Response, status: number, code: string): Promise<void> {
   expect(res.status).toBe(status);
@@ -22,14 +30,26 @@ async function expectProblem(res: Response, status: number, code: string): Promi
 
 describe('hostile input never gives 500 and changes nothing', () => {
   it.each(['/auth/signup', '/auth/login'])('%s: 415 for a non-JSON content type', async (path) => {
-    await expectProblem(await send(path, 'email=a&password=b', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type');
+    await expectProblem(
+      await send(path, 'email=a&password=b', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+      'unsupported_media_type',
+    );
     await expectProblem(await send(path, '{}', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
-    await expectProblem(await send(path, '{}', { 'content-type': 'application/json; charset=latin1' }), 415, 'unsupported_media_type');
+    await expectProblem(
+      await send(path, '{}', { 'content-type': 'application/json; charset=latin1' }),
+      415,
+      'unsupported_media_type',
+    );
     await expectProblem(await send(path, '{"email":"a@b.co"}', {}), 415, 'unsupported_media_type');
   });
 
   it.each(['/auth/signup', '/auth/login'])('%s: 413 over 64 KiB', async (path) => {
-    await expectProblem(await send(path, JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(70_000) })), 413, 'payload_too_large');
+    await expectProblem(
+      await send(path, JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(70_000) })),
+      413,
+      'payload_too_large',
+    );
   });
 
   it.each([
@@ -49,7 +69,10 @@ describe('hostile input never gives 500 and changes nothing', () => {
   });
 
   it('prototype keys are ignored and pollute nothing', async () => {
-    const res = await send('/auth/signup', '{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}, "email": "proto@example.com", "password": "a fine long password"}');
+    const res = await send(
+      '/auth/signup',
+      '{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}, "email": "proto@example.com", "password": "a fine long password"}',
+    );
     expect(res.status).toBe(201);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
     const body = (await res.json()) as { user: Record<string, unknown> };
@@ -62,12 +85,22 @@ describe('hostile input never gives 500 and changes nothing', () => {
   });
 
   it('NUL bytes inside a password are refused, not truncated', async () => {
-    const res = await send('/auth/signup', JSON.stringify({ email: 'nul@example.com', password: 'abcdefgh\u0000ijkl' }));
+    const res = await send(
+      '/auth/signup',
+      JSON.stringify({ email: 'nul@example.com', password: 'abcdefgh\u0000ijkl' }),
+    );
     expect(res.status).toBe(422);
   });
 
   it('oversized and garbage tokens: 401 fast, never 500', async () => {
-    const cases = ['x'.repeat(9000), 'a.b.c', 'eyJ.eyJ.', '...', 'e30.e30.e30', `${'A'.repeat(3000)}.${'A'.repeat(3000)}.A`];
+    const cases = [
+      'x'.repeat(9000),
+      'a.b.c',
+      'eyJ.eyJ.',
+      '...',
+      'e30.e30.e30',
+      `${'A'.repeat(3000)}.${'A'.repeat(3000)}.A`,
+    ];
     for (const token of cases) {
       const started = performance.now();
       const res = await t.request('/api/profile', { headers: { authorization: `Bearer ${token}` } });
@@ -86,7 +119,10 @@ describe('hostile input never gives 500 and changes nothing', () => {
   });
 
   it('a huge cookie header and garbage cookies do not crash the server', async () => {
-    const res = await t.request('/auth/refresh', { method: 'POST', headers: { cookie: `__Secure-tw_rt=${'z'.repeat(5000)}; ;;==; a=b`, 'sec-fetch-site': 'same-origin' } });
+    const res = await t.request('/auth/refresh', {
+      method: 'POST',
+      headers: { cookie: `__Secure-tw_rt=${'z'.repeat(5000)}; ;;==; a=b`, 'sec-fetch-site': 'same-origin' },
+    });
     await expectProblem(res, 401, 'refresh_invalid');
   });
 

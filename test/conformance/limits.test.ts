@@ -9,7 +9,11 @@ afterEach(async () => {
 
 const login = (inst: TestInstance, email: string, password: string, ip = '203.0.113.7') =>
   inst.tw.fetch(
-    new Request('http://localhost:3000/auth/login', { method: 'POST', headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' }, body: JSON.stringify({ email, password }) }),
+    new Request('http://localhost:3000/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
+      body: JSON.stringify({ email, password }),
+    }),
     { ip },
   );
 
@@ -49,7 +53,8 @@ describe('limits › login backoff per account', () => {
 describe('limits › per IP', () => {
   it('login attempts per IP: over the limit → 429, other IPs unaffected', async () => {
     t = await createTestInstance({ limitLoginPerIp: '3/15m' });
-    for (let i = 0; i < 3; i++) expect((await login(t, `u${i}@example.com`, 'wrong password!', '198.51.100.1')).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await login(t, `u${i}@example.com`, 'wrong password!', '198.51.100.1')).status).toBe(401);
     const over = await login(t, 'u9@example.com', 'wrong password!', '198.51.100.1');
     expect(over.status).toBe(429);
     expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);

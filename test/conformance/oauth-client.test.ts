@@ -9,11 +9,18 @@ import { Browser, createTestInstance, signup, type TestInstance } from '../suppo
 
 const ORIGIN = 'http://localhost:3000';
 const PASSWORD = 'correct horse battery staple';
-const AS: oauth.AuthorizationServer = { issuer: ORIGIN, token_endpoint: `${ORIGIN}/auth/token`, jwks_uri: `${ORIGIN}/.well-known/jwks.json` };
+const AS: oauth.AuthorizationServer = {
+  issuer: ORIGIN,
+  token_endpoint: `${ORIGIN}/auth/token`,
+  jwks_uri: `${ORIGIN}/.well-known/jwks.json`,
+};
 const CLIENT: oauth.Client = { client_id: 'example-native-app' };
 
 /** oauth4webapi's HTTP goes through the instance's real handler (plain http allowed: a test origin). */
-function clientOptions(t: TestInstance): { [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) => Promise<Response>; [oauth.allowInsecureRequests]: true } {
+function clientOptions(t: TestInstance): {
+  [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) => Promise<Response>;
+  [oauth.allowInsecureRequests]: true;
+} {
   return {
     [oauth.customFetch]: (url, init) => t.request(url, init as RequestInit),
     [oauth.allowInsecureRequests]: true,
@@ -27,9 +34,20 @@ async function newAccount(t: TestInstance): Promise<string> {
 }
 
 /** The password grant through oauth4webapi (with a DPoP handle: retried once on use_dpop_nonce). */
-async function passwordGrant(t: TestInstance, email: string, dpop?: oauth.DPoPHandle): Promise<oauth.TokenEndpointResponse> {
+async function passwordGrant(
+  t: TestInstance,
+  email: string,
+  dpop?: oauth.DPoPHandle,
+): Promise<oauth.TokenEndpointResponse> {
   const send = async () => {
-    const response = await oauth.genericTokenEndpointRequest(AS, CLIENT, oauth.None(), 'password', { username: email, password: PASSWORD }, { ...clientOptions(t), ...(dpop ? { DPoP: dpop } : {}) });
+    const response = await oauth.genericTokenEndpointRequest(
+      AS,
+      CLIENT,
+      oauth.None(),
+      'password',
+      { username: email, password: PASSWORD },
+      { ...clientOptions(t), ...(dpop ? { DPoP: dpop } : {}) },
+    );
     return oauth.processGenericTokenEndpointResponse(AS, CLIENT, response);
   };
   try {
@@ -50,7 +68,13 @@ describe('token endpoint › errors through oauth4webapi (RFC 6749 §5.2)', () =
   });
 
   it('a refresh_token grant error is parsed as an OAuth error: invalid_grant, with the stable Tokenward code', async () => {
-    const response = await oauth.refreshTokenGrantRequest(AS, CLIENT, oauth.None(), `twr_${'A'.repeat(43)}`, clientOptions(t));
+    const response = await oauth.refreshTokenGrantRequest(
+      AS,
+      CLIENT,
+      oauth.None(),
+      `twr_${'A'.repeat(43)}`,
+      clientOptions(t),
+    );
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(response.headers.get('cache-control')).toBe('no-store');
     const error = await oauth.processRefreshTokenResponse(AS, CLIENT, response).then(
@@ -62,19 +86,50 @@ describe('token endpoint › errors through oauth4webapi (RFC 6749 §5.2)', () =
     expect(body.status).toBe(400);
     expect(body.error).toBe('invalid_grant');
     expect(body.error_description).toBe('The refresh token is missing or invalid.');
-    expect(body.cause).toEqual({ error: 'invalid_grant', error_description: 'The refresh token is missing or invalid.', code: 'invalid_grant' });
+    expect(body.cause).toEqual({
+      error: 'invalid_grant',
+      error_description: 'The refresh token is missing or invalid.',
+      code: 'invalid_grant',
+    });
   });
 
   it('a request error (no refresh_token) is invalid_request; an unknown grant type unsupported_grant_type', async () => {
-    const missing = await oauth.genericTokenEndpointRequest(AS, CLIENT, oauth.None(), 'refresh_token', {}, clientOptions(t));
-    await expect(oauth.processGenericTokenEndpointResponse(AS, CLIENT, missing)).rejects.toMatchObject({ error: 'invalid_request', status: 400, cause: { code: 'invalid_request' } });
-    const unknown = await oauth.genericTokenEndpointRequest(AS, CLIENT, oauth.None(), 'client_credentials', {}, clientOptions(t));
-    await expect(oauth.processGenericTokenEndpointResponse(AS, CLIENT, unknown)).rejects.toMatchObject({ error: 'unsupported_grant_type', cause: { code: 'unsupported_grant_type' } });
+    const missing = await oauth.genericTokenEndpointRequest(
+      AS,
+      CLIENT,
+      oauth.None(),
+      'refresh_token',
+      {},
+      clientOptions(t),
+    );
+    await expect(oauth.processGenericTokenEndpointResponse(AS, CLIENT, missing)).rejects.toMatchObject({
+      error: 'invalid_request',
+      status: 400,
+      cause: { code: 'invalid_request' },
+    });
+    const unknown = await oauth.genericTokenEndpointRequest(
+      AS,
+      CLIENT,
+      oauth.None(),
+      'client_credentials',
+      {},
+      clientOptions(t),
+    );
+    await expect(oauth.processGenericTokenEndpointResponse(AS, CLIENT, unknown)).rejects.toMatchObject({
+      error: 'unsupported_grant_type',
+      cause: { code: 'unsupported_grant_type' },
+    });
   });
 
   it('the refresh_token grant succeeds through the library and rotates', async () => {
     const first = await passwordGrant(t, await newAccount(t));
-    const response = await oauth.refreshTokenGrantRequest(AS, CLIENT, oauth.None(), first.refresh_token as string, clientOptions(t));
+    const response = await oauth.refreshTokenGrantRequest(
+      AS,
+      CLIENT,
+      oauth.None(),
+      first.refresh_token as string,
+      clientOptions(t),
+    );
     const next = await oauth.processRefreshTokenResponse(AS, CLIENT, response);
     expect(next.token_type).toBe('bearer');
     expect(next.refresh_token).not.toBe(first.refresh_token);
@@ -98,7 +153,11 @@ describe('token endpoint › DPoP nonce retry through oauth4webapi (RFC 9449 §8
     expect(first.token_type).toBe('dpop');
 
     const dpop = oauth.DPoP(CLIENT, keyPair); // again without a nonce: the refresh must go through the same dance
-    const refresh = () => oauth.refreshTokenGrantRequest(AS, CLIENT, oauth.None(), first.refresh_token as string, { ...clientOptions(t), DPoP: dpop });
+    const refresh = () =>
+      oauth.refreshTokenGrantRequest(AS, CLIENT, oauth.None(), first.refresh_token as string, {
+        ...clientOptions(t),
+        DPoP: dpop,
+      });
     const rejected = await refresh();
     expect(rejected.status).toBe(400);
     expect(rejected.headers.get('dpop-nonce')).toBeTruthy();
@@ -127,8 +186,14 @@ describe('access tokens › RFC 9068 JWT profile, validated by oauth4webapi.vali
 
   /** What a resource server using oauth4webapi does with a Bearer token (issuer metadata + JWKS of this server). */
   const validate = (token: string) =>
-    oauth.validateJwtAccessToken(AS, new Request('https://api.example.com/things', { headers: { authorization: `Bearer ${token}` } }), ORIGIN, clientOptions(t));
-  const header = (token: string) => JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString()) as Record<string, unknown>;
+    oauth.validateJwtAccessToken(
+      AS,
+      new Request('https://api.example.com/things', { headers: { authorization: `Bearer ${token}` } }),
+      ORIGIN,
+      clientOptions(t),
+    );
+  const header = (token: string) =>
+    JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString()) as Record<string, unknown>;
 
   it('a cookie session: typ at+jwt and client_id = the browser client (the public origin), also after a refresh', async () => {
     const b = new Browser(t.request);
@@ -140,12 +205,16 @@ describe('access tokens › RFC 9068 JWT profile, validated by oauth4webapi.vali
     expect(await validate(b.cookies.get('__Host-tw_at') as string)).toMatchObject({ client_id: ORIGIN });
   });
 
-  it('an /auth/token session: client_id = the request\'s client_id, kept by the refresh grant (even one naming no client)', async () => {
+  it("an /auth/token session: client_id = the request's client_id, kept by the refresh grant (even one naming no client)", async () => {
     const first = await passwordGrant(t, await newAccount(t));
     expect(header(first.access_token).typ).toBe('at+jwt');
     expect(await validate(first.access_token)).toMatchObject({ client_id: CLIENT.client_id });
     const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first.refresh_token as string });
-    const response = await t.request('/auth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    const response = await t.request('/auth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
     expect(response.status).toBe(200);
     const next = (await response.json()) as { access_token: string };
     expect(await validate(next.access_token)).toMatchObject({ client_id: CLIENT.client_id });
@@ -154,8 +223,14 @@ describe('access tokens › RFC 9068 JWT profile, validated by oauth4webapi.vali
   it('an /auth/token request without client_id: the fixed native client id tokenward-native', async () => {
     const email = await newAccount(t);
     const form = new URLSearchParams({ grant_type: 'password', username: email, password: PASSWORD });
-    const response = await t.request('/auth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    const response = await t.request('/auth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
     expect(response.status).toBe(200);
-    expect(await validate(((await response.json()) as { access_token: string }).access_token)).toMatchObject({ client_id: 'tokenward-native' });
+    expect(await validate(((await response.json()) as { access_token: string }).access_token)).toMatchObject({
+      client_id: 'tokenward-native',
+    });
   });
 });

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Browser, createTestInstance, parseSetCookies, signup, TestClock, type TestInstance } from '../support/instance.js';
+import {
+  Browser,
+  createTestInstance,
+  parseSetCookies,
+  signup,
+  TestClock,
+  type TestInstance,
+} from '../support/instance.js';
 
 let t: TestInstance | undefined;
 afterEach(async () => {
@@ -10,7 +17,11 @@ afterEach(async () => {
 const RT = '__Secure-tw_rt';
 const DEV = '__Host-tw_dev';
 /** `POST /auth/refresh` with a refresh cookie and, like the browser that holds it, its device cookie (if any). */
-const refreshWith = (inst: TestInstance, token: string, options: { device?: string | undefined; userAgent?: string } = {}) =>
+const refreshWith = (
+  inst: TestInstance,
+  token: string,
+  options: { device?: string | undefined; userAgent?: string } = {},
+) =>
   inst.request('/auth/refresh', {
     method: 'POST',
     headers: {
@@ -86,7 +97,9 @@ describe('refresh › rotation', () => {
     expect(await code(await refreshWith(t, successor))).toBe('session_expired');
     const profile = await t.request('/api/profile', { headers: { cookie: `__Host-tw_at=${access}` } });
     expect(profile.status).toBe(401);
-    const me = (await (await t.request('/auth/me', { headers: { authorization: `Bearer ${access}` } })).json()) as { code: string };
+    const me = (await (await t.request('/auth/me', { headers: { authorization: `Bearer ${access}` } })).json()) as {
+      code: string;
+    };
     expect(me.code).toBe('invalid_token');
   });
 
@@ -119,7 +132,9 @@ describe('grace window', () => {
   const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
 
   /** A victim signed in on one browser that has just refreshed; the predecessor is what a thief copied. */
-  async function victimAfterRefresh(clock: TestClock): Promise<{ b: Browser; stolen: string; successor: string; sessionId: string; userId: string }> {
+  async function victimAfterRefresh(
+    clock: TestClock,
+  ): Promise<{ b: Browser; stolen: string; successor: string; sessionId: string; userId: string }> {
     t = await createTestInstance({}, { clock });
     const b = new Browser(t.request);
     const { response } = await signup(b);
@@ -131,7 +146,11 @@ describe('grace window', () => {
     return { b, stolen, successor, sessionId: session.id, userId: user.id };
   }
 
-  async function expectReuseDetected(inst: TestInstance, res: Response, victim: { b: Browser; successor: string; sessionId: string; userId: string }): Promise<void> {
+  async function expectReuseDetected(
+    inst: TestInstance,
+    res: Response,
+    victim: { b: Browser; successor: string; sessionId: string; userId: string },
+  ): Promise<void> {
     expect(res.status).toBe(401);
     expect(await code(res)).toBe('refresh_reused');
     const cookies = parseSetCookies(res);
@@ -140,11 +159,15 @@ describe('grace window', () => {
     expect(cookies.get(RT)?.attributes.get('max-age')).toBe('0');
     expect(cookies.get('__Host-tw_at')?.attributes.get('max-age')).toBe('0');
     // The whole session is revoked: the victim's successor and access token fail too.
-    expect(await code(await refreshWith(inst, victim.successor, { device: victim.b.cookies.get(DEV) }))).toBe('session_expired');
+    expect(await code(await refreshWith(inst, victim.successor, { device: victim.b.cookies.get(DEV) }))).toBe(
+      'session_expired',
+    );
     expect((await victim.b.fetch('/api/profile')).status).toBe(401);
     expect((await inst.tw.context.store.getSession(victim.sessionId))?.revokeReason).toBe('refresh_reuse');
     const { events } = await inst.tw.context.store.listEvents(victim.userId, { limit: 20 });
-    expect(events.filter((e) => e.type === 'refresh.reuse_detected').map((e) => e.sessionId)).toEqual([victim.sessionId]);
+    expect(events.filter((e) => e.type === 'refresh.reuse_detected').map((e) => e.sessionId)).toEqual([
+      victim.sessionId,
+    ]);
   }
 
   it('a stolen rotated token from another device (no device cookie, another User-Agent) is reuse and revokes the session', async () => {
@@ -156,7 +179,7 @@ describe('grace window', () => {
     await expectReuseDetected(inst, thief, victim);
   });
 
-  it('a stolen rotated token presented with another browser\'s device cookie is reuse and revokes the session', async () => {
+  it("a stolen rotated token presented with another browser's device cookie is reuse and revokes the session", async () => {
     const clock = new TestClock(Date.now());
     const victim = await victimAfterRefresh(clock);
     const inst = t as TestInstance;
@@ -166,7 +189,11 @@ describe('grace window', () => {
     const thiefDevice = own.cookies.get(DEV) as string;
     expect(thiefDevice).not.toBe(victim.b.cookies.get(DEV));
     clock.advance(1);
-    await expectReuseDetected(inst, await refreshWith(inst, victim.stolen, { device: thiefDevice, userAgent: FIREFOX }), victim);
+    await expectReuseDetected(
+      inst,
+      await refreshWith(inst, victim.stolen, { device: thiefDevice, userAgent: FIREFOX }),
+      victim,
+    );
   });
 
   it('the rotating browser itself still gets the same successor within the window (a lost response, a racing tab)', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestInstance, type TestInstance } from '../support/instance.js';
 import { deviceBrowser, signupAs } from '../support/account.js';
+import { createTestInstance, type TestInstance } from '../support/instance.js';
 
 // Every route the server knows (auth routes and the demo API), every hostile body shape, with a
 // valid session and CSRF header so requests get past the guards into the handlers: the answer is
@@ -14,7 +14,8 @@ afterAll(async () => {
   await t.close();
 });
 
-const LEAK = /at .*\.(ts|js):\d+|SQLITE|sqlite|postgres|kysely|TypeError|ReferenceError|undefined is not|Cannot read prop/i;
+const LEAK =
+  /at .*\.(ts|js):\d+|SQLITE|sqlite|postgres|kysely|TypeError|ReferenceError|undefined is not|Cannot read prop/i;
 
 /** API.md: every error is problem+json, except `POST /auth/token`'s, which follow RFC 6749 §5.2. */
 const OAUTH_ERROR_PATHS = new Set(['/auth/token']);
@@ -36,9 +37,31 @@ const BODIES: Array<[string, string | Uint8Array, string]> = [
   ['a JSON array', '[1,2,3]', 'application/json'],
   ['a JSON string', '"x"', 'application/json'],
   ['JSON null', 'null', 'application/json'],
-  ['wrong member types', JSON.stringify({ email: 1, password: [], code: {}, text: 5, amount: '1', name: true, refresh_token: 3, grant_type: 9, totp: [] }), 'application/json'],
-  ['prototype keys', '{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}, "toString": 1}', 'application/json'],
-  ['NUL bytes', JSON.stringify({ email: 'a\u0000@b.co', password: 'p\u0000assword!', code: '12\u00003456', text: '\u0000' }), 'application/json'],
+  [
+    'wrong member types',
+    JSON.stringify({
+      email: 1,
+      password: [],
+      code: {},
+      text: 5,
+      amount: '1',
+      name: true,
+      refresh_token: 3,
+      grant_type: 9,
+      totp: [],
+    }),
+    'application/json',
+  ],
+  [
+    'prototype keys',
+    '{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}, "toString": 1}',
+    'application/json',
+  ],
+  [
+    'NUL bytes',
+    JSON.stringify({ email: 'a\u0000@b.co', password: 'p\u0000assword!', code: '12\u00003456', text: '\u0000' }),
+    'application/json',
+  ],
   ['deep nesting', `${'['.repeat(5000)}${']'.repeat(5000)}`, 'application/json'],
   ['invalid UTF-8', new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), 'application/json'],
   ['an oversized body', JSON.stringify({ text: 'x'.repeat(70 * 1024) }), 'application/json'],
@@ -85,21 +108,34 @@ describe('every route answers hostile input with a 4xx problem+json, never a 5xx
       const csrf = b.cookies.get('__Host-tw_csrf') ?? '';
       const variants: Array<{ name: string; init: RequestInit; query?: string }> = [];
       if (route.method === 'GET' || route.method === 'DELETE') {
-        variants.push({ name: 'hostile query', init: {}, query: '?cursor=%00%ff&limit=-1&limit=1e99&returnTo=//evil.test&__proto__[x]=1' });
+        variants.push({
+          name: 'hostile query',
+          init: {},
+          query: '?cursor=%00%ff&limit=-1&limit=1e99&returnTo=//evil.test&__proto__[x]=1',
+        });
         variants.push({ name: 'array query', init: {}, query: `?cursor[]=1&${'a=1&'.repeat(500)}` });
       }
-      for (const [name, body, type] of BODIES) variants.push({ name, init: { body: body as RequestInit['body'] & object, headers: { 'content-type': type } } });
+      for (const [name, body, type] of BODIES)
+        variants.push({
+          name,
+          init: { body: body as RequestInit['body'] & object, headers: { 'content-type': type } },
+        });
       for (const v of variants) {
         const headers = new Headers(v.init.headers);
         headers.set('x-csrf-token', csrf);
         headers.set('origin', 'http://localhost:3000');
         const method = route.method;
         const hasBody = method !== 'GET' && method !== 'HEAD';
-        const res = await b.fetch(`${route.path}${v.query ?? ''}`, { method, headers, ...(hasBody && v.init.body !== undefined ? { body: v.init.body } : {}) });
+        const res = await b.fetch(`${route.path}${v.query ?? ''}`, {
+          method,
+          headers,
+          ...(hasBody && v.init.body !== undefined ? { body: v.init.body } : {}),
+        });
         const text = await res.text();
         const where = `${method} ${route.path} with ${v.name}: ${res.status}`;
         if (res.status >= 500) failures.push(`${where} ${text.slice(0, 200)}`);
-        else if (res.status >= 400 && !isContractError(route.path, res, text)) failures.push(`${where} is not ${errorShape(route.path)} (${res.headers.get('content-type')})`);
+        else if (res.status >= 400 && !isContractError(route.path, res, text))
+          failures.push(`${where} is not ${errorShape(route.path)} (${res.headers.get('content-type')})`);
         else if (LEAK.test(text)) failures.push(`${where} leaks: ${text.slice(0, 200)}`);
       }
     }
@@ -121,7 +157,8 @@ describe('every route answers hostile input with a 4xx problem+json, never a 5xx
         const text = await res.text();
         const where = `${route.method} ${route.path} with ${name}: ${res.status}`;
         if (res.status >= 500) failures.push(`${where} ${text.slice(0, 200)}`);
-        else if (res.status >= 400 && !isContractError(route.path, res, text)) failures.push(`${where} is not ${errorShape(route.path)}`);
+        else if (res.status >= 400 && !isContractError(route.path, res, text))
+          failures.push(`${where} is not ${errorShape(route.path)}`);
         else if (LEAK.test(text)) failures.push(`${where} leaks: ${text.slice(0, 200)}`);
       }
     }
@@ -137,8 +174,10 @@ describe('every route answers hostile input with a 4xx problem+json, never a 5xx
         if (methods.has(method)) continue;
         const res = await t.request(path, { method, headers: { 'sec-fetch-site': 'same-origin' } });
         const allow = res.headers.get('allow') ?? '';
-        if (res.status !== 405 || res.headers.get('content-type') !== 'application/problem+json') failures.push(`${method} ${path}: ${res.status}`);
-        else if (![...methods].every((m) => allow.includes(m))) failures.push(`${method} ${path}: Allow "${allow}" misses ${[...methods].join(', ')}`);
+        if (res.status !== 405 || res.headers.get('content-type') !== 'application/problem+json')
+          failures.push(`${method} ${path}: ${res.status}`);
+        else if (![...methods].every((m) => allow.includes(m)))
+          failures.push(`${method} ${path}: Allow "${allow}" misses ${[...methods].join(', ')}`);
       }
     }
     expect(failures).toEqual([]);

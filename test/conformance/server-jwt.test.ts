@@ -1,5 +1,5 @@
-import { base64url, exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { createHmac } from 'node:crypto';
+import { base64url, exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, createTestInstance, signup, type TestInstance } from '../support/instance.js';
 
@@ -21,7 +21,8 @@ afterAll(async () => {
 });
 
 const enc = (o: unknown) => base64url.encode(JSON.stringify(o));
-const status = async (token: string) => (await t.request('/api/profile', { headers: { cookie: `__Host-tw_at=${token}` } })).status;
+const status = async (token: string) =>
+  (await t.request('/api/profile', { headers: { cookie: `__Host-tw_at=${token}` } })).status;
 const hs256 = (h: unknown, p: unknown, secret: string | Buffer) => {
   const input = `${enc(h)}.${enc(p)}`;
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
@@ -49,11 +50,17 @@ describe('server › forged access tokens are rejected (401 invalid_token)', () 
   });
   it('signed by an attacker key with the right kid, and with an embedded jwk', async () => {
     const { privateKey, publicKey } = await generateKeyPair('EdDSA');
-    const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: header.kid as string }).sign(privateKey);
+    const forged = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: header.kid as string })
+      .sign(privateKey);
     expect(await status(forged)).toBe(401);
-    const embedded = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: header.kid as string, jwk: await exportJWK(publicKey) }).sign(privateKey);
+    const embedded = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: header.kid as string, jwk: await exportJWK(publicKey) })
+      .sign(privateKey);
     expect(await status(embedded)).toBe(401);
-    const jku = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: 'x', jku: 'https://evil.example/jwks' }).sign(privateKey);
+    const jku = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: 'x', jku: 'https://evil.example/jwks' })
+      .sign(privateKey);
     expect(await status(jku)).toBe(401);
     expect(await exportSPKI(publicKey)).toContain('BEGIN PUBLIC KEY');
   });

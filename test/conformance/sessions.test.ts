@@ -60,7 +60,10 @@ async function listSessions(b: ReturnType<typeof deviceBrowser>): Promise<Listed
   return (await json<{ sessions: ListedSession[] }>(response)).sessions;
 }
 
-async function listEvents(b: ReturnType<typeof deviceBrowser>, query = ''): Promise<{ events: ListedEvent[]; nextCursor: string | null }> {
+async function listEvents(
+  b: ReturnType<typeof deviceBrowser>,
+  query = '',
+): Promise<{ events: ListedEvent[]; nextCursor: string | null }> {
   const response = await b.fetch(`/auth/events${query}`);
   expect(response.status).toBe(200);
   return json(response);
@@ -86,7 +89,12 @@ describe('GET /auth/sessions', () => {
       lastActiveAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       newDevice: false,
     });
-    expect(other).toMatchObject({ current: false, device: { browser: 'Safari', os: 'iOS', label: 'Safari on iOS' }, ip: '198.51.100.20', newDevice: true });
+    expect(other).toMatchObject({
+      current: false,
+      device: { browser: 'Safari', os: 'iOS', label: 'Safari on iOS' },
+      ip: '198.51.100.20',
+      newDevice: true,
+    });
     // The phone sees the same list with itself as current.
     expect((await listSessions(phone)).find((s) => s.current)?.id).toBe(phoneSession);
     // Nothing secret in the list.
@@ -169,13 +177,20 @@ describe('DELETE /auth/sessions/:id', () => {
     const { email } = await signupAs(b);
     const other = deviceBrowser(t, { ip: '198.51.100.31' });
     const otherId = await loginSession(other, email);
-    const response = await b.fetch(`/auth/sessions/${otherId}`, { method: 'DELETE', headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } });
+    const response = await b.fetch(`/auth/sessions/${otherId}`, {
+      method: 'DELETE',
+      headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+    });
     await expectProblem(response, 403, 'csrf_rejected');
     expect((await other.fetch('/api/profile')).status).toBe(200);
   });
 
   it('401 without a session', async () => {
-    await expectProblem(await deviceBrowser(t).fetch(`/auth/sessions/${crypto.randomUUID()}`, { method: 'DELETE' }), 401, 'unauthenticated');
+    await expectProblem(
+      await deviceBrowser(t).fetch(`/auth/sessions/${crypto.randomUUID()}`, { method: 'DELETE' }),
+      401,
+      'unauthenticated',
+    );
   });
 
   it('405 with Allow for a wrong method', async () => {
@@ -210,12 +225,20 @@ describe('POST /auth/sessions/revoke-others', () => {
   });
 
   it('401 without a session; 403 cross-site', async () => {
-    await expectProblem(await deviceBrowser(t).fetch('/auth/sessions/revoke-others', { method: 'POST' }), 401, 'unauthenticated');
+    await expectProblem(
+      await deviceBrowser(t).fetch('/auth/sessions/revoke-others', { method: 'POST' }),
+      401,
+      'unauthenticated',
+    );
     const a = deviceBrowser(t);
     const { email } = await signupAs(a);
     const b = deviceBrowser(t, { ip: '198.51.100.42' });
     await loginSession(b, email);
-    await expectProblem(await a.fetch('/auth/sessions/revoke-others', { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' } }), 403, 'csrf_rejected');
+    await expectProblem(
+      await a.fetch('/auth/sessions/revoke-others', { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' } }),
+      403,
+      'csrf_rejected',
+    );
     expect((await b.fetch('/api/profile')).status).toBe(200);
   });
 });
@@ -248,7 +271,8 @@ describe('last_active_at', () => {
     const b = deviceBrowser(t);
     const { sessionId } = await signupAs(b);
     const created = clock.now();
-    const lastActive = async (): Promise<number> => (await t.tw.context.store.getSession(sessionId))?.lastActiveAt ?? -1;
+    const lastActive = async (): Promise<number> =>
+      (await t.tw.context.store.getSession(sessionId))?.lastActiveAt ?? -1;
 
     clock.advance(5);
     expect((await b.fetch('/api/profile')).status).toBe(200);
@@ -290,7 +314,10 @@ describe('new-device detection', () => {
     alerts.length = 0;
     const b = deviceBrowser(t, { ip: '203.0.113.60', userAgent: CHROME_MAC });
     const { email } = await signupAs(b);
-    const sameNetwork = deviceBrowser(t, { ip: '203.0.113.99', userAgent: CHROME_MAC.replace('120.0.0.0', '121.0.0.0') });
+    const sameNetwork = deviceBrowser(t, {
+      ip: '203.0.113.99',
+      userAgent: CHROME_MAC.replace('120.0.0.0', '121.0.0.0'),
+    });
     const id = await loginSession(sameNetwork, email);
     expect((await listSessions(sameNetwork)).find((s) => s.id === id)?.newDevice).toBe(false);
   });
@@ -315,7 +342,11 @@ describe('new-device detection', () => {
     const id = await loginSession(intruder, email);
     expect((await listSessions(laptop)).find((s) => s.id === id)?.newDevice).toBe(true);
     const { events } = await listEvents(laptop);
-    expect(events.find((e) => e.type === 'login.new_device')).toMatchObject({ sessionId: id, ip: '198.51.100.77', device: 'Firefox on Linux' });
+    expect(events.find((e) => e.type === 'login.new_device')).toMatchObject({
+      sessionId: id,
+      ip: '198.51.100.77',
+      device: 'Firefox on Linux',
+    });
     // Only this account's alerts: an earlier test's alert may still be on its way (delivery is deferred).
     const mine = () => alerts.filter((a) => a.user.email === email);
     await eventually(() => expect(mine().length).toBe(1));
@@ -324,7 +355,9 @@ describe('new-device detection', () => {
       user: { id: userId, email, name: null },
       session: { id, ip: '198.51.100.77', device: { browser: 'Firefox', os: 'Linux', label: 'Firefox on Linux' } },
     });
-    expect(alert?.notMeUrl).toMatch(/^http:\/\/localhost:3000\/auth\/sessions\/not-me\?token=[0-9a-f-]{36}\.\d+\.[A-Za-z0-9_-]{43}$/);
+    expect(alert?.notMeUrl).toMatch(
+      /^http:\/\/localhost:3000\/auth\/sessions\/not-me\?token=[0-9a-f-]{36}\.\d+\.[A-Za-z0-9_-]{43}$/,
+    );
     // The intruder's next login from the same device is known (its device cookie was set).
     expect(intruder.cookies.get('__Host-tw_dev')).toMatch(/^[A-Za-z0-9_-]{22,64}$/);
     const again = await loginSession(intruder, email);
@@ -336,9 +369,13 @@ describe('new-device detection', () => {
     const { email } = await signupAs(laptop);
     try {
       hookMode = 'throw';
-      expect((await loginAs(deviceBrowser(t, { ip: '198.51.100.81', userAgent: FIREFOX_LINUX }), email)).status).toBe(200);
+      expect((await loginAs(deviceBrowser(t, { ip: '198.51.100.81', userAgent: FIREFOX_LINUX }), email)).status).toBe(
+        200,
+      );
       hookMode = 'hang';
-      expect((await loginAs(deviceBrowser(t, { ip: '198.51.100.82', userAgent: SAFARI_IPHONE }), email)).status).toBe(200);
+      expect((await loginAs(deviceBrowser(t, { ip: '198.51.100.82', userAgent: SAFARI_IPHONE }), email)).status).toBe(
+        200,
+      );
     } finally {
       await new Promise((r) => setTimeout(r, 20));
       hookMode = 'record';
@@ -373,7 +410,11 @@ describe('not-me link', () => {
     expect((await intruder.fetch('/api/profile')).status).toBe(200);
 
     // The click on the page's button: its form posts back to the same URL (any browser, no cookies needed).
-    const confirmed = await t.request(path, { method: 'POST', headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    const confirmed = await t.request(path, {
+      method: 'POST',
+      headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    });
     expect(confirmed.status).toBe(200);
     expect(confirmed.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await confirmed.text()).toContain('Signed out');
@@ -389,14 +430,19 @@ describe('not-me link', () => {
     expect((await t.request(path, { headers: { accept: 'text/html' } })).status).toBe(400);
   });
 
-  it('POST {token} in the JSON body (an app\'s own page or client) revokes that session once: {revoked: 1}', async () => {
+  it("POST {token} in the JSON body (an app's own page or client) revokes that session once: {revoked: 1}", async () => {
     const laptop = deviceBrowser(t, { ip: '203.0.113.92' });
     const { email } = await signupAs(laptop);
     const intruder = deviceBrowser(t, { ip: '198.51.100.92', userAgent: FIREFOX_LINUX });
     const intruderSession = await loginSession(intruder, email);
     const { notMeUrl } = await alertFor(email);
     const token = new URL(notMeUrl).searchParams.get('token') ?? '';
-    const post = (body: unknown) => t.request('/auth/sessions/not-me', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+    const post = (body: unknown) =>
+      t.request('/auth/sessions/not-me', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(body),
+      });
 
     const confirmed = await post({ token });
     expect(confirmed.status).toBe(200);
@@ -404,15 +450,29 @@ describe('not-me link', () => {
     expect(await json(confirmed)).toEqual({ revoked: 1 });
     await expectProblem(await intruder.fetch('/api/profile'), 401, 'invalid_token');
     expect((await laptop.fetch('/api/profile')).status).toBe(200);
-    expect((await listEvents(laptop)).events.find((e) => e.type === 'session.reported_not_me')?.sessionId).toBe(intruderSession);
+    expect((await listEvents(laptop)).events.find((e) => e.type === 'session.reported_not_me')?.sessionId).toBe(
+      intruderSession,
+    );
 
     // Used, wrong or malformed: 400 invalid_link; a body without a string token: 400 invalid_request.
     await expectProblem(await post({ token }), 400, 'invalid_link');
-    await expectProblem(await post({ token: `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}` }), 400, 'invalid_link');
+    await expectProblem(
+      await post({ token: `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}` }),
+      400,
+      'invalid_link',
+    );
     await expectProblem(await post({ token: 'x'.repeat(300) }), 400, 'invalid_link');
     await expectProblem(await post({}), 400, 'invalid_request');
     await expectProblem(await post({ token: ['x'] }), 400, 'invalid_request');
-    await expectProblem(await t.request('/auth/sessions/not-me', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"token":' }), 400, 'invalid_request');
+    await expectProblem(
+      await t.request('/auth/sessions/not-me', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"token":',
+      }),
+      400,
+      'invalid_request',
+    );
   });
 
   it('a tampered, malformed or missing token is 400 invalid_link', async () => {
@@ -423,9 +483,19 @@ describe('not-me link', () => {
     const { notMeUrl } = await alertFor(email);
     const token = new URL(notMeUrl).searchParams.get('token') ?? '';
     const [sid, exp, mac] = token.split('.');
-    const tampered = [`${crypto.randomUUID()}.${exp}.${mac}`, `${sid}.${Number(exp) + 1}.${mac}`, `${sid}.${exp}.${'A'.repeat(43)}`, 'x', ''];
+    const tampered = [
+      `${crypto.randomUUID()}.${exp}.${mac}`,
+      `${sid}.${Number(exp) + 1}.${mac}`,
+      `${sid}.${exp}.${'A'.repeat(43)}`,
+      'x',
+      '',
+    ];
     for (const bad of tampered) {
-      await expectProblem(await t.request(`/auth/sessions/not-me?token=${encodeURIComponent(bad)}`, { method: 'POST' }), 400, 'invalid_link');
+      await expectProblem(
+        await t.request(`/auth/sessions/not-me?token=${encodeURIComponent(bad)}`, { method: 'POST' }),
+        400,
+        'invalid_link',
+      );
     }
     await expectProblem(await t.request('/auth/sessions/not-me', { method: 'POST' }), 400, 'invalid_link');
     expect((await intruder.fetch('/api/profile')).status).toBe(200);
@@ -446,7 +516,13 @@ describe('GET /auth/events', () => {
     // Signup records two events in the same millisecond: their relative order is not specified.
     expect(events[0]?.type).toBe('login.failed');
     expect(events.map((e) => e.type).sort()).toEqual(['login.failed', 'login.success', 'user.signup']);
-    expect(events.find((e) => e.type === 'login.success')).toEqual({ type: 'login.success', at: new Date(clock.now() - 1000).toISOString(), ip: '203.0.113.100', device: 'Chrome on macOS', sessionId });
+    expect(events.find((e) => e.type === 'login.success')).toEqual({
+      type: 'login.success',
+      at: new Date(clock.now() - 1000).toISOString(),
+      ip: '203.0.113.100',
+      device: 'Chrome on macOS',
+      sessionId,
+    });
     for (const e of events) expect(Object.keys(e).sort()).toEqual(['at', 'device', 'ip', 'sessionId', 'type']);
   });
 
@@ -471,7 +547,16 @@ describe('GET /auth/events', () => {
   it('400 invalid_request for a bad cursor or limit; 401 without a session', async () => {
     const b = deviceBrowser(t);
     await signupAs(b);
-    for (const query of ['?before=%25%25%25', '?before=bm90LWEtY3Vyc29y', `?before=${'A'.repeat(500)}`, '?limit=0', '?limit=101', '?limit=abc', '?limit=-1', '?limit=1.5']) {
+    for (const query of [
+      '?before=%25%25%25',
+      '?before=bm90LWEtY3Vyc29y',
+      `?before=${'A'.repeat(500)}`,
+      '?limit=0',
+      '?limit=101',
+      '?limit=abc',
+      '?limit=-1',
+      '?limit=1.5',
+    ]) {
       await expectProblem(await b.fetch(`/auth/events${query}`), 400, 'invalid_request');
     }
     await expectProblem(await deviceBrowser(t).fetch('/auth/events'), 401, 'unauthenticated');

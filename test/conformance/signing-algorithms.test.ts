@@ -38,7 +38,11 @@ describe.each(['EdDSA', 'ES256', 'RS256'] as const)('signing algorithm %s', (alg
     const key = jwks.keys.find((k) => k.kid === header.kid);
     expect(key).toMatchObject({ ...EXPECTED_JWK[algorithm], alg: algorithm, use: 'sig' });
     for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key?.[member]).toBeUndefined();
-    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]), { issuer: ORIGIN, audience: ORIGIN, algorithms: [algorithm] });
+    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]), {
+      issuer: ORIGIN,
+      audience: ORIGIN,
+      algorithms: [algorithm],
+    });
     expect(payload.sub).toBeTruthy();
   });
 
@@ -50,7 +54,12 @@ describe.each(['EdDSA', 'ES256', 'RS256'] as const)('signing algorithm %s', (alg
   });
 
   it('another service verifies the token with tokenward/verify and the live JWKS', async () => {
-    const verifier = createVerifier({ issuer: ORIGIN, audience: ORIGIN, jwksUrl: `${t.url}/.well-known/jwks.json`, algorithms: [algorithm] });
+    const verifier = createVerifier({
+      issuer: ORIGIN,
+      audience: ORIGIN,
+      jwksUrl: `${t.url}/.well-known/jwks.json`,
+      algorithms: [algorithm],
+    });
     try {
       const claims = await verifier.verify(b.cookies.get('__Host-tw_at') as string);
       expect(claims.sub).toBeTruthy();
@@ -63,14 +72,20 @@ describe.each(['EdDSA', 'ES256', 'RS256'] as const)('signing algorithm %s', (alg
     const key = await createDpopKey('ES256');
     const res = await t.request('/auth/token', {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await createProof(key, { htm: 'POST', htu: `${ORIGIN}/auth/token` }) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: await createProof(key, { htm: 'POST', htu: `${ORIGIN}/auth/token` }),
+      },
       body: new URLSearchParams({ grant_type: 'password', username: email, password: PASSWORD }).toString(),
     });
     expect(res.status).toBe(200);
     const { access_token } = (await res.json()) as { access_token: string };
     expect(decodeProtectedHeader(access_token).alg).toBe(algorithm);
     const profile = await t.request('/api/profile', {
-      headers: { authorization: `DPoP ${access_token}`, dpop: await createProof(key, { htm: 'GET', htu: `${ORIGIN}/api/profile`, accessToken: access_token }) },
+      headers: {
+        authorization: `DPoP ${access_token}`,
+        dpop: await createProof(key, { htm: 'GET', htu: `${ORIGIN}/api/profile`, accessToken: access_token }),
+      },
     });
     expect(profile.status).toBe(200);
   });

@@ -10,7 +10,9 @@ const CHALLENGE = /^Bearer error="insufficient_user_authentication", error_descr
 beforeAll(async () => {
   t = await createTestInstance({ limitLoginPerAccount: 3 }, { clock, listen: false });
   // An application route with a tighter max_age than the grant lifetime.
-  t.tw.app.post('/api/close-account', t.tw.requireSession(), t.tw.requireStepUp({ maxAge: 60 }), (c) => c.json({ closed: true }));
+  t.tw.app.post('/api/close-account', t.tw.requireSession(), t.tw.requireStepUp({ maxAge: 60 }), (c) =>
+    c.json({ closed: true }),
+  );
   // requireStepUp alone also authenticates (and applies the CSRF rule).
   t.tw.app.post('/api/export', t.tw.requireStepUp(), (c) => c.json({ userId: c.get('tokenward').userId }));
 });
@@ -56,12 +58,17 @@ describe('POST /auth/step-up', () => {
   it('429 too_many_attempts with Retry-After after the login backoff threshold (shared with login)', async () => {
     const b = deviceBrowser(t);
     const { email } = await signupAs(b);
-    for (let i = 0; i < 3; i++) await expectProblem(await stepUp(b, { password: `wrong ${i} password` }), 401, 'invalid_credentials');
+    for (let i = 0; i < 3; i++)
+      await expectProblem(await stepUp(b, { password: `wrong ${i} password` }), 401, 'invalid_credentials');
     const limited = await stepUp(b, { password: PASSWORD });
     await expectProblem(limited, 429, 'too_many_attempts');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     // The same account backoff guards login: no extra guesses through the other door.
-    await expectProblem(await deviceBrowser(t).fetch('/auth/login', { method: 'POST', json: { email, password: PASSWORD } }), 429, 'too_many_attempts');
+    await expectProblem(
+      await deviceBrowser(t).fetch('/auth/login', { method: 'POST', json: { email, password: PASSWORD } }),
+      429,
+      'too_many_attempts',
+    );
     clock.advance(2);
     expect((await stepUp(b)).status).toBe(200);
   });
@@ -71,8 +78,20 @@ describe('POST /auth/step-up', () => {
     await signupAs(b);
     await expectProblem(await stepUp(b, {}), 400, 'invalid_request');
     await expectProblem(await stepUp(b, { password: PASSWORD, totp: '123456' }), 400, 'invalid_request');
-    await expectProblem(await b.fetch('/auth/step-up', { method: 'POST', json: { password: 12345678 } }), 400, 'invalid_request');
-    await expectProblem(await b.fetch('/auth/step-up', { method: 'POST', body: 'password=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
+    await expectProblem(
+      await b.fetch('/auth/step-up', { method: 'POST', json: { password: 12345678 } }),
+      400,
+      'invalid_request',
+    );
+    await expectProblem(
+      await b.fetch('/auth/step-up', {
+        method: 'POST',
+        body: 'password=x',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   it('{totp} without TOTP enrolled is 401 invalid_credentials', async () => {
@@ -85,7 +104,11 @@ describe('POST /auth/step-up', () => {
     await expectProblem(await stepUp(deviceBrowser(t)), 401, 'unauthenticated');
     const b = deviceBrowser(t);
     await signupAs(b);
-    const response = await b.fetch('/auth/step-up', { method: 'POST', json: { password: PASSWORD }, headers: { 'sec-fetch-site': 'cross-site' } });
+    const response = await b.fetch('/auth/step-up', {
+      method: 'POST',
+      json: { password: PASSWORD },
+      headers: { 'sec-fetch-site': 'cross-site' },
+    });
     await expectProblem(response, 403, 'csrf_rejected');
     expect(parseSetCookies(response).has('__Host-tw_su')).toBe(false);
   });
@@ -116,10 +139,14 @@ describe('requireStepUp (demo POST /api/transfer)', () => {
     const first = await expectProblem(again, 401, 'step_up_required');
     const noGrant = await transfer(deviceBrowser(t));
     expect(noGrant.status).toBe(401);
-    expect(first).toEqual(await json(await (async () => {
-      b.cookies.delete('__Host-tw_su');
-      return transfer(b);
-    })()));
+    expect(first).toEqual(
+      await json(
+        await (async () => {
+          b.cookies.delete('__Host-tw_su');
+          return transfer(b);
+        })(),
+      ),
+    );
   });
 
   it('two racing requests with one grant: exactly one succeeds', async () => {
@@ -170,7 +197,14 @@ describe('requireStepUp (demo POST /api/transfer)', () => {
   it('a forged or garbage grant cookie is 401 step_up_required, never 500', async () => {
     const b = deviceBrowser(t);
     await signupAs(b);
-    for (const value of ['x', 'v1.AAAA.BBBB', `v1.${'A'.repeat(16)}.${'B'.repeat(64)}`, 'v1..', '%00', 'a'.repeat(4000)]) {
+    for (const value of [
+      'x',
+      'v1.AAAA.BBBB',
+      `v1.${'A'.repeat(16)}.${'B'.repeat(64)}`,
+      'v1..',
+      '%00',
+      'a'.repeat(4000),
+    ]) {
       b.cookies.set('__Host-tw_su', value);
       await expectProblem(await transfer(b), 401, 'step_up_required');
     }

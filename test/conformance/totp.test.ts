@@ -1,7 +1,23 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deviceBrowser, expectProblem, json, loginAs, PASSWORD, secretOf, signupAs, stepUp, totpCode } from '../support/account.js';
-import { type Browser, createTestInstance, parseSetCookies, TestClock, type TestInstance } from '../support/instance.js';
+import {
+  deviceBrowser,
+  expectProblem,
+  json,
+  loginAs,
+  PASSWORD,
+  secretOf,
+  signupAs,
+  stepUp,
+  totpCode,
+} from '../support/account.js';
+import {
+  type Browser,
+  createTestInstance,
+  parseSetCookies,
+  TestClock,
+  type TestInstance,
+} from '../support/instance.js';
 
 let t: TestInstance;
 const clock = new TestClock();
@@ -31,7 +47,10 @@ async function userWithTotp(): Promise<{ b: Browser; email: string; secret: stri
   const b = deviceBrowser(t);
   const { email } = await signupAs(b);
   const { secret } = await enroll(b);
-  const response = await b.fetch('/auth/totp/confirm', { method: 'POST', json: { code: totpCode(secret, clock.now()) } });
+  const response = await b.fetch('/auth/totp/confirm', {
+    method: 'POST',
+    json: { code: totpCode(secret, clock.now()) },
+  });
   expect(response.status).toBe(200);
   const { recoveryCodes } = await json<{ recoveryCodes: string[] }>(response);
   nextStep();
@@ -95,24 +114,40 @@ describe('TOTP enrollment', () => {
     }
     await expectProblem(await b.fetch('/auth/totp/confirm', { method: 'POST', json: {} }), 400, 'invalid_request');
     expect((await json(await b.fetch('/auth/totp'))).enabled).toBe(false);
-    const response = await b.fetch('/auth/totp/confirm', { method: 'POST', json: { code: totpCode(secret, clock.now()) } });
+    const response = await b.fetch('/auth/totp/confirm', {
+      method: 'POST',
+      json: { code: totpCode(secret, clock.now()) },
+    });
     expect(response.status).toBe(200);
     const body = await json<{ enabled: boolean; recoveryCodes: string[] }>(response);
     expect(body.enabled).toBe(true);
     expect(body.recoveryCodes.length).toBe(10);
     expect(new Set(body.recoveryCodes).size).toBe(10);
-    for (const code of body.recoveryCodes) expect(code).toMatch(/^[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}$/);
+    for (const code of body.recoveryCodes)
+      expect(code).toMatch(/^[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}$/);
     expect(await json(await b.fetch('/auth/totp'))).toEqual({ enabled: true, pending: false, recoveryCodesLeft: 10 });
     // Confirming again: nothing pending.
     nextStep();
-    await expectProblem(await b.fetch('/auth/totp/confirm', { method: 'POST', json: { code: totpCode(secret, clock.now()) } }), 400, 'invalid_request');
+    await expectProblem(
+      await b.fetch('/auth/totp/confirm', { method: 'POST', json: { code: totpCode(secret, clock.now()) } }),
+      400,
+      'invalid_request',
+    );
   });
 
   it('confirm without an enrollment is 400 invalid_request; 401 without a session', async () => {
     const b = deviceBrowser(t);
     await signupAs(b);
-    await expectProblem(await b.fetch('/auth/totp/confirm', { method: 'POST', json: { code: '123456' } }), 400, 'invalid_request');
-    await expectProblem(await deviceBrowser(t).fetch('/auth/totp/confirm', { method: 'POST', json: { code: '123456' } }), 401, 'unauthenticated');
+    await expectProblem(
+      await b.fetch('/auth/totp/confirm', { method: 'POST', json: { code: '123456' } }),
+      400,
+      'invalid_request',
+    );
+    await expectProblem(
+      await deviceBrowser(t).fetch('/auth/totp/confirm', { method: 'POST', json: { code: '123456' } }),
+      401,
+      'unauthenticated',
+    );
   });
 
   it('enroll while TOTP is on: 409 totp_already_enabled, and the step-up grant is not spent', async () => {
@@ -180,16 +215,29 @@ describe('login with TOTP', () => {
     const { email, secret } = await userWithTotp();
     clock.advance(90);
     nextStep();
-    await expectProblem(await secondStep(await passwordStep(email), { code: totpCode(secret, clock.now() - 60_000) }), 401, 'invalid_code');
-    expect((await secondStep(await passwordStep(email), { code: totpCode(secret, clock.now() - 30_000) })).status).toBe(200);
+    await expectProblem(
+      await secondStep(await passwordStep(email), { code: totpCode(secret, clock.now() - 60_000) }),
+      401,
+      'invalid_code',
+    );
+    expect((await secondStep(await passwordStep(email), { code: totpCode(secret, clock.now() - 30_000) })).status).toBe(
+      200,
+    );
     nextStep();
-    expect((await secondStep(await passwordStep(email), { code: totpCode(secret, clock.now() + 30_000) })).status).toBe(200);
+    expect((await secondStep(await passwordStep(email), { code: totpCode(secret, clock.now() + 30_000) })).status).toBe(
+      200,
+    );
   });
 
   it('401 invalid_code for wrong codes (API.md: the login is not proven); after five wrong codes the pending login is dropped', async () => {
     const { email, secret } = await userWithTotp();
     const b = await passwordStep(email);
-    for (let i = 0; i < 5; i++) await expectProblem(await secondStep(b, { code: '000000' === totpCode(secret, clock.now()) ? '111111' : '000000' }), 401, 'invalid_code');
+    for (let i = 0; i < 5; i++)
+      await expectProblem(
+        await secondStep(b, { code: '000000' === totpCode(secret, clock.now()) ? '111111' : '000000' }),
+        401,
+        'invalid_code',
+      );
     const response = await secondStep(b, { code: totpCode(secret, clock.now()) });
     // Five wrong codes also started the per-user backoff, which answers first.
     expect([401, 429]).toContain(response.status);
@@ -214,13 +262,17 @@ describe('login with TOTP', () => {
   it('recovery codes: any case and dashes accepted, each works once', async () => {
     const { b: owner, email, recoveryCodes } = await userWithTotp();
     const [first = '', second = ''] = recoveryCodes;
-    const response = await secondStep(await passwordStep(email), { recoveryCode: first.toUpperCase().replace(/-/g, ' ') });
+    const response = await secondStep(await passwordStep(email), {
+      recoveryCode: first.toUpperCase().replace(/-/g, ' '),
+    });
     expect(response.status).toBe(200);
     expect(decodeJwt(parseSetCookies(response).get('__Host-tw_at')?.value ?? '').amr).toEqual(['pwd', 'mfa']);
     await expectProblem(await secondStep(await passwordStep(email), { recoveryCode: first }), 401, 'invalid_code');
     expect((await secondStep(await passwordStep(email), { recoveryCode: second })).status).toBe(200);
     expect((await json(await owner.fetch('/auth/totp'))).recoveryCodesLeft).toBe(8);
-    const types = (await json<{ events: Array<{ type: string }> }>(await owner.fetch('/auth/events?limit=100'))).events.map((e) => e.type);
+    const types = (
+      await json<{ events: Array<{ type: string }> }>(await owner.fetch('/auth/events?limit=100'))
+    ).events.map((e) => e.type);
     expect(types.filter((x) => x === 'totp.recovery_code_used').length).toBe(2);
   });
 
@@ -234,7 +286,11 @@ describe('login with TOTP', () => {
 
   it('no, forged or expired pending login: 401 mfa_pending_invalid; a completed one cannot be replayed', async () => {
     const { email, secret } = await userWithTotp();
-    await expectProblem(await secondStep(deviceBrowser(t), { code: totpCode(secret, clock.now()) }), 401, 'mfa_pending_invalid');
+    await expectProblem(
+      await secondStep(deviceBrowser(t), { code: totpCode(secret, clock.now()) }),
+      401,
+      'mfa_pending_invalid',
+    );
     const forged = deviceBrowser(t);
     forged.cookies.set('__Secure-tw_mfa', 'v1.AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBB');
     await expectProblem(await secondStep(forged, { code: totpCode(secret, clock.now()) }), 401, 'mfa_pending_invalid');
@@ -257,9 +313,21 @@ describe('login with TOTP', () => {
     const { email } = await userWithTotp();
     const b = await passwordStep(email);
     await expectProblem(await secondStep(b, {}), 400, 'invalid_request');
-    await expectProblem(await secondStep(b, { code: '123456', recoveryCode: 'abcd-efgh-jkmn' }), 400, 'invalid_request');
+    await expectProblem(
+      await secondStep(b, { code: '123456', recoveryCode: 'abcd-efgh-jkmn' }),
+      400,
+      'invalid_request',
+    );
     await expectProblem(await secondStep(b, { code: 123456 }), 400, 'invalid_request');
-    await expectProblem(await b.fetch('/auth/login/totp', { method: 'POST', json: { code: '123456' }, headers: { 'sec-fetch-site': 'cross-site' } }), 403, 'csrf_rejected');
+    await expectProblem(
+      await b.fetch('/auth/login/totp', {
+        method: 'POST',
+        json: { code: '123456' },
+        headers: { 'sec-fetch-site': 'cross-site' },
+      }),
+      403,
+      'csrf_rejected',
+    );
   });
 });
 
@@ -279,11 +347,18 @@ describe('recovery codes and disabling', () => {
     const { b, email, secret, recoveryCodes } = await userWithTotp();
     await expectProblem(await b.fetch('/auth/totp/recovery-codes', { method: 'POST' }), 401, 'step_up_required');
     expect((await stepUp(b)).status).toBe(200);
-    const response = await b.fetch('/auth/totp/recovery-codes', { method: 'POST', json: { code: totpCode(secret, clock.now()) } });
+    const response = await b.fetch('/auth/totp/recovery-codes', {
+      method: 'POST',
+      json: { code: totpCode(secret, clock.now()) },
+    });
     expect(response.status).toBe(200);
     const fresh = (await json<{ recoveryCodes: string[] }>(response)).recoveryCodes;
     expect(fresh.length).toBe(10);
-    await expectProblem(await secondStep(await passwordStep(email), { recoveryCode: recoveryCodes[0] }), 401, 'invalid_code');
+    await expectProblem(
+      await secondStep(await passwordStep(email), { recoveryCode: recoveryCodes[0] }),
+      401,
+      'invalid_code',
+    );
     expect((await secondStep(await passwordStep(email), { recoveryCode: fresh[0] })).status).toBe(200);
   });
 
@@ -293,13 +368,27 @@ describe('recovery codes and disabling', () => {
     expect(await json(await loginAs(deviceBrowser(t), email))).toEqual({ mfaRequired: true });
     expect((await stepUp(b)).status).toBe(200);
     // A wrong code costs nothing but a counted attempt: the grant stays for the next try.
-    await expectProblem(await b.fetch('/auth/totp/disable', { method: 'POST', json: { code: '000000' === totpCode(secret, clock.now()) ? '111111' : '000000' } }), 400, 'invalid_code');
-    const response = await b.fetch('/auth/totp/disable', { method: 'POST', json: { code: totpCode(secret, clock.now()) } });
+    await expectProblem(
+      await b.fetch('/auth/totp/disable', {
+        method: 'POST',
+        json: { code: '000000' === totpCode(secret, clock.now()) ? '111111' : '000000' },
+      }),
+      400,
+      'invalid_code',
+    );
+    const response = await b.fetch('/auth/totp/disable', {
+      method: 'POST',
+      json: { code: totpCode(secret, clock.now()) },
+    });
     expect(response.status).toBe(204);
     expect(await json(await b.fetch('/auth/totp'))).toEqual({ enabled: false, pending: false, recoveryCodesLeft: 0 });
     const login = await loginAs(deviceBrowser(t), email, PASSWORD);
     expect(await json(login)).toHaveProperty('session');
-    const types = (await json<{ events: Array<{ type: string }> }>(await b.fetch('/auth/events?limit=100'))).events.map((e) => e.type);
-    expect(types).toEqual(expect.arrayContaining(['totp.enrollment_started', 'totp.enabled', 'totp.disabled', 'step_up.success']));
+    const types = (await json<{ events: Array<{ type: string }> }>(await b.fetch('/auth/events?limit=100'))).events.map(
+      (e) => e.type,
+    );
+    expect(types).toEqual(
+      expect.arrayContaining(['totp.enrollment_started', 'totp.enabled', 'totp.disabled', 'step_up.success']),
+    );
   });
 });

@@ -19,7 +19,10 @@ export const REDIRECT_URIS = [
  * A Tokenward instance with the OIDC routes. Until `createTokenward` mounts them itself, they
  * are added here (routes added after creation still match in Hono); once it does, this adds nothing.
  */
-export async function createOidcInstance(options: TokenwardOptions, deps: TokenwardDependencies = {}): Promise<TestInstance> {
+export async function createOidcInstance(
+  options: TokenwardOptions,
+  deps: TokenwardDependencies = {},
+): Promise<TestInstance> {
   const instance = await createTestInstance({ publicOrigin: ORIGIN, ...options }, { listen: false, ...deps });
   const mounted = instance.tw.app.routes.some((r) => r.path === '/auth/oidc/:provider/callback');
   if (!mounted) oidcRoutes(instance.tw.app, instance.tw.context);
@@ -45,9 +48,17 @@ export interface LoginResult {
 }
 
 /** Browser → `/auth/oidc/<provider>/login` → provider (signs in as `sub`) → callback. */
-export async function oidcLogin(browser: Browser, idp: TestIdp, options: { sub: string; provider?: string; returnTo?: string }, headers: Record<string, string> = {}): Promise<LoginResult> {
+export async function oidcLogin(
+  browser: Browser,
+  idp: TestIdp,
+  options: { sub: string; provider?: string; returnTo?: string },
+  headers: Record<string, string> = {},
+): Promise<LoginResult> {
   const provider = options.provider ?? 'test';
-  const start = await browser.fetch(`/auth/oidc/${provider}/login?returnTo=${encodeURIComponent(options.returnTo ?? '/dashboard')}`, { headers });
+  const start = await browser.fetch(
+    `/auth/oidc/${provider}/login?returnTo=${encodeURIComponent(options.returnTo ?? '/dashboard')}`,
+    { headers },
+  );
   if (start.status !== 302) throw new Error(`login start answered ${start.status}: ${await start.text()}`);
   const callbackUrl = await idp.authorize(start.headers.get('location') ?? '', { sub: options.sub });
   const callback = await browser.fetch(pathOf(callbackUrl), { headers });

@@ -82,7 +82,12 @@ export async function startIdp(options: { clients: IdpClient[] }, port = 0): Pro
     if (ctx.path === '/token') idp.tokenRequests++;
     await next();
     const body = ctx.body as { id_token?: unknown } | undefined;
-    if (ctx.path === '/token' && idp.tamperIdToken !== null && body !== undefined && typeof body.id_token === 'string') {
+    if (
+      ctx.path === '/token' &&
+      idp.tamperIdToken !== null &&
+      body !== undefined &&
+      typeof body.id_token === 'string'
+    ) {
       body.id_token = await idp.tamperIdToken(body.id_token);
     }
   });
@@ -91,7 +96,11 @@ export async function startIdp(options: { clients: IdpClient[] }, port = 0): Pro
 }
 
 /** Follows the provider's pages like a browser with its own cookie jar. */
-async function authorize(issuer: string, authorizationUrl: string, options: { sub: string; abort?: boolean }): Promise<URL> {
+async function authorize(
+  issuer: string,
+  authorizationUrl: string,
+  options: { sub: string; abort?: boolean },
+): Promise<URL> {
   const jar = new Map<string, string>();
   let url = authorizationUrl;
   let init: { method: string; body?: URLSearchParams } = { method: 'GET' };

@@ -1,14 +1,26 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenwardOptions } from '../../src/config.js';
 import { parseSetCookies, signup, type TestInstance } from '../support/instance.js';
-import { Browser, CLIENT_ID, CLIENT_SECRET, createOidcInstance, json, oidcLogin, ORIGIN, providerFor, REDIRECT_URIS } from './harness.js';
+import {
+  Browser,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  createOidcInstance,
+  json,
+  ORIGIN,
+  oidcLogin,
+  providerFor,
+  REDIRECT_URIS,
+} from './harness.js';
 import { startIdp, type TestIdp } from './idp.js';
 
 let idp: TestIdp;
 let tw: TestInstance | undefined;
 
 beforeAll(async () => {
-  idp = await startIdp({ clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: REDIRECT_URIS }] });
+  idp = await startIdp({
+    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: REDIRECT_URIS }],
+  });
   idp.accounts.set('dana', { email: 'dana@example.com', email_verified: true, name: 'Dana' });
   idp.accounts.set('erin', { email: 'erin@example.com', email_verified: true, name: 'Erin' });
   idp.accounts.set('frank-unverified', { email: 'frank@example.com', email_verified: false });
@@ -31,7 +43,9 @@ async function instance(provider: Record<string, unknown> = {}, options: Tokenwa
 }
 
 function sessionCookies(response: Response): string[] {
-  return [...parseSetCookies(response)].filter(([name, c]) => /tw_(at|rt|csrf)$/.test(name) && c.value !== '').map(([name]) => name);
+  return [...parseSetCookies(response)]
+    .filter(([name, c]) => /tw_(at|rt|csrf)$/.test(name) && c.value !== '')
+    .map(([name]) => name);
 }
 
 async function eventTypes(browser: Browser): Promise<string[]> {
@@ -59,11 +73,20 @@ describe('oidc › account linking', () => {
     const t = await instance();
     await oidcLogin(new Browser(t.request, ORIGIN), idp, { sub: 'dana' });
     for (const password of ['correct horse battery staple', 'dana@example.com']) {
-      const login = await new Browser(t.request, ORIGIN).fetch('/auth/login', { method: 'POST', json: { email: 'dana@example.com', password } });
+      const login = await new Browser(t.request, ORIGIN).fetch('/auth/login', {
+        method: 'POST',
+        json: { email: 'dana@example.com', password },
+      });
       expect(login.status).toBe(401);
       expect((await json(login)).code).toBe('invalid_credentials');
     }
-    expect((await t.tw.context.store.getCredentials((await t.tw.context.store.findUserByEmail('dana@example.com'))?.id ?? ''))?.passwordHash).toMatch(/^\$argon2id\$/);
+    expect(
+      (
+        await t.tw.context.store.getCredentials(
+          (await t.tw.context.store.findUserByEmail('dana@example.com'))?.id ?? '',
+        )
+      )?.passwordHash,
+    ).toMatch(/^\$argon2id\$/);
   });
 
   it('a verified email of an existing local account is NOT linked by default: redirect with error=oidc_account_exists, no session', async () => {
@@ -98,7 +121,10 @@ describe('oidc › account linking', () => {
   it('linkVerifiedEmail never links an unverified email', async () => {
     const t = await instance({ linkVerifiedEmail: true });
     await signup(new Browser(t.request, ORIGIN), 'frank@example.com');
-    const { callback } = await oidcLogin(new Browser(t.request, ORIGIN), idp, { sub: 'frank-unverified', returnTo: '/' });
+    const { callback } = await oidcLogin(new Browser(t.request, ORIGIN), idp, {
+      sub: 'frank-unverified',
+      returnTo: '/',
+    });
     expect(callback.headers.get('location')).toBe(`${ORIGIN}/?error=oidc_email_unverified`);
     expect(sessionCookies(callback)).toEqual([]);
     expect(await t.tw.context.store.findUserByIdentity(idp.issuer, 'frank-unverified')).toBeNull();
@@ -106,7 +132,10 @@ describe('oidc › account linking', () => {
 
   it('an unverified email creates no account', async () => {
     const t = await instance();
-    const { callback } = await oidcLogin(new Browser(t.request, ORIGIN), idp, { sub: 'frank-unverified', returnTo: '/' });
+    const { callback } = await oidcLogin(new Browser(t.request, ORIGIN), idp, {
+      sub: 'frank-unverified',
+      returnTo: '/',
+    });
     expect(callback.headers.get('location')).toBe(`${ORIGIN}/?error=oidc_email_unverified`);
     expect(await t.tw.context.store.findUserByEmail('frank@example.com')).toBeNull();
   });
@@ -156,7 +185,12 @@ describe('oidc › the session is a normal Tokenward session', () => {
     const laptop = new Browser(t.request, ORIGIN);
     await oidcLogin(laptop, idp, { sub: 'ivy' });
     const phone = new Browser(t.request, ORIGIN);
-    await oidcLogin(phone, idp, { sub: 'ivy' }, { 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1' });
+    await oidcLogin(
+      phone,
+      idp,
+      { sub: 'ivy' },
+      { 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1' },
+    );
     const { sessions } = await json(await phone.fetch('/auth/sessions'));
     expect(sessions).toHaveLength(2);
     expect(sessions.find((s) => s.current)?.newDevice).toBe(true);

@@ -1,8 +1,19 @@
 import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestInstance, parseSetCookies, type TestInstance } from '../support/instance.js';
 import { oidcRoutes } from '../../src/server/routes/oidc.js';
-import { Browser, CLIENT_ID, CLIENT_SECRET, createOidcInstance, INSECURE_ORIGIN, json, oidcLogin, ORIGIN, providerFor, REDIRECT_URIS } from './harness.js';
+import { createTestInstance, parseSetCookies, type TestInstance } from '../support/instance.js';
+import {
+  Browser,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  createOidcInstance,
+  INSECURE_ORIGIN,
+  json,
+  ORIGIN,
+  oidcLogin,
+  providerFor,
+  REDIRECT_URIS,
+} from './harness.js';
 import { startIdp, type TestIdp } from './idp.js';
 
 let idp: TestIdp;
@@ -28,7 +39,9 @@ afterEach(async () => {
   tw = undefined;
 });
 
-async function instance(options: Parameters<typeof createOidcInstance>[0] = {}): Promise<{ tw: TestInstance; browser: Browser }> {
+async function instance(
+  options: Parameters<typeof createOidcInstance>[0] = {},
+): Promise<{ tw: TestInstance; browser: Browser }> {
   tw = await createOidcInstance({ oidc: { providers: { test: providerFor(idp) } }, ...options });
   return { tw, browser: new Browser(tw.request, ORIGIN) };
 }
@@ -108,7 +121,9 @@ describe('oidc › round trip against a real OpenID Provider', () => {
     expect(cookies.get('__Secure-tw_rt')?.value).toMatch(/^twr_/);
     expect(cookies.get('__Host-tw_csrf')).toBeDefined();
     // The login state is single use: cleared with the attributes it was set with.
-    expect(cookies.get('__Host-tw_oidc')?.raw).toMatch(/^__Host-tw_oidc=; Max-Age=0; Path=\/; Secure; HttpOnly; SameSite=Lax$/);
+    expect(cookies.get('__Host-tw_oidc')?.raw).toMatch(
+      /^__Host-tw_oidc=; Max-Age=0; Path=\/; Secure; HttpOnly; SameSite=Lax$/,
+    );
     const me = await browser.fetch('/auth/me');
     expect(me.status).toBe(200);
     const body = await json(me);
@@ -135,7 +150,9 @@ describe('oidc › round trip against a real OpenID Provider', () => {
 
 describe('oidc › variants', () => {
   it('a public client (no secret: PKCE and token endpoint auth none) signs in', async () => {
-    tw = await createOidcInstance({ oidc: { providers: { public: { issuer: idp.issuer, clientId: 'tokenward-public' } } } });
+    tw = await createOidcInstance({
+      oidc: { providers: { public: { issuer: idp.issuer, clientId: 'tokenward-public' } } },
+    });
     const browser = new Browser(tw.request, ORIGIN);
     const { callback } = await oidcLogin(browser, idp, { sub: 'alice', provider: 'public' });
     expect(callback.status).toBe(302);
@@ -156,13 +173,19 @@ describe('oidc › variants', () => {
   });
 
   it('insecureHttp mode (plain http, private network): tw_oidc without prefix or Secure, and the flow works', async () => {
-    tw = await createOidcInstance({ publicOrigin: INSECURE_ORIGIN, insecureHttp: true, oidc: { providers: { test: providerFor(idp) } } });
+    tw = await createOidcInstance({
+      publicOrigin: INSECURE_ORIGIN,
+      insecureHttp: true,
+      oidc: { providers: { test: providerFor(idp) } },
+    });
     const browser = new Browser(tw.request, INSECURE_ORIGIN);
     const start = await browser.fetch('/auth/oidc/test/login?returnTo=/home');
     const cookie = parseSetCookies(start).get('tw_oidc');
     expect(cookie?.attributes.get('httponly')).toBe(true);
     expect(cookie?.attributes.has('secure')).toBe(false);
-    expect(new URL(start.headers.get('location') ?? '').searchParams.get('redirect_uri')).toBe(`${INSECURE_ORIGIN}/auth/oidc/test/callback`);
+    expect(new URL(start.headers.get('location') ?? '').searchParams.get('redirect_uri')).toBe(
+      `${INSECURE_ORIGIN}/auth/oidc/test/callback`,
+    );
     const callbackUrl = await idp.authorize(start.headers.get('location') ?? '', { sub: 'alice' });
     const callback = await browser.fetch(`${callbackUrl.pathname}${callbackUrl.search}`);
     expect(callback.headers.get('location')).toBe(`${INSECURE_ORIGIN}/home`);

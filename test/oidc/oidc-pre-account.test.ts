@@ -12,7 +12,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/core/ports.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { parseSetCookies, signup, type TestInstance } from '../support/instance.js';
-import { Browser, CLIENT_ID, CLIENT_SECRET, createOidcInstance, json, oidcLogin, ORIGIN, providerFor, REDIRECT_URIS } from './harness.js';
+import {
+  Browser,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  createOidcInstance,
+  json,
+  ORIGIN,
+  oidcLogin,
+  providerFor,
+  REDIRECT_URIS,
+} from './harness.js';
 import { startIdp, type TestIdp } from './idp.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -55,14 +65,23 @@ const STORES: Array<[string, () => Promise<Store | undefined>]> = [
 ];
 
 function sessionCookies(response: Response): string[] {
-  return [...parseSetCookies(response)].filter(([name, c]) => /tw_(at|rt|csrf)$/.test(name) && c.value !== '').map(([name]) => name);
+  return [...parseSetCookies(response)]
+    .filter(([name, c]) => /tw_(at|rt|csrf)$/.test(name) && c.value !== '')
+    .map(([name]) => name);
 }
 
 describe.each(STORES)('oidc › pre-account hijacking through SSO linking (%s)', (_name, openStore) => {
   async function instance(): Promise<TestInstance> {
     const store = await openStore();
     tw = await createOidcInstance(
-      { oidc: { providers: { linking: providerFor(idp, { linkVerifiedEmail: true }), other: providerFor(other, { linkVerifiedEmail: true }) } } },
+      {
+        oidc: {
+          providers: {
+            linking: providerFor(idp, { linkVerifiedEmail: true }),
+            other: providerFor(other, { linkVerifiedEmail: true }),
+          },
+        },
+      },
       store === undefined ? {} : { store },
     );
     return tw;
@@ -108,7 +127,9 @@ describe.each(STORES)('oidc › pre-account hijacking through SSO linking (%s)',
 
     // The account is created by a verified federated identity: its email is verified.
     const laptop = new Browser(t.request, ORIGIN);
-    expect((await oidcLogin(laptop, other, { sub: first, provider: 'other' })).callback.headers.get('location')).toBe(`${ORIGIN}/dashboard`);
+    expect((await oidcLogin(laptop, other, { sub: first, provider: 'other' })).callback.headers.get('location')).toBe(
+      `${ORIGIN}/dashboard`,
+    );
     const created = await json(await laptop.fetch('/auth/me'));
     expect(created.user).toMatchObject({ email, emailVerified: true });
 

@@ -21,7 +21,10 @@ declare module 'oidc-provider' {
     constructor(issuer: string, configuration?: Record<string, unknown>);
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     use(middleware: (ctx: ProviderContext, next: () => Promise<void>) => Promise<void>): void;
-    Grant: new (init: { clientId: string; accountId: string }) => Grant;
+    Grant: new (init: {
+      clientId: string;
+      accountId: string;
+    }) => Grant;
     on(event: string, listener: (...args: unknown[]) => void): void;
   }
 }

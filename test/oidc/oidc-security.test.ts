@@ -3,7 +3,18 @@ import { decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, type JWTP
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseSetCookies, type TestInstance } from '../support/instance.js';
 import { freePort } from '../support/process.js';
-import { Browser, CLIENT_ID, CLIENT_SECRET, createOidcInstance, json, oidcLogin, ORIGIN, pathOf, providerFor, REDIRECT_URIS } from './harness.js';
+import {
+  Browser,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  createOidcInstance,
+  json,
+  ORIGIN,
+  oidcLogin,
+  pathOf,
+  providerFor,
+  REDIRECT_URIS,
+} from './harness.js';
 import { startIdp, type TestIdp } from './idp.js';
 
 const OIDC_COOKIE = '__Host-tw_oidc';
@@ -12,7 +23,9 @@ let tw: TestInstance | undefined;
 const extra: Array<{ close: () => Promise<void> }> = [];
 
 beforeAll(async () => {
-  idp = await startIdp({ clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: REDIRECT_URIS }] });
+  idp = await startIdp({
+    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: REDIRECT_URIS }],
+  });
   idp.accounts.set('alice', { email: 'alice@example.com', email_verified: true, name: 'Alice' });
   idp.accounts.set('mallory', { email: 'mallory@example.com', email_verified: true, name: 'Mallory' });
 });
@@ -26,7 +39,10 @@ afterEach(async () => {
   for (const e of extra.splice(0)) await e.close();
 });
 
-async function instance(providers: Record<string, Record<string, unknown>> = { test: providerFor(idp) }, timeout?: number): Promise<TestInstance> {
+async function instance(
+  providers: Record<string, Record<string, unknown>> = { test: providerFor(idp) },
+  timeout?: number,
+): Promise<TestInstance> {
   tw = await createOidcInstance({ oidc: { providers, ...(timeout === undefined ? {} : { timeout }) } });
   return tw;
 }
@@ -39,7 +55,9 @@ async function start(browser: Browser, provider = 'test', returnTo = '/dashboard
 }
 
 function sessionCookieNames(response: Response): string[] {
-  return [...parseSetCookies(response)].filter(([name, c]) => /tw_(at|rt|csrf)/.test(name) && c.value !== '').map(([name]) => name);
+  return [...parseSetCookies(response)]
+    .filter(([name, c]) => /tw_(at|rt|csrf)/.test(name) && c.value !== '')
+    .map(([name]) => name);
 }
 
 async function expectProblem(response: Response, status: number, code: string): Promise<void> {
@@ -50,7 +68,10 @@ async function expectProblem(response: Response, status: number, code: string): 
 }
 
 /** Re-signs the provider's ID token with changed claims (and, optionally, another key or header). */
-function forge(change: (claims: JWTPayload) => JWTPayload, options: { key?: 'foreign' | 'real'; alg?: 'none' } = {}): (idToken: string) => Promise<string> {
+function forge(
+  change: (claims: JWTPayload) => JWTPayload,
+  options: { key?: 'foreign' | 'real'; alg?: 'none' } = {},
+): (idToken: string) => Promise<string> {
   return async (idToken) => {
     const claims = change(decodeJwt(idToken));
     const header = decodeProtectedHeader(idToken);
@@ -58,9 +79,14 @@ function forge(change: (claims: JWTPayload) => JWTPayload, options: { key?: 'for
       const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
       return `${enc({ alg: 'none', typ: 'JWT' })}.${enc(claims)}.`;
     }
-    const key = options.key === 'foreign' ? (await generateKeyPair('RS256', { extractable: true })).privateKey : await importJWK(idp.signingJwk, 'RS256');
+    const key =
+      options.key === 'foreign'
+        ? (await generateKeyPair('RS256', { extractable: true })).privateKey
+        : await importJWK(idp.signingJwk, 'RS256');
     // Same kid as the real key: only the signature can tell them apart.
-    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: header.kid ?? 'idp-key-1', typ: 'JWT' }).sign(key);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: header.kid ?? 'idp-key-1', typ: 'JWT' })
+      .sign(key);
   };
 }
 
@@ -176,20 +202,36 @@ describe('oidc › ID token validation (by openid-client)', () => {
   });
 
   it('rejects an ID token for another audience', async () => {
-    await expectProblem(await loginWith(forge((c) => ({ ...c, aud: 'another-client', azp: 'another-client' }))), 502, 'oidc_provider_error');
+    await expectProblem(
+      await loginWith(forge((c) => ({ ...c, aud: 'another-client', azp: 'another-client' }))),
+      502,
+      'oidc_provider_error',
+    );
   });
 
   it('rejects an ID token from another issuer', async () => {
-    await expectProblem(await loginWith(forge((c) => ({ ...c, iss: 'https://evil.example' }))), 502, 'oidc_provider_error');
+    await expectProblem(
+      await loginWith(forge((c) => ({ ...c, iss: 'https://evil.example' }))),
+      502,
+      'oidc_provider_error',
+    );
   });
 
   it('rejects an expired ID token', async () => {
     const past = Math.floor(Date.now() / 1000) - 3600;
-    await expectProblem(await loginWith(forge((c) => ({ ...c, iat: past - 600, exp: past }))), 502, 'oidc_provider_error');
+    await expectProblem(
+      await loginWith(forge((c) => ({ ...c, iat: past - 600, exp: past }))),
+      502,
+      'oidc_provider_error',
+    );
   });
 
   it('rejects an ID token with another nonce than the one sent', async () => {
-    await expectProblem(await loginWith(forge((c) => ({ ...c, nonce: 'not-the-nonce-of-this-login' }))), 502, 'oidc_provider_error');
+    await expectProblem(
+      await loginWith(forge((c) => ({ ...c, nonce: 'not-the-nonce-of-this-login' }))),
+      502,
+      'oidc_provider_error',
+    );
   });
 
   it('rejects an ID token without nonce when one was sent', async () => {
@@ -220,7 +262,10 @@ describe('oidc › the user cancels at the provider (API.md: returnTo?error=acce
     const t = await instance();
     const browser = new Browser(t.request, ORIGIN);
     // oidc-provider's own "cancel" (devInteractions abort) answers error=access_denied.
-    const callbackUrl = await idp.authorize((await start(browser, 'test', '/settings?tab=login')).href, { sub: 'alice', abort: true });
+    const callbackUrl = await idp.authorize((await start(browser, 'test', '/settings?tab=login')).href, {
+      sub: 'alice',
+      abort: true,
+    });
     expect(callbackUrl.searchParams.get('error')).toBe('access_denied');
     const tokenRequests = idp.tokenRequests;
     const response = await browser.fetch(pathOf(callbackUrl));
@@ -250,14 +295,24 @@ describe('oidc › provider failures are 502 oidc_provider_error, never 500', ()
     const t = await instance();
     const browser = new Browser(t.request, ORIGIN);
     await start(browser);
-    await expectProblem(await browser.fetch(`/auth/oidc/test/callback?error=access_denied&state=forged&iss=${encodeURIComponent(idp.issuer)}`), 400, 'oidc_state_mismatch');
+    await expectProblem(
+      await browser.fetch(
+        `/auth/oidc/test/callback?error=access_denied&state=forged&iss=${encodeURIComponent(idp.issuer)}`,
+      ),
+      400,
+      'oidc_state_mismatch',
+    );
   });
 
   it('an error response without the matching state is a state mismatch first', async () => {
     const t = await instance();
     const browser = new Browser(t.request, ORIGIN);
     await start(browser);
-    await expectProblem(await browser.fetch('/auth/oidc/test/callback?error=access_denied&state=forged'), 400, 'oidc_state_mismatch');
+    await expectProblem(
+      await browser.fetch('/auth/oidc/test/callback?error=access_denied&state=forged'),
+      400,
+      'oidc_state_mismatch',
+    );
   });
 
   it('a provider that is down at login start (connection refused)', async () => {
@@ -286,7 +341,9 @@ describe('oidc › provider failures are 502 oidc_provider_error, never 500', ()
   });
 
   it('a provider that goes down between login and callback', async () => {
-    const flaky = await startIdp({ clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: REDIRECT_URIS }] });
+    const flaky = await startIdp({
+      clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: REDIRECT_URIS }],
+    });
     flaky.accounts.set('alice', { email: 'alice@example.com', email_verified: true });
     const t = await instance({ test: providerFor(flaky) });
     const browser = new Browser(t.request, ORIGIN);
@@ -297,9 +354,14 @@ describe('oidc › provider failures are 502 oidc_provider_error, never 500', ()
 
   it('discovery is retried after a failure (a provider that comes back works)', async () => {
     const port = await freePort();
-    const t = await instance({ late: { issuer: `http://127.0.0.1:${port}`, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
+    const t = await instance({
+      late: { issuer: `http://127.0.0.1:${port}`, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+    });
     expect((await t.request('/auth/oidc/late/login')).status).toBe(502);
-    const late = await startIdp({ clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: REDIRECT_URIS }] }, port);
+    const late = await startIdp(
+      { clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: REDIRECT_URIS }] },
+      port,
+    );
     extra.push(late);
     expect((await t.request('/auth/oidc/late/login')).status).toBe(302);
   });
@@ -347,7 +409,10 @@ describe('oidc › returnTo (no open redirect)', () => {
 
   it('a path that normalises to //host (/..//evil.example) still returns to this origin', async () => {
     const t = await instance();
-    const { callback } = await oidcLogin(new Browser(t.request, ORIGIN), idp, { sub: 'alice', returnTo: '/..//evil.example' });
+    const { callback } = await oidcLogin(new Browser(t.request, ORIGIN), idp, {
+      sub: 'alice',
+      returnTo: '/..//evil.example',
+    });
     expect(callback.status).toBe(302);
     const location = new URL(callback.headers.get('location') ?? '');
     expect(location.origin).toBe(ORIGIN);
@@ -363,4 +428,3 @@ describe('oidc › returnTo (no open redirect)', () => {
     expect(callback.headers.get('location')).toBe(`${ORIGIN}/`);
   });
 });
-

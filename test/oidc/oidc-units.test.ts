@@ -50,12 +50,21 @@ describe('oidc › parseReturnTo', () => {
   });
 
   it('withQuery adds a parameter and keeps the rest', () => {
-    expect(withQuery(`${ORIGIN}/login?x=1#f`, 'error', 'oidc_account_exists')).toBe(`${ORIGIN}/login?x=1&error=oidc_account_exists#f`);
+    expect(withQuery(`${ORIGIN}/login?x=1#f`, 'error', 'oidc_account_exists')).toBe(
+      `${ORIGIN}/login?x=1&error=oidc_account_exists#f`,
+    );
   });
 });
 
 describe('oidc › sealed login state', () => {
-  const state = { provider: 'test', state: 's'.repeat(43), nonce: 'n'.repeat(43), codeVerifier: 'v'.repeat(43), returnTo: `${ORIGIN}/`, expiresAt: 1_000_000 + OIDC_LOGIN_TTL_SEC * 1000 };
+  const state = {
+    provider: 'test',
+    state: 's'.repeat(43),
+    nonce: 'n'.repeat(43),
+    codeVerifier: 'v'.repeat(43),
+    returnTo: `${ORIGIN}/`,
+    expiresAt: 1_000_000 + OIDC_LOGIN_TTL_SEC * 1000,
+  };
 
   it('round-trips and hides its content', async () => {
     const key = await deriveSealKey('x'.repeat(32), 'oidc-login');
@@ -91,21 +100,43 @@ describe('oidc › configuration', () => {
   });
 
   it('always requests openid', () => {
-    expect(resolveConfig({ oidc: { providers: { g: { ...provider, scopes: ['email'] } } } }).oidc.providers.g?.scopes).toEqual(['openid', 'email']);
+    expect(
+      resolveConfig({ oidc: { providers: { g: { ...provider, scopes: ['email'] } } } }).oidc.providers.g?.scopes,
+    ).toEqual(['openid', 'email']);
   });
 
   it('reads TOKENWARD_OIDC_PROVIDERS as JSON', () => {
-    const env = { TOKENWARD_OIDC_PROVIDERS: JSON.stringify({ corp: { ...provider, clientSecret: 's3cret', linkVerifiedEmail: 'true', scopes: 'openid email' } }) };
+    const env = {
+      TOKENWARD_OIDC_PROVIDERS: JSON.stringify({
+        corp: { ...provider, clientSecret: 's3cret', linkVerifiedEmail: 'true', scopes: 'openid email' },
+      }),
+    };
     const corp = resolveConfig({}, { env }).oidc.providers.corp;
     expect(corp).toMatchObject({ clientSecret: 's3cret', linkVerifiedEmail: true, scopes: ['openid', 'email'] });
   });
 
   it.each([
-    ['a plain http issuer off loopback', { providers: { g: { ...provider, issuer: 'http://accounts.example.com' } } }, /oidc\.providers\.g\.issuer/],
-    ['an issuer that is not a URL', { providers: { g: { ...provider, issuer: 'accounts' } } }, /oidc\.providers\.g\.issuer/],
-    ['an issuer with a query', { providers: { g: { ...provider, issuer: 'https://a.example.com/?x=1' } } }, /oidc\.providers\.g\.issuer/],
+    [
+      'a plain http issuer off loopback',
+      { providers: { g: { ...provider, issuer: 'http://accounts.example.com' } } },
+      /oidc\.providers\.g\.issuer/,
+    ],
+    [
+      'an issuer that is not a URL',
+      { providers: { g: { ...provider, issuer: 'accounts' } } },
+      /oidc\.providers\.g\.issuer/,
+    ],
+    [
+      'an issuer with a query',
+      { providers: { g: { ...provider, issuer: 'https://a.example.com/?x=1' } } },
+      /oidc\.providers\.g\.issuer/,
+    ],
     ['a missing clientId', { providers: { g: { issuer: provider.issuer } } }, /oidc\.providers\.g\.clientId/],
-    ['an unknown provider option', { providers: { g: { ...provider, clientSecrt: 'x' } } }, /oidc\.providers\.g.*clientSecrt/],
+    [
+      'an unknown provider option',
+      { providers: { g: { ...provider, clientSecrt: 'x' } } },
+      /oidc\.providers\.g.*clientSecrt/,
+    ],
     ['a provider name unfit for URLs', { providers: { 'Bad Name': provider } }, /oidc\.providers/],
     ['a timeout over 60 s', { providers: {}, timeout: 120 }, /oidc\.timeout/],
   ])('refuses %s with a ConfigError naming the option', (_name, oidc, message) => {
@@ -114,10 +145,15 @@ describe('oidc › configuration', () => {
   });
 
   it('refuses TOKENWARD_OIDC_PROVIDERS that is not JSON', () => {
-    expect(() => resolveConfig({}, { env: { TOKENWARD_OIDC_PROVIDERS: '{nope' } })).toThrow(/oidc\.providers.*TOKENWARD_OIDC_PROVIDERS/);
+    expect(() => resolveConfig({}, { env: { TOKENWARD_OIDC_PROVIDERS: '{nope' } })).toThrow(
+      /oidc\.providers.*TOKENWARD_OIDC_PROVIDERS/,
+    );
   });
 
   it('allows http issuers on loopback (local identity providers, tests)', () => {
-    expect(resolveConfig({ oidc: { providers: { dev: { ...provider, issuer: 'http://127.0.0.1:8080' } } } }).oidc.providers.dev?.issuer).toBe('http://127.0.0.1:8080');
+    expect(
+      resolveConfig({ oidc: { providers: { dev: { ...provider, issuer: 'http://127.0.0.1:8080' } } } }).oidc.providers
+        .dev?.issuer,
+    ).toBe('http://127.0.0.1:8080');
   });
 });

@@ -59,7 +59,15 @@ if (sharedUrl === undefined || sharedUrl === '') {
       const raw = new Redis(sharedUrl);
       try {
         const before = received.length;
-        for (const junk of ['not json', '{"s":"x"}', '[{"s":1,"a":2}]', '[{"s":"","a":1}]', '[{"s":"x","a":"now"}]', '[]']) await raw.publish(channel, junk);
+        for (const junk of [
+          'not json',
+          '{"s":"x"}',
+          '[{"s":1,"a":2}]',
+          '[{"s":"","a":1}]',
+          '[{"s":"x","a":"now"}]',
+          '[]',
+        ])
+          await raw.publish(channel, junk);
         const sessionId = randomUUID();
         await a.publish([{ sessionId, at: 1 }]);
         await until(() => received.some((l) => l.some((r) => r.sessionId === sessionId)), 1000);

@@ -7,7 +7,11 @@ const sharedUrl = process.env.TOKENWARD_TEST_REDIS_URL;
 const POLICY = { freeFailures: 5, baseSec: 1, maxSec: 900 };
 
 /** A logger that remembers what it was told. */
-function recordingLogger(): { lines: Array<{ level: string; message: string }>; error: (o: object, m: string) => void; warn: (o: object, m: string) => void } {
+function recordingLogger(): {
+  lines: Array<{ level: string; message: string }>;
+  error: (o: object, m: string) => void;
+  warn: (o: object, m: string) => void;
+} {
   const lines: Array<{ level: string; message: string }> = [];
   return {
     lines,
@@ -95,12 +99,19 @@ if (sharedUrl === undefined || sharedUrl === '') {
     it('backoff is capped at maxSec', async () => {
       const key = `login:acct:${randomUUID()}`;
       expect((await a.reserveAttempt(key, { freeFailures: 1, baseSec: 100, maxSec: 7 })).allowed).toBe(true);
-      expect(await b.reserveAttempt(key, { freeFailures: 1, baseSec: 100, maxSec: 7 })).toEqual({ allowed: false, retryAfterSec: 7 });
+      expect(await b.reserveAttempt(key, { freeFailures: 1, baseSec: 100, maxSec: 7 })).toEqual({
+        allowed: false,
+        retryAfterSec: 7,
+      });
     });
 
     it('40 attempts reserved at once on two nodes: exactly the 5 free ones are allowed', async () => {
       const key = `login:acct:${randomUUID()}`;
-      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).reserveAttempt(key, { freeFailures: 5, baseSec: 1, maxSec: 900 })));
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 ? a : b).reserveAttempt(key, { freeFailures: 5, baseSec: 1, maxSec: 900 }),
+        ),
+      );
       expect(results.filter((r) => r.allowed)).toHaveLength(5);
       for (const r of results) if (!r.allowed) expect(r.retryAfterSec).toBe(1);
     });

@@ -72,7 +72,10 @@ if (sharedUrl === undefined || sharedUrl === '') {
         expect(signup.status).toBe(201);
 
         await redis.start();
-        await until(async () => ((await (await t.request('/healthz')).json()) as { status: string }).status === 'ok', 10_000);
+        await until(
+          async () => ((await (await t.request('/healthz')).json()) as { status: string }).status === 'ok',
+          10_000,
+        );
       } finally {
         await t.close();
       }

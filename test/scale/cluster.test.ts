@@ -78,7 +78,9 @@ describe('scale-out › three nodes on PostgreSQL + Redis', () => {
     const token = browser.refreshToken();
     const device = browser.deviceId();
     const nodes = [A, B, C];
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => refreshWith(nodes[i % 3], token, { device })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => refreshWith(nodes[i % 3], token, { device })),
+    );
     const statuses = new Set(results.map((r) => r.status));
     expect([...statuses]).toEqual([200]);
     expect(results.some((r) => r.cleared)).toBe(false);
@@ -108,7 +110,10 @@ describe('scale-out › three nodes on PostgreSQL + Redis', () => {
     await redis.kill();
 
     // Every node notices and says degraded (still 200: the store is fine).
-    await waitFor(async () => (await Promise.all([A, B, C].map(health))).every((h) => h.code === 200 && h.status === 'degraded'), 5000);
+    await waitFor(
+      async () => (await Promise.all([A, B, C].map(health))).every((h) => h.code === 200 && h.status === 'degraded'),
+      5000,
+    );
 
     // Protected routes, refresh and a new login keep working, without waiting on Redis.
     const started = performance.now();
@@ -116,7 +121,9 @@ describe('scale-out › three nodes on PostgreSQL + Redis', () => {
     const refreshed = await refreshWith(A, before.browser.refreshToken());
     expect(refreshed.status).toBe(200);
     const login = new ClusterBrowser();
-    expect((await login.on(C, '/auth/login', { method: 'POST', json: { email, password: PASSWORD } })).status).toBe(200);
+    expect((await login.on(C, '/auth/login', { method: 'POST', json: { email, password: PASSWORD } })).status).toBe(
+      200,
+    );
     expect(performance.now() - started).toBeLessThan(3000);
 
     // Login backoff still applies on the node that saw the failures (never fails open)...
@@ -132,7 +139,11 @@ describe('scale-out › three nodes on PostgreSQL + Redis', () => {
     expect(revocationMs).toBeLessThan(1000);
 
     await redis.restart();
-    const recoveredMs = await waitFor(async () => (await Promise.all([A, B, C].map(health))).every((h) => h.code === 200 && h.status === 'ok'), 10_000, 100);
+    const recoveredMs = await waitFor(
+      async () => (await Promise.all([A, B, C].map(health))).every((h) => h.code === 200 && h.status === 'ok'),
+      10_000,
+      100,
+    );
     console.log(`[scale] healthz ok again ${recoveredMs.toFixed(0)} ms after Redis came back`);
 
     // Shared again: 5 failures on C, the next attempt on B backs off.
@@ -150,7 +161,9 @@ describe('scale-out › three nodes on PostgreSQL + Redis', () => {
     expect(first.status).toBe(200);
     const r1 = first.successor ?? '';
     browser.cookies.set('__Secure-tw_rt', r1);
-    const eventsBefore = ((await (await browser.on(C, '/auth/events')).json()) as { events: Array<{ type: string; at: string }> }).events;
+    const eventsBefore = (
+      (await (await browser.on(C, '/auth/events')).json()) as { events: Array<{ type: string; at: string }> }
+    ).events;
     expect(eventsBefore.length).toBeGreaterThan(0);
 
     const restart = postgres.restart({ downMs: 3000 });
@@ -165,11 +178,27 @@ describe('scale-out › three nodes on PostgreSQL + Redis', () => {
       await Promise.all([
         timed('healthz', () => fetch(new URL('/healthz', A?.url))),
         timed('login', () => loginAttempt(B, email, PASSWORD)),
-        timed('signup', () => new ClusterBrowser().on(C, '/auth/signup', { method: 'POST', json: { email: freshEmail(), password: PASSWORD } })),
-        timed('refresh', () => fetch(new URL('/auth/refresh', C?.url), { method: 'POST', headers: { cookie: `__Secure-tw_rt=${r1}`, 'sec-fetch-site': 'same-origin' } })),
-        timed('me', () => fetch(new URL('/auth/me', A?.url), { headers: { authorization: `Bearer ${browser.accessToken()}` } })),
-        timed('profile', () => fetch(new URL('/api/profile', C?.url), { headers: { authorization: `Bearer ${browser.accessToken()}` } })),
-        timed('sessions', () => fetch(new URL('/auth/sessions', B?.url), { headers: { authorization: `Bearer ${browser.accessToken()}` } })),
+        timed('signup', () =>
+          new ClusterBrowser().on(C, '/auth/signup', {
+            method: 'POST',
+            json: { email: freshEmail(), password: PASSWORD },
+          }),
+        ),
+        timed('refresh', () =>
+          fetch(new URL('/auth/refresh', C?.url), {
+            method: 'POST',
+            headers: { cookie: `__Secure-tw_rt=${r1}`, 'sec-fetch-site': 'same-origin' },
+          }),
+        ),
+        timed('me', () =>
+          fetch(new URL('/auth/me', A?.url), { headers: { authorization: `Bearer ${browser.accessToken()}` } }),
+        ),
+        timed('profile', () =>
+          fetch(new URL('/api/profile', C?.url), { headers: { authorization: `Bearer ${browser.accessToken()}` } }),
+        ),
+        timed('sessions', () =>
+          fetch(new URL('/auth/sessions', B?.url), { headers: { authorization: `Bearer ${browser.accessToken()}` } }),
+        ),
       ]);
       for (const { what, response, ms } of problems) {
         expect({ what, status: response.status }).toEqual({ what, status: 503 });
@@ -186,7 +215,11 @@ describe('scale-out › three nodes on PostgreSQL + Redis', () => {
     }
 
     // Back without restarting any node (pools reconnect).
-    const backMs = await waitFor(async () => (await Promise.all([A, B, C].map(health))).every((h) => h.code === 200), 15_000, 100);
+    const backMs = await waitFor(
+      async () => (await Promise.all([A, B, C].map(health))).every((h) => h.code === 200),
+      15_000,
+      100,
+    );
     console.log(`[scale] every node healthy ${backMs.toFixed(0)} ms after PostgreSQL came back`);
 
     // Nothing lost: the user, the session, the note; the refresh token presented during the outage is unused.
@@ -194,10 +227,14 @@ describe('scale-out › three nodes on PostgreSQL + Redis', () => {
     expect(relogin.status).toBe(200);
     const sessions = (await (await browser.on(A, '/auth/sessions')).json()) as { sessions: Array<{ id: string }> };
     expect(sessions.sessions.map((s) => s.id)).toContain(sessionId);
-    const eventsAfter = ((await (await browser.on(B, '/auth/events')).json()) as { events: Array<{ type: string; at: string }> }).events;
+    const eventsAfter = (
+      (await (await browser.on(B, '/auth/events')).json()) as { events: Array<{ type: string; at: string }> }
+    ).events;
     for (const event of eventsBefore) expect(eventsAfter).toContainEqual(event);
     const nodes = [A, B, C];
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => refreshWith(nodes[i % 3], r1, { device: browser.deviceId() })));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => refreshWith(nodes[i % 3], r1, { device: browser.deviceId() })),
+    );
     expect(new Set(results.map((r) => r.status))).toEqual(new Set([200]));
     const successors = new Set(results.map((r) => r.successor));
     expect(successors.size).toBe(1);

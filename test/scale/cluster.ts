@@ -21,7 +21,12 @@ export interface Cluster {
  * Migrates the database once (like `tokenward migrate` before a deploy), then starts `count`
  * demo servers sharing the database, the secret and the public origin.
  */
-export async function startCluster(options: { databaseUrl: string; redisUrl?: string | undefined; count: number; env?: Record<string, string> }): Promise<Cluster> {
+export async function startCluster(options: {
+  databaseUrl: string;
+  redisUrl?: string | undefined;
+  count: number;
+  env?: Record<string, string>;
+}): Promise<Cluster> {
   await migrateDatabase({ databaseUrl: options.databaseUrl });
   const secret = randomBytes(48).toString('base64url');
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenward-scale-'));
@@ -41,7 +46,10 @@ export async function startCluster(options: { databaseUrl: string; redisUrl?: st
   const close = async (): Promise<void> => {
     // A node that died during the test is a failure of its own: show why.
     for (const node of nodes) {
-      if (node.child.exitCode !== null || node.child.signalCode !== null) console.error(`[scale] node ${node.url} exited (${node.child.exitCode ?? node.child.signalCode}):\n${node.output()}`);
+      if (node.child.exitCode !== null || node.child.signalCode !== null)
+        console.error(
+          `[scale] node ${node.url} exited (${node.child.exitCode ?? node.child.signalCode}):\n${node.output()}`,
+        );
     }
     await Promise.allSettled(nodes.map((n) => n.kill()));
     rmSync(dataDir, { recursive: true, force: true });
@@ -117,7 +125,11 @@ export function freshEmail(): string {
 }
 
 /** Signs up a new user on `node`; the browser holds the session cookies. */
-export async function signupOn(node: ServerProcess | undefined, browser = new ClusterBrowser(), email = freshEmail()): Promise<{ browser: ClusterBrowser; email: string; userId: string; sessionId: string }> {
+export async function signupOn(
+  node: ServerProcess | undefined,
+  browser = new ClusterBrowser(),
+  email = freshEmail(),
+): Promise<{ browser: ClusterBrowser; email: string; userId: string; sessionId: string }> {
   const response = await browser.on(node, '/auth/signup', { method: 'POST', json: { email, password: PASSWORD } });
   expect(response.status).toBe(201);
   const body = (await response.json()) as { user: { id: string }; session: { id: string } };
@@ -157,10 +169,17 @@ export async function refreshWith(
   options: { device?: string | undefined; userAgent?: string } = {},
 ): Promise<{ status: number; successor: string | undefined; cleared: boolean; body: Record<string, unknown> }> {
   if (!node) throw new Error('no such node');
-  const cookie = options.device === undefined ? `__Secure-tw_rt=${refreshToken}` : `__Secure-tw_rt=${refreshToken}; __Host-tw_dev=${options.device}`;
+  const cookie =
+    options.device === undefined
+      ? `__Secure-tw_rt=${refreshToken}`
+      : `__Secure-tw_rt=${refreshToken}; __Host-tw_dev=${options.device}`;
   const response = await fetch(new URL('/auth/refresh', node.url), {
     method: 'POST',
-    headers: { cookie, 'sec-fetch-site': 'same-origin', ...(options.userAgent === undefined ? {} : { 'user-agent': options.userAgent }) },
+    headers: {
+      cookie,
+      'sec-fetch-site': 'same-origin',
+      ...(options.userAgent === undefined ? {} : { 'user-agent': options.userAgent }),
+    },
     signal: AbortSignal.timeout(15_000),
   });
   const cookies = parseSetCookies(response);
@@ -175,11 +194,17 @@ export async function refreshWith(
 }
 
 /** `GET /healthz`: status code and `status` member (null for a problem response). */
-export async function health(node: ServerProcess | undefined): Promise<{ code: number; status: string | null; contentType: string | null }> {
+export async function health(
+  node: ServerProcess | undefined,
+): Promise<{ code: number; status: string | null; contentType: string | null }> {
   if (!node) throw new Error('no such node');
   const response = await get(new URL('/healthz', node.url));
   const body = (await response.json()) as { status?: unknown };
-  return { code: response.status, status: typeof body.status === 'string' ? body.status : null, contentType: response.headers.get('content-type') };
+  return {
+    code: response.status,
+    status: typeof body.status === 'string' ? body.status : null,
+    contentType: response.headers.get('content-type'),
+  };
 }
 
 /** Polls until `condition` holds; resolves with the elapsed milliseconds. */
@@ -196,7 +221,11 @@ export async function waitFor(condition: () => Promise<boolean>, timeoutMs: numb
  * Logs out on `from` and measures how long until `to` rejects the old access token
  * (from the moment the logout was sent to the first 401 seen by `to`, polling every 10 ms).
  */
-export async function measureRevocation(from: ServerProcess | undefined, to: ServerProcess | undefined, browser: ClusterBrowser): Promise<number> {
+export async function measureRevocation(
+  from: ServerProcess | undefined,
+  to: ServerProcess | undefined,
+  browser: ClusterBrowser,
+): Promise<number> {
   const accessToken = browser.accessToken();
   expect((await profileWithBearer(to, accessToken)).status).toBe(200);
   const started = performance.now();

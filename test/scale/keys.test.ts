@@ -3,9 +3,17 @@
 // with --now. Every token issued by any node must verify on every node: zero 401s.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PostgresService, startPostgres } from '../../tools/services.mjs';
 import { keySchedule } from '../../src/core/key-ring.js';
-import { kidOf, meStatus, parseKeyList, refreshTokens, runTokenward, signupWithTokens, type TokenPair } from '../cli/cli-helpers.js';
+import { type PostgresService, startPostgres } from '../../tools/services.mjs';
+import {
+  kidOf,
+  meStatus,
+  parseKeyList,
+  refreshTokens,
+  runTokenward,
+  signupWithTokens,
+  type TokenPair,
+} from '../cli/cli-helpers.js';
 import { ScratchDatabases } from '../cli/pg-database.js';
 import type { ServerProcess } from '../support/process.js';
 import { type Cluster, PUBLIC_ORIGIN, startCluster } from './cluster.js';
@@ -49,7 +57,9 @@ describe('scale-out › signing-key rotation under traffic, three nodes on Postg
     return run.stdout;
   }
 
-  it('every token issued by any node verifies on every node while keys rotate (scheduled and --now): zero 401s', { timeout: 240_000 }, async () => {
+  it('every token issued by any node verifies on every node while keys rotate (scheduled and --now): zero 401s', {
+    timeout: 240_000,
+  }, async () => {
     const statuses = new Map<number, number>();
     const failures: string[] = [];
     const kidsVerified = new Map<string, Set<string>>();
@@ -79,8 +89,16 @@ describe('scale-out › signing-key rotation under traffic, three nodes on Postg
         if (!session) return;
         const issuer = nodes[n % nodes.length] as ServerProcess;
         session.pair = await refreshTokens(issuer.url, session.pair.refreshToken);
-        for (const node of nodes) record(await meStatus(node.url, session.pair.accessToken), node, session.pair.accessToken, `token from ${issuer.url}`);
-        if (n % 5 === 0) for (const node of nodes) record(await meStatus(node.url, session.first), node, session.first, 'pre-rotation token');
+        for (const node of nodes)
+          record(
+            await meStatus(node.url, session.pair.accessToken),
+            node,
+            session.pair.accessToken,
+            `token from ${issuer.url}`,
+          );
+        if (n % 5 === 0)
+          for (const node of nodes)
+            record(await meStatus(node.url, session.first), node, session.first, 'pre-rotation token');
         rounds++;
       }
     };
@@ -95,7 +113,9 @@ describe('scale-out › signing-key rotation under traffic, three nodes on Postg
       // skipped by ageing the key in the database instead of waiting 5 minutes).
       expect(await rotate()).toContain('Published next key');
       await sleep(11_000);
-      await databases.query(databaseUrl, "update signing_keys set updated_at = updated_at - $1 where state = 'next'", [keySchedule(600).publishSec * 1000]);
+      await databases.query(databaseUrl, "update signing_keys set updated_at = updated_at - $1 where state = 'next'", [
+        keySchedule(600).publishSec * 1000,
+      ]);
       expect(await rotate()).toContain('Promoted');
       await sleep(11_000);
 
@@ -111,7 +131,9 @@ describe('scale-out › signing-key rotation under traffic, three nodes on Postg
 
     const keys = parseKeyList(await runTokenward(['keys', 'list', '--json'], cliEnv));
     expect(keys.map((k) => k.state).sort()).toEqual(['current', 'retiring', 'retiring', 'retiring']);
-    console.log(`[scale] key rotation under traffic: ${rounds} rounds, statuses ${JSON.stringify(Object.fromEntries(statuses))}, ${kidsVerified.size} kids verified`);
+    console.log(
+      `[scale] key rotation under traffic: ${rounds} rounds, statuses ${JSON.stringify(Object.fromEntries(statuses))}, ${kidsVerified.size} kids verified`,
+    );
     expect(failures).toEqual([]);
     expect(statuses.get(401) ?? 0).toBe(0);
     // Tokens of all four keys were issued and verified on every node.

@@ -33,7 +33,9 @@ describe('scale-out › two nodes on PostgreSQL without Redis', () => {
       const { browser } = await signupOn(i % 2 ? B : A);
       latencies.push(await measureRevocation(i % 2 ? B : A, i % 2 ? A : B, browser));
     }
-    console.log(`[scale] cross-node revocation without Redis (polling): ${latencies.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}`);
+    console.log(
+      `[scale] cross-node revocation without Redis (polling): ${latencies.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}`,
+    );
     for (const ms of latencies) expect(ms).toBeLessThan(1000);
   });
 });

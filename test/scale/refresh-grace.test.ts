@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PostgresService, type RedisService, startPostgres, startRedis } from '../../tools/services.mjs';
 import { ScratchDatabases } from '../cli/pg-database.js';
 import type { ServerProcess } from '../support/process.js';
-import { type Cluster, ClusterBrowser, PASSWORD, profileWithBearer, refreshWith, signupOn, startCluster, waitFor } from './cluster.js';
+import {
+  type Cluster,
+  ClusterBrowser,
+  PASSWORD,
+  profileWithBearer,
+  refreshWith,
+  signupOn,
+  startCluster,
+  waitFor,
+} from './cluster.js';
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
 
@@ -59,12 +68,22 @@ describe('scale-out › refresh grace window on PostgreSQL + Redis, two nodes', 
     const again = await refreshWith(A, successor, { device: browser.deviceId() });
     expect(again.status).toBe(401);
     expect(again.body.code).toBe('session_expired');
-    await waitFor(async () => (await Promise.all([A, B].map(async (node) => (await profileWithBearer(node, access)).status))).every((s) => s === 401), 1000);
+    await waitFor(
+      async () =>
+        (await Promise.all([A, B].map(async (node) => (await profileWithBearer(node, access)).status))).every(
+          (s) => s === 401,
+        ),
+      1000,
+    );
 
     // One reuse event for that session, visible from either node once the victim signs in again.
     const victim = new ClusterBrowser();
-    expect((await victim.on(B, '/auth/login', { method: 'POST', json: { email, password: PASSWORD } })).status).toBe(200);
-    const { events } = (await (await victim.on(A, '/auth/events')).json()) as { events: Array<{ type: string; sessionId: string | null }> };
+    expect((await victim.on(B, '/auth/login', { method: 'POST', json: { email, password: PASSWORD } })).status).toBe(
+      200,
+    );
+    const { events } = (await (await victim.on(A, '/auth/events')).json()) as {
+      events: Array<{ type: string; sessionId: string | null }>;
+    };
     expect(events.filter((e) => e.type === 'refresh.reuse_detected').map((e) => e.sessionId)).toEqual([sessionId]);
   });
 
@@ -72,7 +91,9 @@ describe('scale-out › refresh grace window on PostgreSQL + Redis, two nodes', 
     const { browser, sessionId } = await signupOn(B);
     const token = browser.refreshToken();
     const device = browser.deviceId();
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => refreshWith(i % 2 ? A : B, token, { device })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => refreshWith(i % 2 ? A : B, token, { device })),
+    );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(results.some((r) => r.cleared)).toBe(false);
     const successors = new Set(results.map((r) => r.successor));

@@ -2,9 +2,9 @@
 // once, against real server processes — `npm start` on the embedded store, and three nodes on one
 // PostgreSQL and one Redis (where every counter and grant is shared).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSetCookies } from '../support/instance.js';
 import { PASSWORD, secretOf, totpCode } from '../support/account.js';
 import { type Deployment, startEmbedded, startSharedState } from '../support/deployments.js';
+import { parseSetCookies } from '../support/instance.js';
 
 /** Limits of the review's runs: default per-account backoff (5), per-IP limits high unless a test lowers them. */
 const ENV = {
@@ -29,11 +29,16 @@ class Client {
     readonly ip = '203.0.113.7',
   ) {}
 
-  async send(i: number, path: string, init: { method?: string; json?: unknown; headers?: Record<string, string>; ip?: string; cookies?: boolean } = {}): Promise<Answer> {
+  async send(
+    i: number,
+    path: string,
+    init: { method?: string; json?: unknown; headers?: Record<string, string>; ip?: string; cookies?: boolean } = {},
+  ): Promise<Answer> {
     const headers: Record<string, string> = { 'x-forwarded-for': init.ip ?? this.ip, ...init.headers };
     const method = init.method ?? (init.json === undefined ? 'GET' : 'POST');
     if (method !== 'GET') headers['sec-fetch-site'] = 'same-origin';
-    if (init.cookies !== false && this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (init.cookies !== false && this.cookies.size > 0)
+      headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (init.json !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(new URL(path, this.deployment.node(i).url), {
       method,
@@ -49,12 +54,25 @@ class Client {
         else this.cookies.set(name, c.value);
       }
     }
-    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: response.headers, cookies };
+    return {
+      status: response.status,
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+      headers: response.headers,
+      cookies,
+    };
   }
 
   /** The same request `n` times at once, spread over the nodes; the answers in sending order. */
-  burst(n: number, path: string, init: (i: number) => { method?: string; json?: unknown; headers?: Record<string, string>; ip?: string }): Promise<Answer[]> {
-    return Promise.all(Array.from({ length: n }, (_, i) => this.send(i, path, { ...init(i), cookies: false, headers: { ...this.cookieHeader(), ...init(i).headers } })));
+  burst(
+    n: number,
+    path: string,
+    init: (i: number) => { method?: string; json?: unknown; headers?: Record<string, string>; ip?: string },
+  ): Promise<Answer[]> {
+    return Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        this.send(i, path, { ...init(i), cookies: false, headers: { ...this.cookieHeader(), ...init(i).headers } }),
+      ),
+    );
   }
 
   cookieHeader(): Record<string, string> {
@@ -68,7 +86,8 @@ const forwarded = (i: number): string => FORWARDED[i % FORWARDED.length] as stri
 
 /** Evaluated = the server checked the secret (anything but 429); every 429 carries Retry-After ≥ 1. */
 function evaluated(answers: Answer[]): number {
-  for (const a of answers.filter((x) => x.status === 429)) expect(Number(a.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  for (const a of answers.filter((x) => x.status === 429))
+    expect(Number(a.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   return answers.filter((a) => a.status !== 429).length;
 }
 
@@ -87,7 +106,9 @@ async function enableTotp(client: Client): Promise<string> {
   expect(enrolled.status).toBe(200);
   const secret = secretOf(enrolled.body.otpauthUri as string);
   // The confirmation code is a step earlier than the one the tests use next (each step is accepted once).
-  const confirmed = await client.send(0, '/auth/totp/confirm', { json: { code: totpCode(secret, Date.now() - 30_000) } });
+  const confirmed = await client.send(0, '/auth/totp/confirm', {
+    json: { code: totpCode(secret, Date.now() - 30_000) },
+  });
   expect(confirmed.status).toBe(200);
   return secret;
 }
@@ -106,7 +127,8 @@ describe.each(deployments)('attack paths (%s)', (_name, start) => {
     await d?.close();
   });
   const deployment = (): Deployment => {
-    if (d === null) throw new Error('TOKENWARD_TEST_DATABASE_URL is not set: run the suite with npm test (it starts PostgreSQL)');
+    if (d === null)
+      throw new Error('TOKENWARD_TEST_DATABASE_URL is not set: run the suite with npm test (it starts PostgreSQL)');
     return d;
   };
 
@@ -114,7 +136,10 @@ describe.each(deployments)('attack paths (%s)', (_name, start) => {
     it('200 logins at once for one account from 4 forwarded addresses: at most 5 are evaluated, the rest 429 with Retry-After', async () => {
       const { email } = await signedUp(deployment());
       const attacker = new Client(deployment());
-      const answers = await attacker.burst(200, '/auth/login', (i) => ({ json: { email, password: i === 199 ? PASSWORD : `wrong password ${i}` }, ip: forwarded(i) }));
+      const answers = await attacker.burst(200, '/auth/login', (i) => ({
+        json: { email, password: i === 199 ? PASSWORD : `wrong password ${i}` },
+        ip: forwarded(i),
+      }));
       expect(evaluated(answers)).toBeLessThanOrEqual(FREE_FAILURES);
       expect(answers.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(200 - FREE_FAILURES);
     });
@@ -122,19 +147,29 @@ describe.each(deployments)('attack paths (%s)', (_name, start) => {
     it('unknown emails: 100 logins at once are evaluated at most 5 times', async () => {
       const attacker = new Client(deployment());
       const email = freshEmail();
-      const answers = await attacker.burst(100, '/auth/login', (i) => ({ json: { email, password: `wrong password ${i}` }, ip: forwarded(i) }));
+      const answers = await attacker.burst(100, '/auth/login', (i) => ({
+        json: { email, password: `wrong password ${i}` },
+        ip: forwarded(i),
+      }));
       expect(evaluated(answers)).toBeLessThanOrEqual(FREE_FAILURES);
     });
 
     it('60 step-ups at once with a stolen session: at most 5 password checks', async () => {
       const { client } = await signedUp(deployment());
-      const answers = await client.burst(60, '/auth/step-up', (i) => ({ json: { password: i === 59 ? PASSWORD : `wrong password ${i}` } }));
+      const answers = await client.burst(60, '/auth/step-up', (i) => ({
+        json: { password: i === 59 ? PASSWORD : `wrong password ${i}` },
+      }));
       expect(evaluated(answers)).toBeLessThanOrEqual(FREE_FAILURES);
     });
 
     it('60 password changes at once with a stolen session: at most 5 checks of the current password', async () => {
       const { client } = await signedUp(deployment());
-      const answers = await client.burst(60, '/auth/password', (i) => ({ json: { currentPassword: i === 59 ? PASSWORD : `wrong password ${i}`, newPassword: `a new passphrase ${i} here` } }));
+      const answers = await client.burst(60, '/auth/password', (i) => ({
+        json: {
+          currentPassword: i === 59 ? PASSWORD : `wrong password ${i}`,
+          newPassword: `a new passphrase ${i} here`,
+        },
+      }));
       expect(evaluated(answers)).toBeLessThanOrEqual(FREE_FAILURES);
     });
 
@@ -146,9 +181,18 @@ describe.each(deployments)('attack paths (%s)', (_name, start) => {
           const response = await fetch(new URL('/auth/token', deployment().node(i).url), {
             method: 'POST',
             headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forwarded(i) },
-            body: new URLSearchParams({ grant_type: 'password', username: email, password: i === 59 ? PASSWORD : `wrong password ${i}` }),
+            body: new URLSearchParams({
+              grant_type: 'password',
+              username: email,
+              password: i === 59 ? PASSWORD : `wrong password ${i}`,
+            }),
           });
-          return { status: response.status, body: (await response.json()) as Record<string, unknown>, headers: response.headers, cookies: parseSetCookies(response) };
+          return {
+            status: response.status,
+            body: (await response.json()) as Record<string, unknown>,
+            headers: response.headers,
+            cookies: parseSetCookies(response),
+          };
         }),
       );
       void attacker;
@@ -166,7 +210,13 @@ describe.each(deployments)('attack paths (%s)', (_name, start) => {
         expect(answer.body.mfaRequired).toBe(true);
         pending.push(c);
       }
-      const answers = (await Promise.all(pending.map((c) => c.burst(5, '/auth/login/totp', (i) => ({ json: { code: String(100000 + i).padStart(6, '0') } }))))).flat();
+      const answers = (
+        await Promise.all(
+          pending.map((c) =>
+            c.burst(5, '/auth/login/totp', (i) => ({ json: { code: String(100000 + i).padStart(6, '0') } })),
+          ),
+        )
+      ).flat();
       // The per-login cap (5) drops a pending login with 401 mfa_pending_invalid: not a code check either.
       const checked = answers.filter((a) => a.status !== 429 && a.body.code !== 'mfa_pending_invalid');
       expect(checked.length).toBeLessThanOrEqual(FREE_FAILURES);
@@ -218,7 +268,9 @@ describe.each(deployments)('attack paths (%s)', (_name, start) => {
       expect(noStepUp.status).toBe(401);
       expect(noStepUp.body.code).toBe('step_up_required');
       expect((await client.send(0, '/auth/step-up', { json: { password: PASSWORD } })).status).toBe(200);
-      const disabled = await client.send(0, '/auth/totp/disable', { json: { code: totpCode(secret, Date.now() + 30_000) } });
+      const disabled = await client.send(0, '/auth/totp/disable', {
+        json: { code: totpCode(secret, Date.now() + 30_000) },
+      });
       expect(disabled.status).toBe(204);
       expect((await client.send(0, '/auth/totp')).body.enabled).toBe(false);
     });
@@ -247,34 +299,47 @@ describe.each(deployments)('attack paths (%s)', (_name, start) => {
   });
 });
 
-describe.each(deployments)('per-IP limits key the network, not the spelling (%s)', { timeout: 120_000 }, (_name, start) => {
-  let d: Deployment | null = null;
-  beforeAll(async () => {
-    // The default per-IP login limit (100 per 15 minutes).
-    d = await start({ ...ENV, TOKENWARD_LIMIT_LOGIN_PER_IP: '100/15m' });
-  }, 120_000);
-  afterAll(async () => {
-    await d?.close();
-  });
+describe.each(deployments)(
+  'per-IP limits key the network, not the spelling (%s)',
+  { timeout: 120_000 },
+  (_name, start) => {
+    let d: Deployment | null = null;
+    beforeAll(async () => {
+      // The default per-IP login limit (100 per 15 minutes).
+      d = await start({ ...ENV, TOKENWARD_LIMIT_LOGIN_PER_IP: '100/15m' });
+    }, 120_000);
+    afterAll(async () => {
+      await d?.close();
+    });
 
-  const login = (i: number, ip: string) => new Client(d as Deployment, ip).send(i, '/auth/login', { json: { email: freshEmail(), password: 'wrong password!' } });
+    const login = (i: number, ip: string) =>
+      new Client(d as Deployment, ip).send(i, '/auth/login', {
+        json: { email: freshEmail(), password: 'wrong password!' },
+      });
 
-  it('IPv6: after the /64 is over its limit, other addresses and spellings of the same /64 get 429; another /64 does not', async () => {
-    if (d === null) throw new Error('TOKENWARD_TEST_DATABASE_URL is not set');
-    const statuses: number[] = [];
-    for (let i = 0; i < 101; i++) statuses.push((await login(i, 'fd00::11')).status);
-    expect(statuses.slice(0, 100).every((s) => s === 401)).toBe(true);
-    expect(statuses[100]).toBe(429);
-    for (const spelling of ['fd00::12', 'fd00::11:1', 'fd00:0:0:0::11', 'FD00::11', 'fd00:0000:0000:0000:0000:0000:0000:0011']) {
-      expect((await login(0, spelling)).status, spelling).toBe(429);
-    }
-    expect((await login(0, 'fd00:0:0:1::11')).status).toBe(401);
-  });
+    it('IPv6: after the /64 is over its limit, other addresses and spellings of the same /64 get 429; another /64 does not', async () => {
+      if (d === null) throw new Error('TOKENWARD_TEST_DATABASE_URL is not set');
+      const statuses: number[] = [];
+      for (let i = 0; i < 101; i++) statuses.push((await login(i, 'fd00::11')).status);
+      expect(statuses.slice(0, 100).every((s) => s === 401)).toBe(true);
+      expect(statuses[100]).toBe(429);
+      for (const spelling of [
+        'fd00::12',
+        'fd00::11:1',
+        'fd00:0:0:0::11',
+        'FD00::11',
+        'fd00:0000:0000:0000:0000:0000:0000:0011',
+      ]) {
+        expect((await login(0, spelling)).status, spelling).toBe(429);
+      }
+      expect((await login(0, 'fd00:0:0:1::11')).status).toBe(401);
+    });
 
-  it('IPv4-mapped IPv6 is the IPv4 address', async () => {
-    for (let i = 0; i < 100; i++) expect((await login(i, '203.0.113.9')).status).toBe(401);
-    expect((await login(0, '::ffff:203.0.113.9')).status).toBe(429);
-    expect((await login(0, '::FFFF:cb00:7109')).status).toBe(429);
-    expect((await login(0, '203.0.113.10')).status).toBe(401);
-  });
-});
+    it('IPv4-mapped IPv6 is the IPv4 address', async () => {
+      for (let i = 0; i < 100; i++) expect((await login(i, '203.0.113.9')).status).toBe(401);
+      expect((await login(0, '::ffff:203.0.113.9')).status).toBe(429);
+      expect((await login(0, '::FFFF:cb00:7109')).status).toBe(429);
+      expect((await login(0, '203.0.113.10')).status).toBe(401);
+    });
+  },
+);

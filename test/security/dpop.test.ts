@@ -1,7 +1,15 @@
 import { base64url, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ath, createDpopKey, createProof, type DpopKey, hmacProof, type ProofOptions, unsignedProof } from '../support/dpop.js';
-import { Browser, createTestInstance, signup, type TestInstance, TestClock } from '../support/instance.js';
+import {
+  ath,
+  createDpopKey,
+  createProof,
+  type DpopKey,
+  hmacProof,
+  type ProofOptions,
+  unsignedProof,
+} from '../support/dpop.js';
+import { Browser, createTestInstance, signup, TestClock, type TestInstance } from '../support/instance.js';
 
 /**
  * RFC 9449 §4.3 and §7.1: every way a DPoP proof (or its use) can be wrong has one test, each
@@ -50,7 +58,8 @@ function getProfile(headers: Record<string, string>, path = '/api/profile', meth
   return t.request(path, { method, headers });
 }
 
-const withProof = (dpop: string | null, token = accessToken) => getProfile({ authorization: `DPoP ${token}`, ...(dpop === null ? {} : { dpop }) });
+const withProof = (dpop: string | null, token = accessToken) =>
+  getProfile({ authorization: `DPoP ${token}`, ...(dpop === null ? {} : { dpop }) });
 
 /** 401 invalid_token with a DPoP challenge carrying `error` and, when given, the refused rule. */
 async function expectRejected(res: Response, error: string, rule?: string): Promise<void> {
@@ -67,19 +76,32 @@ describe('DPoP › the happy path', () => {
   it('Authorization: DPoP with a valid proof passes, and the session says so', async () => {
     const res = await withProof(await proofFor());
     expect(res.status).toBe(200);
-    const me = await getProfile({ authorization: `DPoP ${accessToken}`, dpop: await proofFor({ htu: `${ORIGIN}/auth/me` }) }, '/auth/me');
+    const me = await getProfile(
+      { authorization: `DPoP ${accessToken}`, dpop: await proofFor({ htu: `${ORIGIN}/auth/me` }) },
+      '/auth/me',
+    );
     expect(me.status).toBe(200);
   });
 
   it('htu is compared without query or fragment, with scheme and host case-normalised', async () => {
-    const res = await t.request('/api/profile?x=1', { headers: { authorization: `DPoP ${accessToken}`, dpop: await proofFor({ htu: 'HTTP://LOCALHOST:3000/api/profile?y=2#frag' }) } });
+    const res = await t.request('/api/profile?x=1', {
+      headers: {
+        authorization: `DPoP ${accessToken}`,
+        dpop: await proofFor({ htu: 'HTTP://LOCALHOST:3000/api/profile?y=2#frag' }),
+      },
+    });
     expect(res.status).toBe(200);
   });
 
   it('state-changing requests with DPoP and no cookies need no CSRF token', async () => {
     const res = await t.request('/api/notes', {
       method: 'POST',
-      headers: { authorization: `DPoP ${accessToken}`, dpop: await proofFor({ htm: 'POST', htu: `${ORIGIN}/api/notes` }), 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
+      headers: {
+        authorization: `DPoP ${accessToken}`,
+        dpop: await proofFor({ htm: 'POST', htu: `${ORIGIN}/api/notes` }),
+        'content-type': 'application/json',
+        'sec-fetch-site': 'cross-site',
+      },
       body: '{"text":"bound"}',
     });
     expect(res.status).toBe(201);
@@ -91,7 +113,10 @@ describe('DPoP › binding cannot be downgraded (RFC 9449 §7.1)', () => {
     await expectRejected(await getProfile({ authorization: `Bearer ${accessToken}` }), 'invalid_token');
   });
   it('a bound token presented as Bearer, even with a valid proof, is rejected', async () => {
-    await expectRejected(await getProfile({ authorization: `Bearer ${accessToken}`, dpop: await proofFor() }), 'invalid_token');
+    await expectRejected(
+      await getProfile({ authorization: `Bearer ${accessToken}`, dpop: await proofFor() }),
+      'invalid_token',
+    );
   });
   it('a bound token in the access cookie is rejected', async () => {
     await expectRejected(await getProfile({ cookie: cookieHeader }), 'invalid_token');
@@ -100,7 +125,10 @@ describe('DPoP › binding cannot be downgraded (RFC 9449 §7.1)', () => {
     const b = new Browser(t.request);
     await signup(b);
     const bearer = b.cookies.get('__Host-tw_at') as string;
-    await expectRejected(await withProof(await createProof(key, { htm: 'GET', htu: PROFILE, iat: nowSec(), accessToken: bearer }), bearer), 'invalid_token');
+    await expectRejected(
+      await withProof(await createProof(key, { htm: 'GET', htu: PROFILE, iat: nowSec(), accessToken: bearer }), bearer),
+      'invalid_token',
+    );
   });
 });
 
@@ -121,7 +149,11 @@ describe('DPoP › proof rejection rules (RFC 9449 §4.3)', () => {
     await expectRejected(await withProof(`${'e'.repeat(9000)}.e30.AAAA`), 'invalid_dpop_proof', 'malformed');
   });
   it('check 2: header that is not JSON', async () => {
-    await expectRejected(await withProof(`${base64url.encode('{not json')}.e30.AAAA`), 'invalid_dpop_proof', 'malformed');
+    await expectRejected(
+      await withProof(`${base64url.encode('{not json')}.e30.AAAA`),
+      'invalid_dpop_proof',
+      'malformed',
+    );
   });
   it('check 4: typ other than dpop+jwt', async () => {
     await expectRejected(await withProof(await proofFor({ header: { typ: 'JWT' } })), 'invalid_dpop_proof', 'typ');
@@ -133,19 +165,41 @@ describe('DPoP › proof rejection rules (RFC 9449 §4.3)', () => {
     await expectRejected(await withProof(accessToken), 'invalid_dpop_proof', 'typ');
   });
   it('check 5: alg none (empty signature)', async () => {
-    await expectRejected(await withProof(unsignedProof(key, { jti: crypto.randomUUID(), htm: 'GET', htu: PROFILE, iat: nowSec() })), 'invalid_dpop_proof', 'malformed');
+    await expectRejected(
+      await withProof(unsignedProof(key, { jti: crypto.randomUUID(), htm: 'GET', htu: PROFILE, iat: nowSec() })),
+      'invalid_dpop_proof',
+      'malformed',
+    );
   });
   it('check 5: alg none with a filler signature', async () => {
-    await expectRejected(await withProof(`${unsignedProof(key, { jti: crypto.randomUUID(), htm: 'GET', htu: PROFILE, iat: nowSec() })}AAAA`), 'invalid_dpop_proof', 'alg');
+    await expectRejected(
+      await withProof(
+        `${unsignedProof(key, { jti: crypto.randomUUID(), htm: 'GET', htu: PROFILE, iat: nowSec() })}AAAA`,
+      ),
+      'invalid_dpop_proof',
+      'alg',
+    );
   });
   it('check 5: a symmetric algorithm (HS256)', async () => {
-    await expectRejected(await withProof(await hmacProof({ jti: crypto.randomUUID(), htm: 'GET', htu: PROFILE, iat: nowSec() })), 'invalid_dpop_proof', 'alg');
+    await expectRejected(
+      await withProof(await hmacProof({ jti: crypto.randomUUID(), htm: 'GET', htu: PROFILE, iat: nowSec() })),
+      'invalid_dpop_proof',
+      'alg',
+    );
   });
   it('check 5: alg that does not match the key (ES384 over a P-256 key)', async () => {
     const enc = (v: unknown) => base64url.encode(JSON.stringify(v));
     const input = `${enc({ typ: 'dpop+jwt', alg: 'ES384', jwk: key.publicJwk })}.${enc({ jti: crypto.randomUUID(), htm: 'GET', htu: PROFILE, iat: nowSec(), ath: await ath(accessToken) })}`;
-    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-384' }, key.privateKey, new TextEncoder().encode(input));
-    await expectRejected(await withProof(`${input}.${base64url.encode(new Uint8Array(signature))}`), 'invalid_dpop_proof', 'jwk');
+    const signature = await crypto.subtle.sign(
+      { name: 'ECDSA', hash: 'SHA-384' },
+      key.privateKey,
+      new TextEncoder().encode(input),
+    );
+    await expectRejected(
+      await withProof(`${input}.${base64url.encode(new Uint8Array(signature))}`),
+      'invalid_dpop_proof',
+      'jwk',
+    );
   });
   it('check 7: no jwk header', async () => {
     await expectRejected(await withProof(await proofFor({ header: { jwk: undefined } })), 'invalid_dpop_proof', 'jwk');
@@ -156,14 +210,22 @@ describe('DPoP › proof rejection rules (RFC 9449 §4.3)', () => {
     await expectRejected(await withProof(await proofFor({ header: { jwk: privateJwk } })), 'invalid_dpop_proof', 'jwk');
   });
   it('check 7: a symmetric jwk (kty oct)', async () => {
-    await expectRejected(await withProof(await proofFor({ header: { jwk: { kty: 'oct', k: 'AAAA' } } })), 'invalid_dpop_proof', 'jwk');
+    await expectRejected(
+      await withProof(await proofFor({ header: { jwk: { kty: 'oct', k: 'AAAA' } } })),
+      'invalid_dpop_proof',
+      'jwk',
+    );
   });
   it('check 7: a jwk that is not an object', async () => {
     await expectRejected(await withProof(await proofFor({ header: { jwk: 'key' } })), 'invalid_dpop_proof', 'jwk');
   });
   it('check 6: signed by another key than the embedded one', async () => {
     const other = await createDpopKey('ES256');
-    await expectRejected(await withProof(await proofFor({ signWith: other.privateKey })), 'invalid_dpop_proof', 'signature');
+    await expectRejected(
+      await withProof(await proofFor({ signWith: other.privateKey })),
+      'invalid_dpop_proof',
+      'signature',
+    );
   });
   it('check 6: a stripped or altered signature', async () => {
     const proof = await proofFor();
@@ -174,14 +236,24 @@ describe('DPoP › proof rejection rules (RFC 9449 §4.3)', () => {
   it('check 6: an altered payload (htm changed after signing)', async () => {
     const proof = await proofFor();
     const [h, , s] = proof.split('.') as [string, string, string];
-    const payload = base64url.encode(JSON.stringify({ jti: crypto.randomUUID(), htm: 'GET', htu: PROFILE, iat: nowSec() + 1 }));
+    const payload = base64url.encode(
+      JSON.stringify({ jti: crypto.randomUUID(), htm: 'GET', htu: PROFILE, iat: nowSec() + 1 }),
+    );
     await expectRejected(await withProof(`${h}.${payload}.${s}`), 'invalid_dpop_proof', 'signature');
   });
   it.each(['jti', 'htm', 'htu', 'iat'])('check 3: %s missing', async (claim) => {
-    await expectRejected(await withProof(await proofFor({ payload: { [claim]: undefined } })), 'invalid_dpop_proof', 'claims');
+    await expectRejected(
+      await withProof(await proofFor({ payload: { [claim]: undefined } })),
+      'invalid_dpop_proof',
+      'claims',
+    );
   });
   it('check 3: iat that is not a number', async () => {
-    await expectRejected(await withProof(await proofFor({ payload: { iat: String(nowSec()) } })), 'invalid_dpop_proof', 'claims');
+    await expectRejected(
+      await withProof(await proofFor({ payload: { iat: String(nowSec()) } })),
+      'invalid_dpop_proof',
+      'claims',
+    );
   });
   it('check 3: an over-long jti', async () => {
     await expectRejected(await withProof(await proofFor({ jti: 'j'.repeat(300) })), 'invalid_dpop_proof', 'claims');
@@ -196,13 +268,23 @@ describe('DPoP › proof rejection rules (RFC 9449 §4.3)', () => {
     await expectRejected(await withProof(await proofFor({ htu: `${ORIGIN}/api/notes` })), 'invalid_dpop_proof', 'htu');
   });
   it('check 9: htu of another origin', async () => {
-    await expectRejected(await withProof(await proofFor({ htu: 'https://evil.example/api/profile' })), 'invalid_dpop_proof', 'htu');
+    await expectRejected(
+      await withProof(await proofFor({ htu: 'https://evil.example/api/profile' })),
+      'invalid_dpop_proof',
+      'htu',
+    );
   });
   it('check 9: htu that is not an absolute URI', async () => {
     await expectRejected(await withProof(await proofFor({ htu: '/api/profile' })), 'invalid_dpop_proof', 'htu');
   });
   it('check 9: the Host header does not decide htu (the public origin does)', async () => {
-    const res = await t.request('/api/profile', { headers: { authorization: `DPoP ${accessToken}`, host: 'evil.example', dpop: await proofFor({ htu: 'http://evil.example/api/profile' }) } });
+    const res = await t.request('/api/profile', {
+      headers: {
+        authorization: `DPoP ${accessToken}`,
+        host: 'evil.example',
+        dpop: await proofFor({ htu: 'http://evil.example/api/profile' }),
+      },
+    });
     await expectRejected(res, 'invalid_dpop_proof', 'htu');
   });
   it('check 11: iat too old (61 s)', async () => {
@@ -215,13 +297,21 @@ describe('DPoP › proof rejection rules (RFC 9449 §4.3)', () => {
     expect((await withProof(await proofFor({ iat: nowSec() - 59 }))).status).toBe(200);
   });
   it('check 11: an expired proof (exp in the past) is refused', async () => {
-    await expectRejected(await withProof(await proofFor({ payload: { exp: nowSec() - 10 } })), 'invalid_dpop_proof', 'claims');
+    await expectRejected(
+      await withProof(await proofFor({ payload: { exp: nowSec() - 10 } })),
+      'invalid_dpop_proof',
+      'claims',
+    );
   });
   it('check 12 (§7): ath missing on a resource request', async () => {
     await expectRejected(await withProof(await proofFor({ payload: { ath: undefined } })), 'invalid_dpop_proof', 'ath');
   });
   it('check 12 (§7): ath of another access token', async () => {
-    await expectRejected(await withProof(await proofFor({ accessToken: `${accessToken}x` })), 'invalid_dpop_proof', 'ath');
+    await expectRejected(
+      await withProof(await proofFor({ accessToken: `${accessToken}x` })),
+      'invalid_dpop_proof',
+      'ath',
+    );
   });
   it('check 12: proof key is not the key the token is bound to', async () => {
     const other = await createDpopKey('ES256');
@@ -247,14 +337,30 @@ describe('DPoP › server nonce (RFC 9449 §8, §9)', () => {
   let nonce: string;
   beforeAll(async () => {
     nClock = new TestClock(Date.now());
-    n = await createTestInstance({}, { clock: nClock, listen: false, dpop: { requireNonce: true, nonceLifetimeSec: 60 } });
+    n = await createTestInstance(
+      {},
+      { clock: nClock, listen: false, dpop: { requireNonce: true, nonceLifetimeSec: 60 } },
+    );
     nKey = await createDpopKey('EdDSA');
     await signup(new Browser(n.request), 'nonce-user@example.com', PASSWORD);
     const send = (dpop: string) =>
-      n.request('/auth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop }, body: `grant_type=password&username=nonce-user%40example.com&password=${encodeURIComponent(PASSWORD)}` });
-    const first = await send(await createProof(nKey, { htm: 'POST', htu: `${ORIGIN}/auth/token`, iat: Math.floor(nClock.now() / 1000) }));
+      n.request('/auth/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop },
+        body: `grant_type=password&username=nonce-user%40example.com&password=${encodeURIComponent(PASSWORD)}`,
+      });
+    const first = await send(
+      await createProof(nKey, { htm: 'POST', htu: `${ORIGIN}/auth/token`, iat: Math.floor(nClock.now() / 1000) }),
+    );
     nonce = first.headers.get('dpop-nonce') as string;
-    const res = await send(await createProof(nKey, { htm: 'POST', htu: `${ORIGIN}/auth/token`, iat: Math.floor(nClock.now() / 1000), nonce }));
+    const res = await send(
+      await createProof(nKey, {
+        htm: 'POST',
+        htu: `${ORIGIN}/auth/token`,
+        iat: Math.floor(nClock.now() / 1000),
+        nonce,
+      }),
+    );
     nToken = ((await res.json()) as { access_token: string }).access_token;
   });
   afterAll(async () => {
@@ -264,7 +370,13 @@ describe('DPoP › server nonce (RFC 9449 §8, §9)', () => {
     n.request('/api/profile', {
       headers: {
         authorization: `DPoP ${nToken}`,
-        dpop: await createProof(nKey, { htm: 'GET', htu: PROFILE, iat: Math.floor(nClock.now() / 1000), accessToken: nToken, ...(proofNonce === undefined ? {} : { nonce: proofNonce }) }),
+        dpop: await createProof(nKey, {
+          htm: 'GET',
+          htu: PROFILE,
+          iat: Math.floor(nClock.now() / 1000),
+          accessToken: nToken,
+          ...(proofNonce === undefined ? {} : { nonce: proofNonce }),
+        }),
       },
     });
 

@@ -17,7 +17,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type SigningAlgorithm, verifyAccessToken, type VerificationKey } from '../../src/core/access-token.js';
+import { type SigningAlgorithm, type VerificationKey, verifyAccessToken } from '../../src/core/access-token.js';
 import { createVerifier, type Verifier, VerifyError } from '../../src/verify/index.js';
 
 const ISSUER = 'https://auth.example.test';
@@ -53,10 +53,13 @@ let publishedJwks: { keys: JWK[] };
 // of these headers, which is exactly what an attacker does not care about).
 // ---------------------------------------------------------------------------------------------
 
-type Signer = { alg: 'EdDSA' | 'ES256' | 'RS256'; key: CryptoKey } | { alg: 'HS256' | 'HS384' | 'HS512'; secret: Uint8Array };
+type Signer =
+  | { alg: 'EdDSA' | 'ES256' | 'RS256'; key: CryptoKey }
+  | { alg: 'HS256' | 'HS384' | 'HS512'; secret: Uint8Array };
 
 const text = new TextEncoder();
-const b64u = (value: Uint8Array | string): string => base64url.encode(typeof value === 'string' ? text.encode(value) : value);
+const b64u = (value: Uint8Array | string): string =>
+  base64url.encode(typeof value === 'string' ? text.encode(value) : value);
 
 async function signBytes(signer: Signer, input: Uint8Array): Promise<Uint8Array> {
   const data = input as Uint8Array<ArrayBuffer>;
@@ -69,14 +72,24 @@ async function signBytes(signer: Signer, input: Uint8Array): Promise<Uint8Array>
       return new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', signer.key, data));
     default: {
       const hash = `SHA-${signer.alg.slice(2)}`;
-      const key = await crypto.subtle.importKey('raw', signer.secret as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash }, false, ['sign']);
+      const key = await crypto.subtle.importKey(
+        'raw',
+        signer.secret as Uint8Array<ArrayBuffer>,
+        { name: 'HMAC', hash },
+        false,
+        ['sign'],
+      );
       return new Uint8Array(await crypto.subtle.sign('HMAC', key, data));
     }
   }
 }
 
 /** Compact JWS over the exact JSON given (a string payload is used verbatim). */
-async function forge(header: Record<string, unknown>, payload: Record<string, unknown> | unknown[] | string, signer: Signer): Promise<string> {
+async function forge(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown> | unknown[] | string,
+  signer: Signer,
+): Promise<string> {
   const input = `${b64u(JSON.stringify(header))}.${b64u(typeof payload === 'string' ? payload : JSON.stringify(payload))}`;
   return `${input}.${b64u(await signBytes(signer, text.encode(input)))}`;
 }
@@ -174,7 +187,14 @@ function verifierTarget(): Target {
       const key = algorithms.join(',');
       let verifier = verifiers.get(key);
       if (verifier === undefined) {
-        verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: JWKS_URL, algorithms, fetch: fetchStub, now: () => NOW });
+        verifier = createVerifier({
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          jwksUrl: JWKS_URL,
+          algorithms,
+          fetch: fetchStub,
+          now: () => NOW,
+        });
         verifiers.set(key, verifier);
       }
       try {
@@ -202,9 +222,18 @@ beforeAll(async () => {
     generateKeyPair('ES256', { extractable: true }),
   ]);
   attackerCertKey = await importPKCS8(ATTACKER_CERT_KEY_PEM, 'EdDSA');
-  const publish = async (pair: KeyPair, kid: string, alg: string): Promise<JWK> => ({ ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' });
+  const publish = async (pair: KeyPair, kid: string, alg: string): Promise<JWK> => ({
+    ...(await exportJWK(pair.publicKey)),
+    kid,
+    alg,
+    use: 'sig',
+  });
   publishedJwks = {
-    keys: await Promise.all([publish(issuerEd, KID.ed, 'EdDSA'), publish(issuerEs, KID.es, 'ES256'), publish(issuerRs, KID.rs, 'RS256')]),
+    keys: await Promise.all([
+      publish(issuerEd, KID.ed, 'EdDSA'),
+      publish(issuerEs, KID.es, 'ES256'),
+      publish(issuerRs, KID.rs, 'RS256'),
+    ]),
   };
 });
 
@@ -213,7 +242,11 @@ describe.each([
   { kind: 'verifier', make: verifierTarget },
 ])('JWT attack catalogue › $kind', ({ kind, make }) => {
   const target = make();
-  const expectOutcome = async (token: string | Promise<string>, expected: Outcome, algorithms?: readonly SigningAlgorithm[]): Promise<void> => {
+  const expectOutcome = async (
+    token: string | Promise<string>,
+    expected: Outcome,
+    algorithms?: readonly SigningAlgorithm[],
+  ): Promise<void> => {
     expect(await target.check(await token, algorithms)).toEqual(expected);
   };
 
@@ -263,8 +296,17 @@ describe.each([
     const encodings: Array<[string, () => Promise<Uint8Array>]> = [
       ['the raw JWK JSON', async () => text.encode(JSON.stringify(publishedJwks.keys[0]))],
       ['the PEM SPKI', async () => text.encode(await exportSPKI(issuerEd.publicKey))],
-      ['the DER as base64 text', async () => text.encode((await exportSPKI(issuerEd.publicKey)).replace(/-----[A-Z ]+-----|\s/g, ''))],
-      ['the raw DER bytes', async () => Uint8Array.from(atob((await exportSPKI(issuerEd.publicKey)).replace(/-----[A-Z ]+-----|\s/g, '')), (c) => c.charCodeAt(0))],
+      [
+        'the DER as base64 text',
+        async () => text.encode((await exportSPKI(issuerEd.publicKey)).replace(/-----[A-Z ]+-----|\s/g, '')),
+      ],
+      [
+        'the raw DER bytes',
+        async () =>
+          Uint8Array.from(atob((await exportSPKI(issuerEd.publicKey)).replace(/-----[A-Z ]+-----|\s/g, '')), (c) =>
+            c.charCodeAt(0),
+          ),
+      ],
       ['the x coordinate bytes', async () => base64url.decode((publishedJwks.keys[0] as JWK).x as string)],
       ['the RSA key PEM SPKI', async () => text.encode(await exportSPKI(issuerRs.publicKey))],
     ];
@@ -282,13 +324,23 @@ describe.each([
     }
     if (kind === 'issuer') {
       it('rejects HS256 even when a JavaScript caller lists HS256 in algorithms', async () => {
-        const token = await forge(header('HS256', KID.ed), claims(), { alg: 'HS256', secret: text.encode(await exportSPKI(issuerEd.publicKey)) });
+        const token = await forge(header('HS256', KID.ed), claims(), {
+          alg: 'HS256',
+          secret: text.encode(await exportSPKI(issuerEd.publicKey)),
+        });
         await expectOutcome(token, rejected('algorithm'), ['HS256' as SigningAlgorithm, 'EdDSA']);
       });
     } else {
       it('refuses to be configured with HS256 or none', () => {
         for (const alg of ['HS256', 'none']) {
-          expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: JWKS_URL, algorithms: [alg as SigningAlgorithm] })).toThrow(TypeError);
+          expect(() =>
+            createVerifier({
+              issuer: ISSUER,
+              audience: AUDIENCE,
+              jwksUrl: JWKS_URL,
+              algorithms: [alg as SigningAlgorithm],
+            }),
+          ).toThrow(TypeError);
         }
       });
     }
@@ -312,30 +364,52 @@ describe.each([
   describe('keys carried or pointed to by the token (RFC 8725 §3.10)', () => {
     it("rejects an embedded jwk header with the attacker's key", async () => {
       const jwk = await exportJWK(attackerEd.publicKey);
-      await expectOutcome(forge(header('EdDSA', KID.ed, { jwk }), claims(), { alg: 'EdDSA', key: attackerEd.privateKey }), rejected('header'));
+      await expectOutcome(
+        forge(header('EdDSA', KID.ed, { jwk }), claims(), { alg: 'EdDSA', key: attackerEd.privateKey }),
+        rejected('header'),
+      );
     });
     it('rejects jku pointing at another host, without fetching it', async () => {
       await expectOutcome(
-        forge(header('EdDSA', KID.ed, { jku: 'https://attacker.example/jwks.json' }), claims(), { alg: 'EdDSA', key: attackerEd.privateKey }),
+        forge(header('EdDSA', KID.ed, { jku: 'https://attacker.example/jwks.json' }), claims(), {
+          alg: 'EdDSA',
+          key: attackerEd.privateKey,
+        }),
         rejected('header'),
       );
       expect(target.fetchedUrls().filter((url) => url !== JWKS_URL)).toEqual([]);
     });
     it('rejects x5u pointing at another host, without fetching it', async () => {
       await expectOutcome(
-        forge(header('EdDSA', KID.ed, { x5u: 'https://attacker.example/cert.pem' }), claims(), { alg: 'EdDSA', key: attackerEd.privateKey }),
+        forge(header('EdDSA', KID.ed, { x5u: 'https://attacker.example/cert.pem' }), claims(), {
+          alg: 'EdDSA',
+          key: attackerEd.privateKey,
+        }),
         rejected('header'),
       );
       expect(target.fetchedUrls().filter((url) => url !== JWKS_URL)).toEqual([]);
     });
     it('rejects x5c with a self-signed certificate', async () => {
-      await expectOutcome(forge(header('EdDSA', KID.ed, { x5c: [ATTACKER_CERT_DER_B64] }), claims(), { alg: 'EdDSA', key: attackerCertKey }), rejected('header'));
+      await expectOutcome(
+        forge(header('EdDSA', KID.ed, { x5c: [ATTACKER_CERT_DER_B64] }), claims(), {
+          alg: 'EdDSA',
+          key: attackerCertKey,
+        }),
+        rejected('header'),
+      );
     });
     it("rejects a token signed by another issuer's key under our kid", async () => {
-      await expectOutcome(forge(header('EdDSA', KID.ed), claims(), { alg: 'EdDSA', key: attackerEd.privateKey }), rejected('signature'));
+      await expectOutcome(
+        forge(header('EdDSA', KID.ed), claims(), { alg: 'EdDSA', key: attackerEd.privateKey }),
+        rejected('signature'),
+      );
     });
     it("rejects an ES256 token signed by another issuer's key under our ES256 kid", async () => {
-      await expectOutcome(forge(header('ES256', KID.es), claims(), { alg: 'ES256', key: attackerEs.privateKey }), rejected('signature'), ['ES256']);
+      await expectOutcome(
+        forge(header('ES256', KID.es), claims(), { alg: 'ES256', key: attackerEs.privateKey }),
+        rejected('signature'),
+        ['ES256'],
+      );
     });
   });
 
@@ -343,7 +417,7 @@ describe.each([
     const attacker = (): Signer => ({ alg: 'EdDSA', key: attackerEd.privateKey });
     const kids: Array<[string, unknown]> = [
       ['a path traversal "../../dev/null"', '../../dev/null'],
-      ["SQL \"' OR 1=1 --\"", "' OR 1=1 --"],
+      ['SQL "\' OR 1=1 --"', "' OR 1=1 --"],
       ['an empty string', ''],
       ['a very long string (1000 chars)', 'k'.repeat(1000)],
       ['a 128-char unknown string', 'k'.repeat(128)],
@@ -364,10 +438,16 @@ describe.each([
 
   describe('crit (RFC 7515 §4.1.11)', () => {
     it('rejects an unknown crit extension', async () => {
-      await expectOutcome(forge(header('EdDSA', KID.ed, { crit: ['x-tokenward-unknown'], 'x-tokenward-unknown': true }), claims(), ed()), rejected('header'));
+      await expectOutcome(
+        forge(header('EdDSA', KID.ed, { crit: ['x-tokenward-unknown'], 'x-tokenward-unknown': true }), claims(), ed()),
+        rejected('header'),
+      );
     });
     it('rejects crit with a known extension name (b64, RFC 7797)', async () => {
-      await expectOutcome(forge(header('EdDSA', KID.ed, { crit: ['b64'], b64: true }), claims(), ed()), rejected('header'));
+      await expectOutcome(
+        forge(header('EdDSA', KID.ed, { crit: ['b64'], b64: true }), claims(), ed()),
+        rejected('header'),
+      );
     });
     it('rejects crit naming a registered claim (exp)', async () => {
       await expectOutcome(forge(header('EdDSA', KID.ed, { crit: ['exp'] }), claims(), ed()), rejected('header'));
@@ -442,7 +522,10 @@ describe.each([
     });
     it('rejects the general JWS JSON serialization passed as a string', async () => {
       const [h, p, s] = (await genuine()).split('.');
-      await expectOutcome(JSON.stringify({ payload: p, signatures: [{ protected: h, signature: s }] }), rejected('malformed'));
+      await expectOutcome(
+        JSON.stringify({ payload: p, signatures: [{ protected: h, signature: s }] }),
+        rejected('malformed'),
+      );
     });
     it('rejects a 100 KB token fast, without a key lookup', async () => {
       const [h, , s] = (await genuine()).split('.');
@@ -462,10 +545,20 @@ describe.each([
       ['a tab inside the header', (t) => `${t.slice(0, 5)}\t${t.slice(5)}`],
       ['"=" padding on the signature', (t) => `${t}==`],
       ['"=" inside the header segment', (t) => t.replace('.', '=.')],
-      ['standard base64 "+" and "/"', (t) => t.replace(/-/g, '+').replace(/_/g, '/').replace(/^([^.]*)\./, '$1+/.')],
+      [
+        'standard base64 "+" and "/"',
+        (t) =>
+          t
+            .replace(/-/g, '+')
+            .replace(/_/g, '/')
+            .replace(/^([^.]*)\./, '$1+/.'),
+      ],
       ['an extra segment', (t) => `${t}.${t.split('.')[2]}`],
       ['only two segments', (t) => t.split('.').slice(0, 2).join('.')],
-      ['a header segment of 4k+1 characters (no byte string has that length)', (t) => `${'A'.repeat((5 - (t.indexOf('.') % 4)) % 4)}${t}`],
+      [
+        'a header segment of 4k+1 characters (no byte string has that length)',
+        (t) => `${'A'.repeat((5 - (t.indexOf('.') % 4)) % 4)}${t}`,
+      ],
     ];
     for (const [name, mangle] of mangles) {
       it(`rejects ${name} as malformed`, async () => {
@@ -500,7 +593,10 @@ describe.each([
       await expectOutcome(genuine(claims({ aud: 'https://other.example.test' })), rejected('claims'));
     });
     it('rejects an aud array without our audience', async () => {
-      await expectOutcome(genuine(claims({ aud: ['https://a.example.test', 'https://b.example.test'] })), rejected('claims'));
+      await expectOutcome(
+        genuine(claims({ aud: ['https://a.example.test', 'https://b.example.test'] })),
+        rejected('claims'),
+      );
     });
     for (const name of ['sub', 'sid', 'jti', 'exp', 'iat', 'iss', 'aud', 'auth_time', 'amr']) {
       it(`rejects a token without ${name}`, async () => {
@@ -530,7 +626,10 @@ describe.each([
           now: () => now,
           fetch: async () => {
             fetches++;
-            return new Response(JSON.stringify(publishedJwks), { status: 200, headers: { 'cache-control': 'max-age=300' } });
+            return new Response(JSON.stringify(publishedJwks), {
+              status: 200,
+              headers: { 'cache-control': 'max-age=300' },
+            });
           },
         });
         await verifier.verify(await genuine());
@@ -542,7 +641,10 @@ describe.each([
           const outcomes = await Promise.allSettled(burst.map((t) => verifier.verify(t)));
           for (const outcome of outcomes) {
             expect(outcome.status).toBe('rejected');
-            expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'invalid_token', reason: 'unknown_key' });
+            expect((outcome as PromiseRejectedResult).reason).toMatchObject({
+              code: 'invalid_token',
+              reason: 'unknown_key',
+            });
           }
         };
         // Within 30 s of the initial fetch: no refetch at all.
@@ -553,7 +655,8 @@ describe.each([
         await verifyAll();
         expect(fetches).toBe(2);
         now += 29_000;
-        for (let i = 50; i < 60; i++) await expect(verifier.verify(await unknown(i))).rejects.toMatchObject({ reason: 'unknown_key' });
+        for (let i = 50; i < 60; i++)
+          await expect(verifier.verify(await unknown(i))).rejects.toMatchObject({ reason: 'unknown_key' });
         expect(fetches).toBe(2);
         now += 1_000;
         await expect(verifier.verify(await unknown(60))).rejects.toMatchObject({ reason: 'unknown_key' });

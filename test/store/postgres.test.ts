@@ -40,7 +40,9 @@ if (url === undefined || url === '') {
 
     beforeAll(async () => {
       // Three stores = three pools, like three nodes; they also migrate the fresh schema at once.
-      stores = await Promise.all([0, 1, 2].map(() => openPostgresStore({ url: databaseUrl, schema: raceSchema, migrate: true, poolSize: 10 })));
+      stores = await Promise.all(
+        [0, 1, 2].map(() => openPostgresStore({ url: databaseUrl, schema: raceSchema, migrate: true, poolSize: 10 })),
+      );
     });
     afterAll(async () => {
       await Promise.all(stores.map((s) => s.close()));
@@ -52,9 +54,16 @@ if (url === undefined || url === '') {
       return store;
     }
 
-    async function userWithSession(maxSessions = 20): Promise<{ userId: string; session: Session; refreshHash: string }> {
+    async function userWithSession(
+      maxSessions = 20,
+    ): Promise<{ userId: string; session: Session; refreshHash: string }> {
       const userId = randomUUID();
-      expect(await storeAt(0).createUser({ id: userId, email: `${userId}@example.com`, emailVerified: false, name: null, createdAt: T0 }, 'h')).toBe('ok');
+      expect(
+        await storeAt(0).createUser(
+          { id: userId, email: `${userId}@example.com`, emailVerified: false, name: null, createdAt: T0 },
+          'h',
+        ),
+      ).toBe('ok');
       const session = newSession(userId, T0);
       const refreshHash = `rt-${randomUUID()}`;
       await storeAt(0).createSession({ session, refreshHash, maxSessions });
@@ -110,13 +119,17 @@ if (url === undefined || url === '') {
       expect(outcomes.filter((o) => o.kind === 'expired')).toHaveLength(11);
       expect(outcomes.some((o) => o.kind === 'grace' || o.kind === 'rotated')).toBe(false);
       expect((await storeAt(1).getSession(session.id))?.revokeReason).toBe('refresh_reuse');
-      expect((await storeAt(2).listEvents(userId, { limit: 100 })).events.map((e) => e.type)).toEqual(['refresh.reuse_detected']);
+      expect((await storeAt(2).listEvents(userId, { limit: 100 })).events.map((e) => e.type)).toEqual([
+        'refresh.reuse_detected',
+      ]);
       expect((await storeAt(0).rotateRefreshToken(rotateInput(refreshHash, T0 + 3000))).kind).toBe('expired');
     });
 
     it('grace window › racing presentations from the victim and a thief through 3 pools: never a successor for the thief, the session ends revoked', async () => {
       const { session, refreshHash } = await userWithSession();
-      const inputs = Array.from({ length: 30 }, (_, i) => rotateInput(refreshHash, T0 + 1000, i % 10 === 5 ? THIEF : VICTIM));
+      const inputs = Array.from({ length: 30 }, (_, i) =>
+        rotateInput(refreshHash, T0 + 1000, i % 10 === 5 ? THIEF : VICTIM),
+      );
       const outcomes = await Promise.all(inputs.map((input, i) => storeAt(i).rotateRefreshToken(input)));
       const thiefOutcomes = outcomes.filter((_, i) => inputs[i]?.presenter === THIEF);
       // A thief who won the first rotation holds a successor the victim's tabs then reveal as reuse.
@@ -145,8 +158,12 @@ if (url === undefined || url === '') {
       const outcomes = await Promise.all(inputs.map((input, i) => storeAt(i).rotateRefreshToken(input)));
       expect(outcomes.filter((o) => o.kind === 'reused')).toHaveLength(1);
       expect(outcomes.filter((o) => o.kind === 'expired')).toHaveLength(49);
-      expect((await storeAt(1).listRevocationsSince(T0)).filter((r) => r.sessionId === session.id)).toEqual([{ sessionId: session.id, at: T0 + 60_000 }]);
-      expect((await storeAt(2).listEvents(userId, { limit: 100 })).events.map((e) => e.type)).toEqual(['refresh.reuse_detected']);
+      expect((await storeAt(1).listRevocationsSince(T0)).filter((r) => r.sessionId === session.id)).toEqual([
+        { sessionId: session.id, at: T0 + 60_000 },
+      ]);
+      expect((await storeAt(2).listEvents(userId, { limit: 100 })).events.map((e) => e.type)).toEqual([
+        'refresh.reuse_detected',
+      ]);
       const stored = await Promise.all(inputs.map((input) => storeAt(0).findSessionByRefreshHash(input.successorHash)));
       expect(stored.filter((s) => s !== null)).toHaveLength(0);
     });
@@ -165,7 +182,13 @@ if (url === undefined || url === '') {
     it('concurrent logins through 3 pools never leave more than maxSessions active', async () => {
       const { userId } = await userWithSession(5);
       const results = await Promise.all(
-        Array.from({ length: 15 }, (_, i) => storeAt(i).createSession({ session: newSession(userId, T0 + 10 + i), refreshHash: `rt-${randomUUID()}`, maxSessions: 5 })),
+        Array.from({ length: 15 }, (_, i) =>
+          storeAt(i).createSession({
+            session: newSession(userId, T0 + 10 + i),
+            refreshHash: `rt-${randomUUID()}`,
+            maxSessions: 5,
+          }),
+        ),
       );
       expect(await storeAt(0).listActiveSessions(userId, T0 + 100)).toHaveLength(5);
       // Every session that is no longer active was evicted by exactly one of the logins.
@@ -174,8 +197,19 @@ if (url === undefined || url === '') {
 
     it('logins evicting sessions and logout-all at once through 3 pools: no deadlock, nothing left active', async () => {
       const { userId } = await userWithSession(3);
-      for (let i = 0; i < 6; i++) await storeAt(i).createSession({ session: newSession(userId, T0 + i), refreshHash: `rt-${randomUUID()}`, maxSessions: 20 });
-      const logins = Array.from({ length: 12 }, (_, i) => storeAt(i).createSession({ session: newSession(userId, T0 + 100 + i), refreshHash: `rt-${randomUUID()}`, maxSessions: 3 }));
+      for (let i = 0; i < 6; i++)
+        await storeAt(i).createSession({
+          session: newSession(userId, T0 + i),
+          refreshHash: `rt-${randomUUID()}`,
+          maxSessions: 20,
+        });
+      const logins = Array.from({ length: 12 }, (_, i) =>
+        storeAt(i).createSession({
+          session: newSession(userId, T0 + 100 + i),
+          refreshHash: `rt-${randomUUID()}`,
+          maxSessions: 3,
+        }),
+      );
       const logouts = [0, 1, 2].map((i) => storeAt(i).revokeUserSessions(userId, T0 + 500, 'logout_all'));
       await Promise.all([...logins, ...logouts]);
       expect((await storeAt(0).listActiveSessions(userId, T0 + 1000)).length).toBeLessThanOrEqual(3);
@@ -185,7 +219,11 @@ if (url === undefined || url === '') {
 
     it('concurrent signups with one email through 3 pools: exactly one account', async () => {
       const email = `${randomUUID()}@example.com`;
-      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => storeAt(i).createUser({ id: randomUUID(), email, emailVerified: false, name: null, createdAt: T0 }, 'h')));
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          storeAt(i).createUser({ id: randomUUID(), email, emailVerified: false, name: null, createdAt: T0 }, 'h'),
+        ),
+      );
       expect(results.filter((r) => r === 'ok')).toHaveLength(1);
     });
 
@@ -201,7 +239,9 @@ if (url === undefined || url === '') {
     it('refuses an unmigrated database unless asked to migrate', async () => {
       const fresh = `${prefix}_fresh`;
       schemas.add(fresh);
-      await expect(openPostgresStore({ url: databaseUrl, schema: fresh })).rejects.toMatchObject({ code: 'schema_unmigrated' });
+      await expect(openPostgresStore({ url: databaseUrl, schema: fresh })).rejects.toMatchObject({
+        code: 'schema_unmigrated',
+      });
       const store = await openPostgresStore({ url: databaseUrl, schema: fresh, migrate: true });
       await store.close();
       const again = await openPostgresStore({ url: databaseUrl, schema: fresh });
@@ -213,20 +253,28 @@ if (url === undefined || url === '') {
       const newer = `${prefix}_newer`;
       schemas.add(newer);
       await (await openPostgresStore({ url: databaseUrl, schema: newer, migrate: true })).close();
-      await admin.query(`insert into ${newer}.tokenward_migration (name, timestamp) values ('9999-from-the-future', '2099-01-01')`);
+      await admin.query(
+        `insert into ${newer}.tokenward_migration (name, timestamp) values ('9999-from-the-future', '2099-01-01')`,
+      );
       await expect(openPostgresStore({ url: databaseUrl, schema: newer })).rejects.toBeInstanceOf(SchemaError);
-      await expect(openPostgresStore({ url: databaseUrl, schema: newer, migrate: true })).rejects.toMatchObject({ code: 'schema_newer' });
+      await expect(openPostgresStore({ url: databaseUrl, schema: newer, migrate: true })).rejects.toMatchObject({
+        code: 'schema_newer',
+      });
     });
 
     it('rejects a schema name that is not a plain identifier', async () => {
-      await expect(openPostgresStore({ url: databaseUrl, schema: 'x; drop table users' })).rejects.toThrow(/schema name/);
+      await expect(openPostgresStore({ url: databaseUrl, schema: 'x; drop table users' })).rejects.toThrow(
+        /schema name/,
+      );
     });
 
     it('an unreachable server surfaces as an error with its code', async () => {
       const unreachable = new URL(databaseUrl);
       unreachable.hostname = '127.0.0.1';
       unreachable.port = '1';
-      await expect(openPostgresStore({ url: unreachable.toString(), migrate: true })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      await expect(openPostgresStore({ url: unreachable.toString(), migrate: true })).rejects.toMatchObject({
+        code: 'ECONNREFUSED',
+      });
     });
 
     it('ping fails once the store is closed', async () => {

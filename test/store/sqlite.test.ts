@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, MIGRATIONS, SchemaError } from '../../src/store/migrations/index.js';
 import { openStore } from '../../src/store/index.js';
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, MIGRATIONS, SchemaError } from '../../src/store/migrations/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { describeStoreConformance } from './store-conformance.js';
 
@@ -72,8 +72,16 @@ describe('sqlite store › file and schema', () => {
       migrationLockTableName: MIGRATION_LOCK_TABLE,
     });
     expect((await migrator.migrateTo('0003-rotation-device-and-client')).error).toBeUndefined();
-    database.prepare("INSERT INTO users (id, email, name, created_at) VALUES ('u-pwd', 'pwd@example.com', NULL, 1), ('u-fed', 'fed@example.com', NULL, 1)").run();
-    database.prepare("INSERT INTO federated_identities (issuer, subject, user_id, email, created_at) VALUES ('https://idp.example.com', 's1', 'u-fed', 'fed@example.com', 1)").run();
+    database
+      .prepare(
+        "INSERT INTO users (id, email, name, created_at) VALUES ('u-pwd', 'pwd@example.com', NULL, 1), ('u-fed', 'fed@example.com', NULL, 1)",
+      )
+      .run();
+    database
+      .prepare(
+        "INSERT INTO federated_identities (issuer, subject, user_id, email, created_at) VALUES ('https://idp.example.com', 's1', 'u-fed', 'fed@example.com', 1)",
+      )
+      .run();
     database.close();
     const store = await openSqliteStore({ file });
     expect(await store.findUserById('u-pwd')).toMatchObject({ emailVerified: false });

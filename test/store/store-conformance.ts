@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuthEvent, IdentityLink, RotateInput, Session, SigningKeyRecord, Store, User } from '../../src/core/ports.js';
+import type {
+  AuthEvent,
+  IdentityLink,
+  RotateInput,
+  Session,
+  SigningKeyRecord,
+  Store,
+  User,
+} from '../../src/core/ports.js';
 
 /**
  * The behaviour every {@link Store} must have, from the TSDoc of `src/core/ports.ts`. Each test
@@ -52,7 +60,12 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
       };
     }
 
-    async function addSession(userId: string, at = T0, overrides: Partial<Session> = {}, maxSessions = 100): Promise<{ session: Session; refreshHash: string }> {
+    async function addSession(
+      userId: string,
+      at = T0,
+      overrides: Partial<Session> = {},
+      maxSessions = 100,
+    ): Promise<{ session: Session; refreshHash: string }> {
       const session = newSession(userId, at, overrides);
       const refreshHash = `rt-${randomUUID()}`;
       await store.createSession({ session, refreshHash, maxSessions });
@@ -73,17 +86,42 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         graceMs: 10 * SEC,
         idleMs: 14 * DAY,
         presenter: PRESENTER,
-        reuseEvent: { id: randomUUID(), type: 'refresh.reuse_detected', at: now, ip: '198.51.100.9', device: 'Firefox on Linux', data: null },
+        reuseEvent: {
+          id: randomUUID(),
+          type: 'refresh.reuse_detected',
+          at: now,
+          ip: '198.51.100.9',
+          device: 'Firefox on Linux',
+          data: null,
+        },
         ...overrides,
       };
     }
 
     function event(userId: string | null, at: number, overrides: Partial<AuthEvent> = {}): AuthEvent {
-      return { id: randomUUID(), userId, type: 'login.succeeded', at, ip: '203.0.113.7', sessionId: null, device: 'Chrome on macOS', data: null, ...overrides };
+      return {
+        id: randomUUID(),
+        userId,
+        type: 'login.succeeded',
+        at,
+        ip: '203.0.113.7',
+        sessionId: null,
+        device: 'Chrome on macOS',
+        data: null,
+        ...overrides,
+      };
     }
 
     function signingKey(state: SigningKeyRecord['state'], at: number, kid = randomUUID()): SigningKeyRecord {
-      return { kid, alg: 'EdDSA', state, publicJwk: `{"kid":"${kid}"}`, privateJwkSealed: `sealed-${kid}`, createdAt: at, updatedAt: at };
+      return {
+        kid,
+        alg: 'EdDSA',
+        state,
+        publicJwk: `{"kid":"${kid}"}`,
+        privateJwkSealed: `sealed-${kid}`,
+        createdAt: at,
+        updatedAt: at,
+      };
     }
 
     describe('users and credentials', () => {
@@ -91,7 +129,13 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         const user = await addUser('ada@example.com');
         expect(await store.findUserByEmail('ada@example.com')).toEqual(user);
         expect(await store.findUserById(user.id)).toEqual(user);
-        expect(await store.getCredentials(user.id)).toEqual({ userId: user.id, passwordHash: 'hash-1', totpSecretSealed: null, totpConfirmedAt: null, totpLastStep: null });
+        expect(await store.getCredentials(user.id)).toEqual({
+          userId: user.id,
+          passwordHash: 'hash-1',
+          totpSecretSealed: null,
+          totpConfirmedAt: null,
+          totpLastStep: null,
+        });
       });
 
       it('emailVerified round-trips: false for a password signup, true when the creator proved the address', async () => {
@@ -100,7 +144,9 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         const verified = { ...newUser(), emailVerified: true };
         expect(await store.createUser(verified, 'h')).toBe('ok');
         expect(await store.findUserByEmail(verified.email)).toEqual(verified);
-        expect((await store.listUsers({ limit: 10 })).users.find((u) => u.id === verified.id)?.emailVerified).toBe(true);
+        expect((await store.listUsers({ limit: 10 })).users.find((u) => u.id === verified.id)?.emailVerified).toBe(
+          true,
+        );
       });
 
       it('a user without a name round-trips null', async () => {
@@ -130,7 +176,9 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
       });
 
       it('concurrent signups with one email: exactly one wins', async () => {
-        const results = await Promise.all(Array.from({ length: 10 }, () => store.createUser(newUser('race@example.com'), 'h')));
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => store.createUser(newUser('race@example.com'), 'h')),
+        );
         expect(results.filter((r) => r === 'ok')).toHaveLength(1);
         expect(results.filter((r) => r === 'email_taken')).toHaveLength(9);
       });
@@ -144,11 +192,24 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
       it('setTotp changes only the given fields', async () => {
         const user = await addUser();
         await store.setTotp(user.id, { totpSecretSealed: 'secret-sealed' });
-        expect(await store.getCredentials(user.id)).toMatchObject({ totpSecretSealed: 'secret-sealed', totpConfirmedAt: null, totpLastStep: null });
+        expect(await store.getCredentials(user.id)).toMatchObject({
+          totpSecretSealed: 'secret-sealed',
+          totpConfirmedAt: null,
+          totpLastStep: null,
+        });
         await store.setTotp(user.id, { totpConfirmedAt: T0 + 5, totpLastStep: 42 });
-        expect(await store.getCredentials(user.id)).toMatchObject({ totpSecretSealed: 'secret-sealed', totpConfirmedAt: T0 + 5, totpLastStep: 42, passwordHash: 'hash-1' });
+        expect(await store.getCredentials(user.id)).toMatchObject({
+          totpSecretSealed: 'secret-sealed',
+          totpConfirmedAt: T0 + 5,
+          totpLastStep: 42,
+          passwordHash: 'hash-1',
+        });
         await store.setTotp(user.id, { totpSecretSealed: null, totpConfirmedAt: null, totpLastStep: null });
-        expect(await store.getCredentials(user.id)).toMatchObject({ totpSecretSealed: null, totpConfirmedAt: null, totpLastStep: null });
+        expect(await store.getCredentials(user.id)).toMatchObject({
+          totpSecretSealed: null,
+          totpConfirmedAt: null,
+          totpLastStep: null,
+        });
       });
 
       it('claimTotpStep accepts only steps greater than the last one', async () => {
@@ -171,7 +232,13 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
     describe('sessions', () => {
       it('createSession stores the session and its first refresh token', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id, T0, { amr: ['pwd', 'otp'], dpopJkt: 'jkt-1', deviceId: null, newDevice: false, clientId: 'com.example.native' });
+        const { session, refreshHash } = await addSession(user.id, T0, {
+          amr: ['pwd', 'otp'],
+          dpopJkt: 'jkt-1',
+          deviceId: null,
+          newDevice: false,
+          clientId: 'com.example.native',
+        });
         expect(await store.getSession(session.id)).toEqual(session);
         expect(await store.findSessionByRefreshHash(refreshHash)).toEqual(session);
         expect(await store.findSessionByRefreshHash('rt-unknown')).toBeNull();
@@ -189,8 +256,15 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         const d = newSession(user.id, T0 + 4 * SEC);
         const result = await store.createSession({ session: d, refreshHash: `rt-${randomUUID()}`, maxSessions: 3 });
         expect(result.evicted).toEqual([b.session.id]);
-        expect(await store.getSession(b.session.id)).toMatchObject({ revokedAt: T0 + 4 * SEC, revokeReason: 'session_limit' });
-        expect((await store.listActiveSessions(user.id, T0 + 4 * SEC)).map((s) => s.id)).toEqual([d.id, a.session.id, c.session.id]);
+        expect(await store.getSession(b.session.id)).toMatchObject({
+          revokedAt: T0 + 4 * SEC,
+          revokeReason: 'session_limit',
+        });
+        expect((await store.listActiveSessions(user.id, T0 + 4 * SEC)).map((s) => s.id)).toEqual([
+          d.id,
+          a.session.id,
+          c.session.id,
+        ]);
         expect((await store.getSession(foreign.session.id))?.revokedAt).toBeNull();
         expect(await store.listRevocationsSince(0)).toEqual([{ sessionId: b.session.id, at: T0 + 4 * SEC }]);
       });
@@ -201,7 +275,11 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         await store.revokeSession(revoked.session.id, T0 + 1, 'logout');
         await addSession(user.id, T0, { idleExpiresAt: T0 + 10 * SEC });
         const live = await addSession(user.id, T0 + 1 * SEC);
-        const { evicted } = await store.createSession({ session: newSession(user.id, T0 + 60 * SEC), refreshHash: `rt-${randomUUID()}`, maxSessions: 2 });
+        const { evicted } = await store.createSession({
+          session: newSession(user.id, T0 + 60 * SEC),
+          refreshHash: `rt-${randomUUID()}`,
+          maxSessions: 2,
+        });
         expect(evicted).toEqual([]);
         expect((await store.getSession(live.session.id))?.revokedAt).toBeNull();
       });
@@ -250,7 +328,10 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         const ids = await store.revokeUserSessions(user.id, T0 + 2 * SEC, 'revoke_others', keep.session.id);
         expect(ids.sort()).toEqual([s1.session.id, s2.session.id].sort());
         expect((await store.getSession(keep.session.id))?.revokedAt).toBeNull();
-        expect(await store.getSession(s1.session.id)).toMatchObject({ revokedAt: T0 + 2 * SEC, revokeReason: 'revoke_others' });
+        expect(await store.getSession(s1.session.id)).toMatchObject({
+          revokedAt: T0 + 2 * SEC,
+          revokeReason: 'revoke_others',
+        });
         expect(await store.getSession(already.session.id)).toMatchObject({ revokeReason: 'logout' });
         expect((await store.getSession(foreign.session.id))?.revokedAt).toBeNull();
         const revocations = await store.listRevocationsSince(T0 + 2 * SEC);
@@ -305,7 +386,11 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect((await store.rotateRefreshToken(first)).kind).toBe('rotated');
         const again = rotateInput(refreshHash, T0 + SEC + 9_999);
         const outcome = await store.rotateRefreshToken(again);
-        expect(outcome).toEqual({ kind: 'grace', session: { ...session, lastActiveAt: T0 + SEC, idleExpiresAt: T0 + SEC + 14 * DAY }, successorSealed: first.successorSealed });
+        expect(outcome).toEqual({
+          kind: 'grace',
+          session: { ...session, lastActiveAt: T0 + SEC, idleExpiresAt: T0 + SEC + 14 * DAY },
+          successorSealed: first.successorSealed,
+        });
         expect(await store.findSessionByRefreshHash(again.successorHash)).toBeNull();
         expect(await store.listRevocationsSince(0)).toEqual([]);
       });
@@ -319,7 +404,11 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         const replay = rotateInput(refreshHash, now);
         const outcome = await store.rotateRefreshToken(replay);
         expect(outcome.kind).toBe('reused');
-        expect(outcome.kind === 'reused' && outcome.session).toMatchObject({ id: session.id, revokedAt: now, revokeReason: 'refresh_reuse' });
+        expect(outcome.kind === 'reused' && outcome.session).toMatchObject({
+          id: session.id,
+          revokedAt: now,
+          revokeReason: 'refresh_reuse',
+        });
         expect(await store.getSession(session.id)).toMatchObject({ revokedAt: now, revokeReason: 'refresh_reuse' });
         expect(await store.listRevocationsSince(0)).toEqual([{ sessionId: session.id, at: now }]);
         const { events } = await store.listEvents(user.id, { limit: 10 });
@@ -341,7 +430,9 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect(outcome).not.toHaveProperty('successorSealed');
         expect(await store.getSession(session.id)).toMatchObject({ revokedAt: now, revokeReason: 'refresh_reuse' });
         expect(await store.listRevocationsSince(0)).toEqual([{ sessionId: session.id, at: now }]);
-        expect((await store.listEvents(user.id, { limit: 10 })).events).toEqual([{ ...theft.reuseEvent, userId: user.id, sessionId: session.id }]);
+        expect((await store.listEvents(user.id, { limit: 10 })).events).toEqual([
+          { ...theft.reuseEvent, userId: user.id, sessionId: session.id },
+        ]);
         expect(await store.findSessionByRefreshHash(theft.successorHash)).toBeNull();
         // The rotating device's own re-presentation now finds the session revoked.
         expect((await store.rotateRefreshToken(rotateInput(refreshHash, now + 1))).kind).toBe('expired');
@@ -351,13 +442,19 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         const user = await addUser();
         const anonymous = await addSession(user.id);
         await store.rotateRefreshToken(rotateInput(anonymous.refreshHash, T0 + SEC, { presenter: null }));
-        expect((await store.rotateRefreshToken(rotateInput(anonymous.refreshHash, T0 + 2 * SEC, { presenter: null }))).kind).toBe('reused');
+        expect(
+          (await store.rotateRefreshToken(rotateInput(anonymous.refreshHash, T0 + 2 * SEC, { presenter: null }))).kind,
+        ).toBe('reused');
         const identified = await addSession(user.id);
         await store.rotateRefreshToken(rotateInput(identified.refreshHash, T0 + SEC));
-        expect((await store.rotateRefreshToken(rotateInput(identified.refreshHash, T0 + 2 * SEC, { presenter: null }))).kind).toBe('reused');
+        expect(
+          (await store.rotateRefreshToken(rotateInput(identified.refreshHash, T0 + 2 * SEC, { presenter: null }))).kind,
+        ).toBe('reused');
         const rotatedAnonymously = await addSession(user.id);
         await store.rotateRefreshToken(rotateInput(rotatedAnonymously.refreshHash, T0 + SEC, { presenter: null }));
-        expect((await store.rotateRefreshToken(rotateInput(rotatedAnonymously.refreshHash, T0 + 2 * SEC))).kind).toBe('reused');
+        expect((await store.rotateRefreshToken(rotateInput(rotatedAnonymously.refreshHash, T0 + 2 * SEC))).kind).toBe(
+          'reused',
+        );
       });
 
       it('grace window › the device check rides on the rotation: a presenter that differs only in its last character is reuse', async () => {
@@ -365,14 +462,18 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         const { refreshHash } = await addSession(user.id);
         await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC));
         const almost = `${PRESENTER.slice(0, -1)}${PRESENTER.endsWith('c') ? 'd' : 'c'}`;
-        expect((await store.rotateRefreshToken(rotateInput(refreshHash, T0 + 2 * SEC, { presenter: almost }))).kind).toBe('reused');
+        expect(
+          (await store.rotateRefreshToken(rotateInput(refreshHash, T0 + 2 * SEC, { presenter: almost }))).kind,
+        ).toBe('reused');
       });
 
       it('a grace window of 0 makes any second presentation reuse', async () => {
         const user = await addUser();
         const { refreshHash } = await addSession(user.id);
         await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC, { graceMs: 0 }));
-        expect((await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC, { graceMs: 0 }))).kind).toBe('reused');
+        expect((await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC, { graceMs: 0 }))).kind).toBe(
+          'reused',
+        );
       });
 
       it('an unknown token is invalid', async () => {
@@ -389,12 +490,18 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         }
         expect(await store.getSession(session.id)).toEqual(session);
         // Checked before reuse detection too: a mismatched replay of a rotated token revokes nothing.
-        expect((await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC, { dpopJkt: 'jkt-of-the-client' }))).kind).toBe('rotated');
-        expect(await store.rotateRefreshToken(rotateInput(refreshHash, T0 + DAY, { dpopJkt: 'jkt-of-a-thief' }))).toEqual({ kind: 'dpop_mismatch' });
+        expect(
+          (await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC, { dpopJkt: 'jkt-of-the-client' }))).kind,
+        ).toBe('rotated');
+        expect(
+          await store.rotateRefreshToken(rotateInput(refreshHash, T0 + DAY, { dpopJkt: 'jkt-of-a-thief' })),
+        ).toEqual({ kind: 'dpop_mismatch' });
         expect((await store.getSession(session.id))?.revokedAt).toBeNull();
         // An unbound session ignores the key; without dpopJkt nothing is checked.
         const unbound = await addSession(user.id);
-        expect((await store.rotateRefreshToken(rotateInput(unbound.refreshHash, T0 + SEC, { dpopJkt: 'any-key' }))).kind).toBe('rotated');
+        expect(
+          (await store.rotateRefreshToken(rotateInput(unbound.refreshHash, T0 + SEC, { dpopJkt: 'any-key' }))).kind,
+        ).toBe('rotated');
         const other = await addSession(user.id, T0, { dpopJkt: 'jkt-of-the-client' });
         expect((await store.rotateRefreshToken(rotateInput(other.refreshHash, T0 + SEC))).kind).toBe('rotated');
       });
@@ -410,7 +517,10 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
       it('a session past its absolute lifetime is expired', async () => {
         const user = await addUser();
         const { session, refreshHash } = await addSession(user.id, T0, { idleExpiresAt: T0 + 40 * DAY });
-        expect(await store.rotateRefreshToken(rotateInput(refreshHash, session.absoluteExpiresAt))).toEqual({ kind: 'expired', session });
+        expect(await store.rotateRefreshToken(rotateInput(refreshHash, session.absoluteExpiresAt))).toEqual({
+          kind: 'expired',
+          session,
+        });
       });
 
       it('a revoked session is expired, also for a token used within the grace window', async () => {
@@ -442,7 +552,10 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
       it('recordEvent and listEvents round-trip every field, newest first, only the user’s own', async () => {
         const user = await addUser();
         const other = await addUser();
-        const older = event(user.id, T0, { data: { reason: 'session_limit', n: 2, nested: { ok: true } }, sessionId: 's-1' });
+        const older = event(user.id, T0, {
+          data: { reason: 'session_limit', n: 2, nested: { ok: true } },
+          sessionId: 's-1',
+        });
         const newer = event(user.id, T0 + 10, { ip: null, device: null, type: 'logout' });
         await store.recordEvent(older);
         await store.recordEvent(newer);
@@ -456,7 +569,9 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         const all: AuthEvent[] = [];
         for (let i = 0; i < 7; i++) all.push(event(user.id, T0 + Math.floor(i / 3)));
         for (const e of [...all].reverse()) await store.recordEvent(e);
-        const expected = [...all].sort((a, b) => b.at - a.at || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0)).map((e) => e.id);
+        const expected = [...all]
+          .sort((a, b) => b.at - a.at || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0))
+          .map((e) => e.id);
         const seen: string[] = [];
         let before: string | undefined;
         let pages = 0;
@@ -485,7 +600,10 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
       it('a malformed cursor gives an empty page, not an error', async () => {
         const user = await addUser();
         await store.recordEvent(event(user.id, T0));
-        expect(await store.listEvents(user.id, { limit: 5, before: 'not a cursor!' })).toEqual({ events: [], nextCursor: null });
+        expect(await store.listEvents(user.id, { limit: 5, before: 'not a cursor!' })).toEqual({
+          events: [],
+          nextCursor: null,
+        });
       });
     });
 
@@ -509,7 +627,9 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         // 1 event + 1 revocation + 3 tokens + 2 sessions
         expect(await store.prune(cutoff)).toBe(7);
         expect((await store.listEvents(user.id, { limit: 10 })).events).toEqual([kept]);
-        expect(await store.listRevocationsSince(0)).toEqual([{ sessionId: recentlyRevoked.session.id, at: cutoff + 1 }]);
+        expect(await store.listRevocationsSince(0)).toEqual([
+          { sessionId: recentlyRevoked.session.id, at: cutoff + 1 },
+        ]);
         expect(await store.getSession(revoked.session.id)).toBeNull();
         expect(await store.findSessionByRefreshHash(rotated.successorHash)).toBeNull();
         expect(await store.getSession(expired.session.id)).toBeNull();
@@ -549,7 +669,9 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
       });
 
       it('two nodes inserting a first current key at once: exactly one wins', async () => {
-        const results = await Promise.all(Array.from({ length: 5 }, (_, i) => store.insertSigningKey(signingKey('current', T0 + i))));
+        const results = await Promise.all(
+          Array.from({ length: 5 }, (_, i) => store.insertSigningKey(signingKey('current', T0 + i))),
+        );
         expect(results.filter(Boolean)).toHaveLength(1);
         expect(await store.listSigningKeys()).toHaveLength(1);
       });
@@ -557,7 +679,13 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
 
     describe('federated identities', () => {
       const ISS = 'https://idp.example.com';
-      const link = (userId: string, subject: string = randomUUID(), issuer = ISS): IdentityLink => ({ issuer, subject, userId, email: 'ada@idp.example.com', createdAt: T0 });
+      const link = (userId: string, subject: string = randomUUID(), issuer = ISS): IdentityLink => ({
+        issuer,
+        subject,
+        userId,
+        email: 'ada@idp.example.com',
+        createdAt: T0,
+      });
 
       it('linkIdentity links an identity; findUserByIdentity returns its user', async () => {
         const user = await addUser();
@@ -613,7 +741,9 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
 
       it('concurrent first logins of one identity: exactly one user is created', async () => {
         const users = Array.from({ length: 5 }, () => newUser());
-        const results = await Promise.all(users.map((u) => store.createUserWithIdentity(u, 'hash-x', link(u.id, 'sub-race'))));
+        const results = await Promise.all(
+          users.map((u) => store.createUserWithIdentity(u, 'hash-x', link(u.id, 'sub-race'))),
+        );
         expect(results.filter((r) => r === 'ok')).toHaveLength(1);
         expect(results.filter((r) => r === 'identity_taken')).toHaveLength(4);
         const winner = users[results.indexOf('ok')];
@@ -624,7 +754,13 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
 
     describe('administration listings', () => {
       it('listUsers pages through every user in email order; the last page has no cursor', async () => {
-        const emails = ['dora@example.com', 'ada@example.com', 'carl@example.com', 'bea@example.com', 'eve@example.com'];
+        const emails = [
+          'dora@example.com',
+          'ada@example.com',
+          'carl@example.com',
+          'bea@example.com',
+          'eve@example.com',
+        ];
         for (const email of emails) await addUser(email);
         const first = await store.listUsers({ limit: 2 });
         expect(first.users.map((u) => u.email)).toEqual(['ada@example.com', 'bea@example.com']);
@@ -645,9 +781,21 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
       });
 
       it('listUsers emailContains filters case-insensitively and literally (no wildcards)', async () => {
-        for (const email of ['ann@corp.example', 'bob@home.example', 'cat@corp.example', 'd_x@home.example', 'dax@home.example']) await addUser(email);
-        expect((await store.listUsers({ limit: 10, emailContains: 'CORP' })).users.map((u) => u.email)).toEqual(['ann@corp.example', 'cat@corp.example']);
-        expect((await store.listUsers({ limit: 10, emailContains: 'd_' })).users.map((u) => u.email)).toEqual(['d_x@home.example']);
+        for (const email of [
+          'ann@corp.example',
+          'bob@home.example',
+          'cat@corp.example',
+          'd_x@home.example',
+          'dax@home.example',
+        ])
+          await addUser(email);
+        expect((await store.listUsers({ limit: 10, emailContains: 'CORP' })).users.map((u) => u.email)).toEqual([
+          'ann@corp.example',
+          'cat@corp.example',
+        ]);
+        expect((await store.listUsers({ limit: 10, emailContains: 'd_' })).users.map((u) => u.email)).toEqual([
+          'd_x@home.example',
+        ]);
         expect((await store.listUsers({ limit: 10, emailContains: '%' })).users).toEqual([]);
         const page = await store.listUsers({ limit: 1, emailContains: 'corp' });
         expect(page.users.map((u) => u.email)).toEqual(['ann@corp.example']);
@@ -672,7 +820,10 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect(sessions.map((s) => s.id)).toEqual([active.session.id, revoked.session.id, old.session.id]);
         expect(sessions[0]).toEqual(active.session);
         expect(sessions[1]).toMatchObject({ revokedAt: T0 + 5 * SEC, revokeReason: 'admin' });
-        expect((await store.listUserSessions(user.id, { limit: 2 })).map((s) => s.id)).toEqual([active.session.id, revoked.session.id]);
+        expect((await store.listUserSessions(user.id, { limit: 2 })).map((s) => s.id)).toEqual([
+          active.session.id,
+          revoked.session.id,
+        ]);
         expect(await store.listUserSessions(randomUUID(), { limit: 10 })).toEqual([]);
       });
     });

@@ -2,7 +2,8 @@ import { Secret, TOTP } from 'otpauth';
 import { expect } from 'vitest';
 import { Browser, type TestInstance } from './instance.js';
 
-export const CHROME_MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+export const CHROME_MAC =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 export const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
 export const SAFARI_IPHONE =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
@@ -29,7 +30,11 @@ export async function json<T = Record<string, unknown>>(response: Response): Pro
   return (await response.json()) as T;
 }
 
-export async function expectProblem(response: Response, status: number, code: string): Promise<Record<string, unknown>> {
+export async function expectProblem(
+  response: Response,
+  status: number,
+  code: string,
+): Promise<Record<string, unknown>> {
   expect(response.status).toBe(status);
   expect(response.headers.get('content-type')).toBe('application/problem+json');
   const body = await json(response);
@@ -37,7 +42,11 @@ export async function expectProblem(response: Response, status: number, code: st
   return body;
 }
 
-export async function signupAs(b: Browser, email = freshEmail(), password = PASSWORD): Promise<{ email: string; userId: string; sessionId: string }> {
+export async function signupAs(
+  b: Browser,
+  email = freshEmail(),
+  password = PASSWORD,
+): Promise<{ email: string; userId: string; sessionId: string }> {
   const response = await b.fetch('/auth/signup', { method: 'POST', json: { email, password } });
   expect(response.status).toBe(201);
   const body = await json<{ user: { id: string }; session: { id: string } }>(response);
@@ -57,7 +66,10 @@ export async function loginSession(b: Browser, email: string, password = PASSWOR
   return body.session?.id ?? '';
 }
 
-export async function stepUp(b: Browser, credentials: { password?: string; totp?: string } = { password: PASSWORD }): Promise<Response> {
+export async function stepUp(
+  b: Browser,
+  credentials: { password?: string; totp?: string } = { password: PASSWORD },
+): Promise<Response> {
   return b.fetch('/auth/step-up', { method: 'POST', json: credentials });
 }
 

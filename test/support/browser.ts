@@ -15,11 +15,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve, type ServerType } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
 import { build } from 'esbuild';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { buildClientBundle } from '../../demo/bundle.js';
 import { DEMO_CSP, mountDemo } from '../../demo/app.js';
+import { buildClientBundle } from '../../demo/bundle.js';
 import type { TokenwardOptions } from '../../src/config.js';
 import type { Clock } from '../../src/core/ports.js';
 import { createTokenward, type Tokenward } from '../../src/server/create-tokenward.js';
@@ -65,9 +65,23 @@ export function makeCertificate(hosts: string[] = [APP_HOST, EVIL_HOST, SIBLING_
     execFileSync(
       'openssl',
       [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2',
-        '-subj', `/CN=${hosts[0]}`, '-addext', `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}`,
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${hosts[0]}`,
+        '-addext',
+        `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}`,
       ],
       { stdio: 'pipe' },
     );
@@ -116,10 +130,19 @@ function record(request: Request, status: number): SeenRequest {
   };
 }
 
-async function listen(tls: Tls, fetch: (request: Request, env: unknown) => Promise<Response> | Response): Promise<{ server: ServerType; port: number }> {
+async function listen(
+  tls: Tls,
+  fetch: (request: Request, env: unknown) => Promise<Response> | Response,
+): Promise<{ server: ServerType; port: number }> {
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve(
-      { fetch, port: 0, hostname: '127.0.0.1', createServer: https.createServer, serverOptions: { key: tls.key, cert: tls.cert } },
+      {
+        fetch,
+        port: 0,
+        hostname: '127.0.0.1',
+        createServer: https.createServer,
+        serverOptions: { key: tls.key, cert: tls.cert },
+      },
       () => resolve(s),
     );
   });
@@ -159,7 +182,8 @@ client.onChange((s) => states.push({ status: s.status, at: Date.now() }));
 window.tw = { client, createClient, states };
 document.body.dataset.ready = '1';
 `;
-const HARNESS_HTML = '<!doctype html><html><head><meta charset="utf-8"><title>sdk harness</title><script type="module" src="/__test/harness.js"></script></head><body></body></html>';
+const HARNESS_HTML =
+  '<!doctype html><html><head><meta charset="utf-8"><title>sdk harness</title><script type="module" src="/__test/harness.js"></script></head><body></body></html>';
 
 export interface AppServer {
   tw: Tokenward;
@@ -178,7 +202,11 @@ export interface AppServer {
  * on a temp SQLite data dir, over HTTPS, public origin https://app.test:<port>. Also serves the
  * SDK harness page at /__test/sdk. The server's clock is `app.clock` (advance it to expire tokens).
  */
-export async function startApp(tls: Tls, options: TokenwardOptions = {}, { ui = true }: { ui?: boolean } = {}): Promise<AppServer> {
+export async function startApp(
+  tls: Tls,
+  options: TokenwardOptions = {},
+  { ui = true }: { ui?: boolean } = {},
+): Promise<AppServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenward-browser-'));
   const clock = new ShiftClock();
   const requests: SeenRequest[] = [];
@@ -193,17 +221,40 @@ export async function startApp(tls: Tls, options: TokenwardOptions = {}, { ui = 
   });
   const origin = `https://${APP_HOST}:${port}`;
   const tw = await createTokenward(
-    { publicOrigin: origin, dataDir, logLevel: 'silent', limitLoginPerIp: '100000/1m', limitSignupPerIp: '100000/1m', ...options },
+    {
+      publicOrigin: origin,
+      dataDir,
+      logLevel: 'silent',
+      limitLoginPerIp: '100000/1m',
+      limitSignupPerIp: '100000/1m',
+      ...options,
+    },
     { clock },
   );
   // `ui: false` (SDK-only tests): the demo API without bundling the SPA from demo/web.
   mountDemo(tw, { assets: ui ? await buildClientBundle() : {} });
   const sdk = await bundleSdk();
   const js = (body: string) => () =>
-    new Response(body, { headers: { 'Content-Type': 'text/javascript; charset=utf-8', 'Content-Security-Policy': DEMO_CSP, 'Cache-Control': 'no-store' } });
+    new Response(body, {
+      headers: {
+        'Content-Type': 'text/javascript; charset=utf-8',
+        'Content-Security-Policy': DEMO_CSP,
+        'Cache-Control': 'no-store',
+      },
+    });
   tw.app.get('/__test/sdk.js', js(sdk));
   tw.app.get('/__test/harness.js', js(HARNESS_JS));
-  tw.app.get('/__test/sdk', () => new Response(HARNESS_HTML, { headers: { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': DEMO_CSP, 'Cache-Control': 'no-store' } }));
+  tw.app.get(
+    '/__test/sdk',
+    () =>
+      new Response(HARNESS_HTML, {
+        headers: {
+          'Content-Type': 'text/html; charset=utf-8',
+          'Content-Security-Policy': DEMO_CSP,
+          'Cache-Control': 'no-store',
+        },
+      }),
+  );
   handler = (request, env) => tw.app.fetch(request, env as never) as Promise<Response>;
   return {
     tw,
@@ -235,11 +286,19 @@ export async function startEvil(tls: Tls, pages: Record<string, string> = {}): P
   const { server, port } = await listen(tls, (request) => {
     const path = new URL(request.url).pathname;
     const page = pages[path];
-    const response = page === undefined ? new Response(null, { status: 204 }) : new Response(page, { headers: { 'Content-Type': 'text/html; charset=utf-8' } });
+    const response =
+      page === undefined
+        ? new Response(null, { status: 204 })
+        : new Response(page, { headers: { 'Content-Type': 'text/html; charset=utf-8' } });
     requests.push(record(request, response.status));
     return response;
   });
-  return { origin: `https://${EVIL_HOST}:${port}`, siblingOrigin: `https://${SIBLING_HOST}:${port}`, requests, close: () => closeServer(server) };
+  return {
+    origin: `https://${EVIL_HOST}:${port}`,
+    siblingOrigin: `https://${SIBLING_HOST}:${port}`,
+    requests,
+    close: () => closeServer(server),
+  };
 }
 
 /** Chromium with a fresh profile (playwright's temp --user-data-dir), trusting only our certificate. */
@@ -279,7 +338,11 @@ export interface PlainResponse {
 }
 
 /** A plain HTTPS request from Node (not the browser) to the app, e.g. to replay a stolen cookie. */
-export function httpsRequest(tls: Tls, url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<PlainResponse> {
+export function httpsRequest(
+  tls: Tls,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<PlainResponse> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = https.request(

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startRedis } from '../../tools/services.mjs';
 import { ScratchDatabases } from '../cli/pg-database.js';
 import { startCluster } from '../scale/cluster.js';
-import { startRedis } from '../../tools/services.mjs';
 import { type ServerProcess, startDemoProcess } from './process.js';
 
 /** One or more real Tokenward processes serving the demo, and how to stop them. */

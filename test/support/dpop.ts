@@ -32,7 +32,10 @@ export interface ProofOptions {
   signWith?: CryptoKey;
 }
 
-function withOverrides(base: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+function withOverrides(
+  base: Record<string, unknown>,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   const out = { ...base, ...overrides };
   for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete out[k];
   return out;
@@ -57,9 +60,7 @@ export async function createProof(key: DpopKey, options: ProofOptions): Promise<
     options.payload,
   );
   const header = withOverrides({ typ: 'dpop+jwt', alg: key.alg, jwk: key.publicJwk }, options.header);
-  return new SignJWT(payload)
-    .setProtectedHeader(header as { alg: string })
-    .sign(options.signWith ?? key.privateKey);
+  return new SignJWT(payload).setProtectedHeader(header as { alg: string }).sign(options.signWith ?? key.privateKey);
 }
 
 /** An unsigned (`alg: none`) proof. */
@@ -71,5 +72,9 @@ export function unsignedProof(key: DpopKey, payload: Record<string, unknown>): s
 /** A proof MACed with HS256 (a symmetric "key" in the header). */
 export async function hmacProof(payload: Record<string, unknown>): Promise<string> {
   const secret = crypto.getRandomValues(new Uint8Array(32));
-  return new SignJWT(payload).setProtectedHeader({ typ: 'dpop+jwt', alg: 'HS256', jwk: { kty: 'oct', k: base64url.encode(secret) } } as { alg: string }).sign(secret);
+  return new SignJWT(payload)
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'HS256', jwk: { kty: 'oct', k: base64url.encode(secret) } } as {
+      alg: string;
+    })
+    .sign(secret);
 }

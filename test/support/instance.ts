@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
+import { mountDemo } from '../../demo/app.js';
 import type { TokenwardOptions } from '../../src/config.js';
 import type { Clock } from '../../src/core/ports.js';
 import { createTokenward, type Tokenward, type TokenwardDependencies } from '../../src/server/create-tokenward.js';
-import { mountDemo } from '../../demo/app.js';
 
 /** A frozen, steppable clock. */
 export class TestClock implements Clock {
@@ -33,10 +33,20 @@ export interface TestInstance {
  * A ready Tokenward with the demo routes, on a real SQLite file in a temp dir, listening on a
  * random loopback port. Limits are generous unless a test sets them.
  */
-export async function createTestInstance(options: TokenwardOptions = {}, deps: TokenwardDependencies & { dataDir?: string; listen?: boolean } = {}): Promise<TestInstance> {
+export async function createTestInstance(
+  options: TokenwardOptions = {},
+  deps: TokenwardDependencies & { dataDir?: string; listen?: boolean } = {},
+): Promise<TestInstance> {
   const dataDir = deps.dataDir ?? mkdtempSync(join(tmpdir(), 'tokenward-test-'));
   const tw = await createTokenward(
-    { publicOrigin: 'http://localhost:3000', dataDir, logLevel: 'silent', limitLoginPerIp: '100000/1m', limitSignupPerIp: '100000/1m', ...options },
+    {
+      publicOrigin: 'http://localhost:3000',
+      dataDir,
+      logLevel: 'silent',
+      limitLoginPerIp: '100000/1m',
+      limitSignupPerIp: '100000/1m',
+      ...options,
+    },
     deps,
   );
   mountDemo(tw);
@@ -63,7 +73,9 @@ export async function createTestInstance(options: TokenwardOptions = {}, deps: T
 }
 
 /** Collects Set-Cookie headers into name → {value, attributes}. */
-export function parseSetCookies(response: Response): Map<string, { value: string; attributes: Map<string, string | true>; raw: string }> {
+export function parseSetCookies(
+  response: Response,
+): Map<string, { value: string; attributes: Map<string, string | true>; raw: string }> {
   const out = new Map<string, { value: string; attributes: Map<string, string | true>; raw: string }>();
   for (const raw of response.headers.getSetCookie()) {
     const [pair, ...attrs] = raw.split(';').map((s) => s.trim());
@@ -95,7 +107,8 @@ export class Browser {
   async fetch(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.cookies.size > 0 && !headers.has('cookie')) headers.set('cookie', this.cookieHeader());
-    if (!headers.has('sec-fetch-site') && init.method && init.method !== 'GET') headers.set('sec-fetch-site', 'same-origin');
+    if (!headers.has('sec-fetch-site') && init.method && init.method !== 'GET')
+      headers.set('sec-fetch-site', 'same-origin');
     let body = init.body;
     if (init.json !== undefined) {
       headers.set('content-type', 'application/json');
@@ -111,7 +124,11 @@ export class Browser {
   }
 }
 
-export async function signup(browser: Browser, email = `user${Math.random().toString(36).slice(2)}@example.com`, password = 'correct horse battery staple'): Promise<{ email: string; password: string; response: Response }> {
+export async function signup(
+  browser: Browser,
+  email = `user${Math.random().toString(36).slice(2)}@example.com`,
+  password = 'correct horse battery staple',
+): Promise<{ email: string; password: string; response: Response }> {
   const response = await browser.fetch('/auth/signup', { method: 'POST', json: { email, password } });
   return { email, password, response };
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, type TokenwardClient } from '../../src/client/index.js';
-import { createTestInstance, type TestInstance, TestClock } from '../support/instance.js';
+import { createTestInstance, TestClock, type TestInstance } from '../support/instance.js';
 
 // The SDK against the real Tokenward handler (no socket), with a small browser-like cookie jar:
 // cookies are scoped by Path, dropped at Max-Age, and HttpOnly ones are invisible to the SDK.
@@ -20,17 +20,29 @@ class BrowserJar {
       const expiresAt = maxAge ? this.clock.now() + Number(maxAge.slice(8)) * 1000 : Number.POSITIVE_INFINITY;
       const name = pair.slice(0, eq);
       if (expiresAt <= this.clock.now()) this.cookies.delete(name);
-      else this.cookies.set(name, { value: pair.slice(eq + 1), path: attr('path=')?.slice(5) ?? '/', httpOnly: Boolean(attr('httponly')), expiresAt });
+      else
+        this.cookies.set(name, {
+          value: pair.slice(eq + 1),
+          path: attr('path=')?.slice(5) ?? '/',
+          httpOnly: Boolean(attr('httponly')),
+          expiresAt,
+        });
     }
   }
 
   header(path: string): string {
-    return [...this.live()].filter(([, c]) => path.startsWith(c.path)).map(([n, c]) => `${n}=${c.value}`).join('; ');
+    return [...this.live()]
+      .filter(([, c]) => path.startsWith(c.path))
+      .map(([n, c]) => `${n}=${c.value}`)
+      .join('; ');
   }
 
   /** What `document.cookie` shows: no HttpOnly cookies. */
   script(): string {
-    return [...this.live()].filter(([, c]) => !c.httpOnly).map(([n, c]) => `${n}=${c.value}`).join('; ');
+    return [...this.live()]
+      .filter(([, c]) => !c.httpOnly)
+      .map(([n, c]) => `${n}=${c.value}`)
+      .join('; ');
   }
 
   names(): string[] {
@@ -71,7 +83,14 @@ async function setup(browser: { secFetch: boolean }) {
     jar.store(response);
     return response;
   };
-  const doc = { get cookie() { return jar.script(); }, visibilityState: 'hidden', addEventListener() {}, removeEventListener() {} };
+  const doc = {
+    get cookie() {
+      return jar.script();
+    },
+    visibilityState: 'hidden',
+    addEventListener() {},
+    removeEventListener() {},
+  };
   client = createClient({ baseUrl: ORIGIN, fetch, locks: null, channelFactory: null, document: doc });
   return { client, clock, jar, paths };
 }

@@ -20,7 +20,11 @@ const clientDir = fileURLToPath(new URL('../../src/client', import.meta.url));
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? sources(join(dir, entry.name)) : /\.[cm]?[jt]s$/.test(entry.name) ? [join(dir, entry.name)] : [],
+    entry.isDirectory()
+      ? sources(join(dir, entry.name))
+      : /\.[cm]?[jt]s$/.test(entry.name)
+        ? [join(dir, entry.name)]
+        : [],
   );
 }
 

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ChannelLike, DocumentLike, LockManagerLike } from '../../src/client/env.js';
 import { readCsrfToken } from '../../src/client/csrf.js';
+import type { ChannelLike, DocumentLike, LockManagerLike } from '../../src/client/env.js';
 import {
   type AuthState,
-  type SessionInfo,
   createClient,
+  type SessionInfo,
   type TokenwardClient,
   TokenwardClientError,
 } from '../../src/client/index.js';
@@ -508,7 +508,10 @@ describe('client › auth helpers and cross-tab state', () => {
     const first = await one.client.login({ email: 'ada@example.com', password: 'needs totp' });
     expect(first).toEqual({ mfaRequired: true });
     expect(statusOf(one.client)).not.toBe('authenticated');
-    await expect(one.client.loginSecondFactor({ code: '000000' })).rejects.toMatchObject({ status: 400, code: 'invalid_code' });
+    await expect(one.client.loginSecondFactor({ code: '000000' })).rejects.toMatchObject({
+      status: 400,
+      code: 'invalid_code',
+    });
     expect(statusOf(one.client)).not.toBe('authenticated');
     const info = await one.client.loginSecondFactor({ code: '123456' });
     expect(info.user).toEqual(user);
@@ -641,7 +644,10 @@ describe('client › proactive refresh', () => {
     vi.useFakeTimers();
     const b = browser();
     const { client } = b.tab();
-    await Promise.all([client.login({ email: 'ada@example.com', password: 'correct horse' }), vi.advanceTimersByTimeAsync(10)]);
+    await Promise.all([
+      client.login({ email: 'ada@example.com', password: 'correct horse' }),
+      vi.advanceTimersByTimeAsync(10),
+    ]);
     await vi.advanceTimersByTimeAsync(8 * MINUTE);
     expect(b.server.refreshes).toBe(0);
     await vi.advanceTimersByTimeAsync(1 * MINUTE);
@@ -656,7 +662,10 @@ describe('client › proactive refresh', () => {
     vi.useFakeTimers();
     const b = browser();
     const { client, doc } = b.tab();
-    await Promise.all([client.login({ email: 'ada@example.com', password: 'correct horse' }), vi.advanceTimersByTimeAsync(10)]);
+    await Promise.all([
+      client.login({ email: 'ada@example.com', password: 'correct horse' }),
+      vi.advanceTimersByTimeAsync(10),
+    ]);
     doc.setVisibility('hidden');
     await vi.advanceTimersByTimeAsync(30 * MINUTE);
     expect(b.server.refreshes).toBe(0);
@@ -682,7 +691,10 @@ describe('client › proactive refresh', () => {
     const b = browser();
     b.server.accessTtlMs = -5 * MINUTE; // looks expired to this tab the moment it arrives
     const { client } = b.tab();
-    await Promise.all([client.login({ email: 'ada@example.com', password: 'correct horse' }), vi.advanceTimersByTimeAsync(10)]);
+    await Promise.all([
+      client.login({ email: 'ada@example.com', password: 'correct horse' }),
+      vi.advanceTimersByTimeAsync(10),
+    ]);
     await vi.advanceTimersByTimeAsync(30 * MINUTE);
     expect(b.server.refreshes).toBe(0);
   });
@@ -700,11 +712,20 @@ describe('client › proactive refresh', () => {
       return new Response(res.body, { status: res.status, headers });
     };
     b.server.fetch = fetchWithDate;
-    const skewed = createClient({ baseUrl: ORIGIN, fetch: fetchWithDate, locks: null, channelFactory: null, document: null });
+    const skewed = createClient({
+      baseUrl: ORIGIN,
+      fetch: fetchWithDate,
+      locks: null,
+      channelFactory: null,
+      document: null,
+    });
     clients.push(skewed);
     client.close();
     b.server.accessTtlMs = 10 * MINUTE + serverAhead; // server clock: expires 10 min from its now
-    await Promise.all([skewed.login({ email: 'ada@example.com', password: 'correct horse' }), vi.advanceTimersByTimeAsync(10)]);
+    await Promise.all([
+      skewed.login({ email: 'ada@example.com', password: 'correct horse' }),
+      vi.advanceTimersByTimeAsync(10),
+    ]);
     // Uncorrected, the token would look valid for 13 minutes and be refreshed at 12.
     await vi.advanceTimersByTimeAsync(8 * MINUTE);
     expect(b.server.refreshes).toBe(0);
@@ -716,7 +737,10 @@ describe('client › proactive refresh', () => {
     vi.useFakeTimers();
     const b = browser();
     const { client } = b.tab();
-    await Promise.all([client.login({ email: 'ada@example.com', password: 'correct horse' }), vi.advanceTimersByTimeAsync(10)]);
+    await Promise.all([
+      client.login({ email: 'ada@example.com', password: 'correct horse' }),
+      vi.advanceTimersByTimeAsync(10),
+    ]);
     client.close();
     await vi.advanceTimersByTimeAsync(30 * MINUTE);
     expect(b.server.refreshes).toBe(0);

@@ -18,7 +18,11 @@ describe('device › ipPrefix', () => {
 
 describe('device › describeUserAgent', () => {
   it('names browser and OS with bowser', () => {
-    expect(describeUserAgent('Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0')).toEqual({ browser: 'Firefox', os: 'Linux', label: 'Firefox on Linux' });
+    expect(describeUserAgent('Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0')).toEqual({
+      browser: 'Firefox',
+      os: 'Linux',
+      label: 'Firefox on Linux',
+    });
   });
 
   it('never throws: empty, garbage and huge values are an unknown device', () => {
@@ -30,14 +34,27 @@ describe('device › describeUserAgent', () => {
 });
 
 describe('device › deviceFingerprint', () => {
-  const chrome = (v: string) => `Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${v} Safari/537.36`;
+  const chrome = (v: string) =>
+    `Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${v} Safari/537.36`;
   it('ignores the browser version and the host part of the address', () => {
-    expect(deviceFingerprint(chrome('120.0.0.0'), '203.0.113.7')).toBe(deviceFingerprint(chrome('121.0.0.0'), '203.0.113.200'));
+    expect(deviceFingerprint(chrome('120.0.0.0'), '203.0.113.7')).toBe(
+      deviceFingerprint(chrome('121.0.0.0'), '203.0.113.200'),
+    );
   });
   it('differs by network, browser family or OS', () => {
     const base = deviceFingerprint(chrome('120.0.0.0'), '203.0.113.7');
     expect(deviceFingerprint(chrome('120.0.0.0'), '203.0.114.7')).not.toBe(base);
-    expect(deviceFingerprint('Mozilla/5.0 (Macintosh; Intel Mac OS X 14.0; rv:120.0) Gecko/20100101 Firefox/120.0', '203.0.113.7')).not.toBe(base);
-    expect(deviceFingerprint('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36', '203.0.113.7')).not.toBe(base);
+    expect(
+      deviceFingerprint(
+        'Mozilla/5.0 (Macintosh; Intel Mac OS X 14.0; rv:120.0) Gecko/20100101 Firefox/120.0',
+        '203.0.113.7',
+      ),
+    ).not.toBe(base);
+    expect(
+      deviceFingerprint(
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+        '203.0.113.7',
+      ),
+    ).not.toBe(base);
   });
 });

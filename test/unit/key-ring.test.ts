@@ -10,18 +10,41 @@ import { TestClock } from '../support/instance.js';
 const ISSUER = 'https://app.example.com';
 const TTL = 600;
 
-async function ringOn(store: Store, clock: TestClock, options: { algorithm?: SigningAlgorithm; secret?: string } = {}): Promise<KeyRing> {
+async function ringOn(
+  store: Store,
+  clock: TestClock,
+  options: { algorithm?: SigningAlgorithm; secret?: string } = {},
+): Promise<KeyRing> {
   const sealKey = await deriveSealKey(options.secret ?? 'k'.repeat(43), 'key-encryption');
   return new KeyRing({ store, sealKey, algorithm: options.algorithm ?? 'EdDSA', clock, accessTtlSec: TTL });
 }
 
 async function tokenFrom(ring: KeyRing, clock: TestClock): Promise<string> {
   const iat = Math.floor(clock.now() / 1000);
-  return signAccessToken({ iss: ISSUER, aud: ISSUER, sub: 'u1', sid: 's1', jti: crypto.randomUUID(), iat, exp: iat + TTL, auth_time: iat, amr: ['pwd'] }, ring.current());
+  return signAccessToken(
+    {
+      iss: ISSUER,
+      aud: ISSUER,
+      sub: 'u1',
+      sid: 's1',
+      jti: crypto.randomUUID(),
+      iat,
+      exp: iat + TTL,
+      auth_time: iat,
+      amr: ['pwd'],
+    },
+    ring.current(),
+  );
 }
 
 async function verifiesOn(ring: KeyRing, token: string, clock: TestClock): Promise<boolean> {
-  const r = await verifyAccessToken(token, { issuer: ISSUER, audience: ISSUER, algorithms: ['EdDSA', 'ES256', 'RS256'], keyFor: (kid) => ring.keyFor(kid), now: clock.now() });
+  const r = await verifyAccessToken(token, {
+    issuer: ISSUER,
+    audience: ISSUER,
+    algorithms: ['EdDSA', 'ES256', 'RS256'],
+    keyFor: (kid) => ring.keyFor(kid),
+    now: clock.now(),
+  });
   return r.ok;
 }
 
@@ -167,17 +190,24 @@ describe('key ring › rotation', () => {
     expect((await store.listSigningKeys()).length).toBe(1);
   });
 
-  it.each(['ES256', 'RS256'] as const)('rotate publishes and promotes a key of the configured algorithm (%s)', async (algorithm) => {
-    const switching = await ringOn(store, clock, { algorithm });
-    const step = await switching.rotate();
-    expect(step).toMatchObject({ action: 'published', next: { alg: algorithm } });
-    clock.advance(node.schedule.publishSec);
-    expect(await switching.rotate()).toMatchObject({ action: 'promoted', current: { alg: algorithm }, retiring: { alg: 'EdDSA' } });
-    await node.reload();
-    const token = await tokenFrom(node, clock);
-    expect(decodeProtectedHeader(token).alg).toBe(algorithm);
-    expect(node.algorithms().sort()).toEqual([algorithm, 'EdDSA'].sort());
-  });
+  it.each(['ES256', 'RS256'] as const)(
+    'rotate publishes and promotes a key of the configured algorithm (%s)',
+    async (algorithm) => {
+      const switching = await ringOn(store, clock, { algorithm });
+      const step = await switching.rotate();
+      expect(step).toMatchObject({ action: 'published', next: { alg: algorithm } });
+      clock.advance(node.schedule.publishSec);
+      expect(await switching.rotate()).toMatchObject({
+        action: 'promoted',
+        current: { alg: algorithm },
+        retiring: { alg: 'EdDSA' },
+      });
+      await node.reload();
+      const token = await tokenFrom(node, clock);
+      expect(decodeProtectedHeader(token).alg).toBe(algorithm);
+      expect(node.algorithms().sort()).toEqual([algorithm, 'EdDSA'].sort());
+    },
+  );
 
   it('list never exposes private material', async () => {
     await cli.rotate();

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { base64url, type CryptoKey, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type AccessTokenClaims, signAccessToken, type SigningAlgorithm } from '../../src/core/access-token.js';
+import { type AccessTokenClaims, type SigningAlgorithm, signAccessToken } from '../../src/core/access-token.js';
 import { createVerifier, type Verifier, type VerifierOptions, VerifyError } from '../../src/verify/index.js';
 
 const ISSUER = 'https://auth.example.test';
@@ -34,7 +34,18 @@ async function jwkOf(pair: KeyPair, kid: string, extra: Partial<JWK> = {}): Prom
 
 function claims(nowMs: number, overrides: Partial<AccessTokenClaims> = {}): AccessTokenClaims {
   const now = Math.floor(nowMs / 1000);
-  return { iss: ISSUER, aud: AUDIENCE, sub: 'user-1', sid: 'session-1', jti: crypto.randomUUID(), iat: now, exp: now + 600, auth_time: now, amr: ['pwd'], ...overrides };
+  return {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: 'user-1',
+    sid: 'session-1',
+    jti: crypto.randomUUID(),
+    iat: now,
+    exp: now + 600,
+    auth_time: now,
+    amr: ['pwd'],
+    ...overrides,
+  };
 }
 
 function token(pair: KeyPair, kid: string, c: AccessTokenClaims, alg: SigningAlgorithm = 'EdDSA'): Promise<string> {
@@ -83,9 +94,14 @@ class FakeIssuer {
       case 'huge':
         return new Response(JSON.stringify({ keys: [], pad: 'x'.repeat(100_000) }), { status: 200 });
       case 'hang':
-        return new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+        return new Promise((_, reject) =>
+          init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+        );
       default:
-        return new Response(JSON.stringify(this.jwks), { status: 200, headers: { 'content-type': 'application/json', ...this.jwksHeaders } });
+        return new Response(JSON.stringify(this.jwks), {
+          status: 200,
+          headers: { 'content-type': 'application/json', ...this.jwksHeaders },
+        });
     }
   };
 }
@@ -95,7 +111,14 @@ let clock: number;
 const verifiers: Verifier[] = [];
 
 function makeVerifier(options: Partial<VerifierOptions> = {}): Verifier {
-  const verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: JWKS_URL, fetch: issuer.fetch, now: () => clock, ...options });
+  const verifier = createVerifier({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    jwksUrl: JWKS_URL,
+    fetch: issuer.fetch,
+    now: () => clock,
+    ...options,
+  });
   verifiers.push(verifier);
   return verifier;
 }
@@ -130,7 +153,8 @@ describe('verify › JWKS cache', () => {
   it('fetches the JWKS once and serves later verifications from the cache', async () => {
     await freshIssuer();
     const v = makeVerifier();
-    for (let i = 0; i < 20; i++) await expect(v.verify(await token(ed, 'k1', claims(clock)))).resolves.toMatchObject({ sub: 'user-1' });
+    for (let i = 0; i < 20; i++)
+      await expect(v.verify(await token(ed, 'k1', claims(clock)))).resolves.toMatchObject({ sub: 'user-1' });
     expect(issuer.jwksRequests).toBe(1);
   });
 
@@ -198,7 +222,10 @@ describe('verify › JWKS cache', () => {
     await v.verify(await token(ed, 'k1', claims(clock)));
     issuer.jwks = { keys: [await jwkOf(ed2, 'k2')] };
     clock = T0 + 86_400_000;
-    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({ code: 'invalid_token', reason: 'unknown_key' });
+    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({
+      code: 'invalid_token',
+      reason: 'unknown_key',
+    });
     expect(issuer.jwksRequests).toBe(2);
   });
 
@@ -258,7 +285,11 @@ describe('verify › JWKS endpoint failures', () => {
       await freshIssuer();
       issuer.jwksFailure = failure;
       const v = makeVerifier({ jwks: { timeoutMs: 50 } });
-      await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({ name: 'VerifyError', code: 'jwks_unavailable', reason });
+      await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({
+        name: 'VerifyError',
+        code: 'jwks_unavailable',
+        reason,
+      });
     });
   }
 
@@ -266,7 +297,10 @@ describe('verify › JWKS endpoint failures', () => {
     await freshIssuer();
     issuer.jwks = { keys: [await jwkOf(es, 'only-es')] };
     const v = makeVerifier({ algorithms: ['EdDSA'] });
-    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({ code: 'jwks_unavailable', reason: 'no_usable_keys' });
+    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({
+      code: 'jwks_unavailable',
+      reason: 'no_usable_keys',
+    });
   });
 
   it('a down endpoint sees at most one request per cooldown', async () => {
@@ -290,7 +324,10 @@ describe('verify › JWKS endpoint failures', () => {
     clock = T0 + 179_000;
     await expect(v.verify(await token(ed, 'k1', claims(clock)))).resolves.toMatchObject({ sub: 'user-1' });
     clock = T0 + 180_000;
-    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({ code: 'jwks_unavailable', reason: 'http_status' });
+    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({
+      code: 'jwks_unavailable',
+      reason: 'http_status',
+    });
   });
 
   it('uses the global fetch against a real HTTP JWKS endpoint on loopback', async () => {
@@ -303,7 +340,11 @@ describe('verify › JWKS endpoint failures', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const { port } = server.address() as AddressInfo;
-      const v = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json` });
+      const v = createVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+      });
       verifiers.push(v);
       await expect(v.verify(await token(ed, 'k1', claims(Date.now())))).resolves.toMatchObject({ sub: 'user-1' });
       await v.verify(await token(ed, 'k1', claims(Date.now())));
@@ -315,14 +356,24 @@ describe('verify › JWKS endpoint failures', () => {
   });
 
   it('refuses a plain-http JWKS URL off loopback and URLs with credentials', () => {
-    expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: 'http://auth.example.test/jwks.json' })).toThrow(TypeError);
-    expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: 'https://u:p@auth.example.test/jwks.json' })).toThrow(TypeError);
-    expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: 'http://localhost:3000/jwks.json' })).not.toThrow();
+    expect(() =>
+      createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: 'http://auth.example.test/jwks.json' }),
+    ).toThrow(TypeError);
+    expect(() =>
+      createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: 'https://u:p@auth.example.test/jwks.json' }),
+    ).toThrow(TypeError);
+    expect(() =>
+      createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: 'http://localhost:3000/jwks.json' }),
+    ).not.toThrow();
   });
 });
 
 describe('verify › JWK filtering', () => {
-  async function expectIgnored(bad: JWK, signed: () => Promise<string>, algorithms: SigningAlgorithm[] = ['EdDSA', 'ES256', 'RS256']): Promise<void> {
+  async function expectIgnored(
+    bad: JWK,
+    signed: () => Promise<string>,
+    algorithms: SigningAlgorithm[] = ['EdDSA', 'ES256', 'RS256'],
+  ): Promise<void> {
     await freshIssuer();
     issuer.jwks = { keys: [await jwkOf(ed, 'k1'), bad] };
     const v = makeVerifier({ algorithms });
@@ -360,7 +411,9 @@ describe('verify › JWK filtering', () => {
     await expectIgnored(await jwkOf(ed2, 'bad', { alg: 'RS256' }), () => token(ed2, 'bad', claims(clock)));
   });
   it('ignores a symmetric (oct) key', async () => {
-    await expectIgnored({ kty: 'oct', k: base64url.encode(new Uint8Array(32)), kid: 'bad', use: 'sig' }, () => token(ed2, 'bad', claims(clock)));
+    await expectIgnored({ kty: 'oct', k: base64url.encode(new Uint8Array(32)), kid: 'bad', use: 'sig' }, () =>
+      token(ed2, 'bad', claims(clock)),
+    );
   });
 });
 
@@ -373,16 +426,25 @@ describe('verify › clock tolerance', () => {
     clock = at(600 + 29);
     await expect(v.verify(await token(ed, 'k1', c))).resolves.toBeDefined();
     clock = at(600 + 30);
-    await expect(v.verify(await token(ed, 'k1', c))).rejects.toMatchObject({ code: 'invalid_token', reason: 'expired' });
+    await expect(v.verify(await token(ed, 'k1', c))).rejects.toMatchObject({
+      code: 'invalid_token',
+      reason: 'expired',
+    });
   });
   it('allows nbf and iat up to 30 s in the future, not 31 s', async () => {
     await freshIssuer();
     const v = makeVerifier();
     const now = T0 / 1000;
-    await expect(v.verify(await token(ed, 'k1', { ...claims(T0), nbf: now + 30 } as AccessTokenClaims))).resolves.toBeDefined();
-    await expect(v.verify(await token(ed, 'k1', { ...claims(T0), nbf: now + 31 } as AccessTokenClaims))).rejects.toMatchObject({ reason: 'not_yet_valid' });
+    await expect(
+      v.verify(await token(ed, 'k1', { ...claims(T0), nbf: now + 30 } as AccessTokenClaims)),
+    ).resolves.toBeDefined();
+    await expect(
+      v.verify(await token(ed, 'k1', { ...claims(T0), nbf: now + 31 } as AccessTokenClaims)),
+    ).rejects.toMatchObject({ reason: 'not_yet_valid' });
     await expect(v.verify(await token(ed, 'k1', claims(T0, { iat: now + 30 })))).resolves.toBeDefined();
-    await expect(v.verify(await token(ed, 'k1', claims(T0, { iat: now + 31 })))).rejects.toMatchObject({ reason: 'claims' });
+    await expect(v.verify(await token(ed, 'k1', claims(T0, { iat: now + 31 })))).rejects.toMatchObject({
+      reason: 'claims',
+    });
   });
   it('clockToleranceSec 0 rejects a token expired one second ago', async () => {
     await freshIssuer();
@@ -407,7 +469,9 @@ describe('verify › clock tolerance', () => {
 });
 
 describe('verify › revocation polling', () => {
-  const revocation = (extra: Partial<NonNullable<VerifierOptions['revocation']>> = {}): NonNullable<VerifierOptions['revocation']> => ({
+  const revocation = (
+    extra: Partial<NonNullable<VerifierOptions['revocation']>> = {},
+  ): NonNullable<VerifierOptions['revocation']> => ({
     url: REVOCATIONS_URL,
     token: 'feed-secret',
     intervalMs: 60_000,
@@ -418,11 +482,17 @@ describe('verify › revocation polling', () => {
     await freshIssuer();
     issuer.revocations = [{ sid: 'session-1', at: T0 - 1000 }];
     const v = makeVerifier({ revocation: revocation() });
-    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({ name: 'VerifyError', code: 'revoked', reason: 'session_revoked' });
-    await expect(v.verify(await token(ed, 'k1', claims(clock, { sid: 'session-2' })))).resolves.toMatchObject({ sid: 'session-2' });
+    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({
+      name: 'VerifyError',
+      code: 'revoked',
+      reason: 'session_revoked',
+    });
+    await expect(v.verify(await token(ed, 'k1', claims(clock, { sid: 'session-2' })))).resolves.toMatchObject({
+      sid: 'session-2',
+    });
   });
 
-  it('sends the bearer credential, since=0 first, then since = the issuer\'s now minus 5 s', async () => {
+  it("sends the bearer credential, since=0 first, then since = the issuer's now minus 5 s", async () => {
     await freshIssuer();
     issuer.revocationNow = () => T0 + 123_000;
     const v = makeVerifier({ revocation: revocation() });
@@ -445,13 +515,22 @@ describe('verify › revocation polling', () => {
 
   it('applies a revocation within one poll interval through background polling', async () => {
     await freshIssuer();
-    const v = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: JWKS_URL, fetch: issuer.fetch, revocation: revocation({ intervalMs: 50 }) });
+    const v = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUrl: JWKS_URL,
+      fetch: issuer.fetch,
+      revocation: revocation({ intervalMs: 50 }),
+    });
     verifiers.push(v);
     const t = await token(ed, 'k1', claims(Date.now()));
     await expect(v.verify(t)).resolves.toBeDefined();
     issuer.revocations = [{ sid: 'session-1', at: Date.now() }];
     const revokedAt = Date.now();
-    await vi.waitFor(async () => expect(v.verify(t)).rejects.toMatchObject({ code: 'revoked' }), { timeout: 1_000, interval: 10 });
+    await vi.waitFor(async () => expect(v.verify(t)).rejects.toMatchObject({ code: 'revoked' }), {
+      timeout: 1_000,
+      interval: 10,
+    });
     expect(Date.now() - revokedAt).toBeLessThan(500);
     expect(issuer.revocationRequests.length).toBeGreaterThanOrEqual(2);
   });
@@ -460,7 +539,10 @@ describe('verify › revocation polling', () => {
     await freshIssuer();
     issuer.revocationFailure = true;
     const v = makeVerifier({ revocation: revocation() });
-    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({ code: 'revocation_unavailable', reason: 'http_status' });
+    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({
+      code: 'revocation_unavailable',
+      reason: 'http_status',
+    });
   });
 
   it('keeps working through short outages, fails closed past maxStaleMs', async () => {
@@ -471,7 +553,9 @@ describe('verify › revocation polling', () => {
     clock = T0 + 10_000;
     await expect(v.verify(await token(ed, 'k1', claims(clock)))).resolves.toBeDefined();
     clock = T0 + 10_001;
-    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({ code: 'revocation_unavailable' });
+    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({
+      code: 'revocation_unavailable',
+    });
     issuer.revocationFailure = false;
     clock = T0 + 12_001;
     await expect(v.verify(await token(ed, 'k1', claims(clock)))).resolves.toBeDefined();
@@ -481,12 +565,21 @@ describe('verify › revocation polling', () => {
     await freshIssuer();
     issuer.revocations = [{ sid: '', at: T0 }];
     const v = makeVerifier({ revocation: revocation() });
-    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({ code: 'revocation_unavailable', reason: 'invalid_response' });
+    await expect(v.verify(await token(ed, 'k1', claims(clock)))).rejects.toMatchObject({
+      code: 'revocation_unavailable',
+      reason: 'invalid_response',
+    });
   });
 
   it('close() stops polling and later verifications throw closed', async () => {
     await freshIssuer();
-    const v = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: JWKS_URL, fetch: issuer.fetch, revocation: revocation({ intervalMs: 20 }) });
+    const v = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUrl: JWKS_URL,
+      fetch: issuer.fetch,
+      revocation: revocation({ intervalMs: 20 }),
+    });
     await v.verify(await token(ed, 'k1', claims(Date.now())));
     v.close();
     const polls = issuer.revocationRequests.length;
@@ -497,7 +590,9 @@ describe('verify › revocation polling', () => {
 
   it('refuses a plain-http feed off loopback (the request carries a credential)', async () => {
     await freshIssuer();
-    expect(() => makeVerifier({ revocation: revocation({ url: 'http://auth.example.test/auth/revocations' }) })).toThrow(TypeError);
+    expect(() =>
+      makeVerifier({ revocation: revocation({ url: 'http://auth.example.test/auth/revocations' }) }),
+    ).toThrow(TypeError);
   });
 });
 
@@ -505,12 +600,17 @@ describe('verify › DPoP-bound tokens', () => {
   it('refuses a token with cnf.jkt by default (this verifier checks no DPoP proof)', async () => {
     await freshIssuer();
     const v = makeVerifier();
-    await expect(v.verify(await token(ed, 'k1', claims(clock, { cnf: { jkt: 'abc' } })))).rejects.toMatchObject({ code: 'invalid_token', reason: 'dpop_bound' });
+    await expect(v.verify(await token(ed, 'k1', claims(clock, { cnf: { jkt: 'abc' } })))).rejects.toMatchObject({
+      code: 'invalid_token',
+      reason: 'dpop_bound',
+    });
   });
   it('returns it with acceptDpopBound: true', async () => {
     await freshIssuer();
     const v = makeVerifier({ acceptDpopBound: true });
-    await expect(v.verify(await token(ed, 'k1', claims(clock, { cnf: { jkt: 'abc' } })))).resolves.toMatchObject({ cnf: { jkt: 'abc' } });
+    await expect(v.verify(await token(ed, 'k1', claims(clock, { cnf: { jkt: 'abc' } })))).resolves.toMatchObject({
+      cnf: { jkt: 'abc' },
+    });
   });
 });
 
@@ -523,8 +623,12 @@ describe('verify › edge safety', () => {
     const visit = (file: string): void => {
       if (graph.has(file)) return;
       // Comments hold usage examples (`from 'tokenward/verify'`), not imports.
-      const source = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|\s)\/\/.*$/gm, '');
-      const specifiers = [...source.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]/g)].map((m) => (m[1] ?? m[2]) as string);
+      const source = readFileSync(file, 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/(^|\s)\/\/.*$/gm, '');
+      const specifiers = [
+        ...source.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]/g),
+      ].map((m) => (m[1] ?? m[2]) as string);
       graph.set(file, specifiers);
       for (const spec of specifiers) if (spec.startsWith('.')) visit(join(dirname(file), spec.replace(/\.js$/, '.ts')));
     };
@@ -537,7 +641,8 @@ describe('verify › edge safety', () => {
     expect([...graph.keys()].some((f) => f.endsWith('src/core/access-token.ts'))).toBe(true);
     expect(graph.size).toBeGreaterThanOrEqual(7);
     for (const [file, specifiers] of graph) {
-      for (const spec of specifiers) expect(spec.startsWith('.') || spec === 'jose', `${file} imports ${spec}`).toBe(true);
+      for (const spec of specifiers)
+        expect(spec.startsWith('.') || spec === 'jose', `${file} imports ${spec}`).toBe(true);
       const source = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
       expect(source, file).not.toMatch(/\brequire\s*\(|node:|\bprocess\.|\bBuffer\b/);
     }
@@ -558,7 +663,11 @@ describe('verify › edge safety', () => {
     const t = await token(ed, 'k1', claims(clock));
     const error = await v.verify(t).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VerifyError);
-    const dump = JSON.stringify({ message: (error as Error).message, ...(error as object), stack: (error as Error).stack });
+    const dump = JSON.stringify({
+      message: (error as Error).message,
+      ...(error as object),
+      stack: (error as Error).stack,
+    });
     expect(dump).not.toContain('feed-secret-xyz');
     expect(dump).not.toContain(t.split('.')[2]);
   });

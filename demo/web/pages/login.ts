@@ -7,7 +7,11 @@ function intro(): HTMLElement {
     'div',
     { class: 'auth-intro' },
     h('h1', { class: 'hero-title' }, 'Sign-in that keeps tokens out of reach'),
-    h('p', { class: 'lead' }, 'This demo runs on Tokenward. Every page talks to the server through the browser SDK, and the session lives in cookies that JavaScript cannot read.'),
+    h(
+      'p',
+      { class: 'lead' },
+      'This demo runs on Tokenward. Every page talks to the server through the browser SDK, and the session lives in cookies that JavaScript cannot read.',
+    ),
     h(
       'ul',
       { class: 'checklist' },
@@ -28,8 +32,20 @@ function renderLogin(context: PageContext, options: { notice?: string } = {}): H
   const status = statusLine();
   const body = h('div', { class: 'card auth-card' });
   const passwordStep = (): HTMLElement => {
-    const email = h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true, placeholder: 'you@example.com' });
-    const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true, minlength: 8 });
+    const email = h('input', {
+      name: 'email',
+      type: 'email',
+      autocomplete: 'username',
+      required: true,
+      placeholder: 'you@example.com',
+    });
+    const password = h('input', {
+      name: 'password',
+      type: 'password',
+      autocomplete: 'current-password',
+      required: true,
+      minlength: 8,
+    });
     const form = h(
       'form',
       { id: 'login-form', class: 'stack' },
@@ -62,7 +78,16 @@ function renderLogin(context: PageContext, options: { notice?: string } = {}): H
   };
   const codeStep = (): HTMLElement => {
     const codeStatus = statusLine();
-    const code = h('input', { name: 'code', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, placeholder: '123456', maxlength: 20, class: 'code-input' });
+    const code = h('input', {
+      name: 'code',
+      type: 'text',
+      inputmode: 'numeric',
+      autocomplete: 'one-time-code',
+      required: true,
+      placeholder: '123456',
+      maxlength: 20,
+      class: 'code-input',
+    });
     const form = h(
       'form',
       { id: 'mfa-form', class: 'stack' },
@@ -71,7 +96,11 @@ function renderLogin(context: PageContext, options: { notice?: string } = {}): H
       field('Code', code),
       codeStatus.el,
       h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Verify'),
-      h('button', { type: 'button', class: 'link-button center', onclick: () => replace(body, passwordStep()) }, 'Back to password'),
+      h(
+        'button',
+        { type: 'button', class: 'link-button center', onclick: () => replace(body, passwordStep()) },
+        'Back to password',
+      ),
     );
     form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -110,9 +139,27 @@ export const signupPage: Page = {
   requiresAuth: false,
   render() {
     const status = statusLine();
-    const name = h('input', { name: 'name', type: 'text', autocomplete: 'name', maxlength: 100, placeholder: 'Ada Lovelace' });
-    const email = h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true, placeholder: 'you@example.com' });
-    const password = h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+    const name = h('input', {
+      name: 'name',
+      type: 'text',
+      autocomplete: 'name',
+      maxlength: 100,
+      placeholder: 'Ada Lovelace',
+    });
+    const email = h('input', {
+      name: 'email',
+      type: 'email',
+      autocomplete: 'username',
+      required: true,
+      placeholder: 'you@example.com',
+    });
+    const password = h('input', {
+      name: 'password',
+      type: 'password',
+      autocomplete: 'new-password',
+      required: true,
+      minlength: 8,
+    });
     const form = h(
       'form',
       { id: 'signup-form', class: 'stack' },

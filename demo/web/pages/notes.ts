@@ -9,7 +9,12 @@ interface Note {
 }
 
 function noteItem(note: Note): HTMLElement {
-  return h('li', { class: 'note', 'data-testid': 'note' }, h('p', { class: 'note-text' }, note.text), h('time', { class: 'muted small', datetime: note.createdAt }, relativeTime(note.createdAt)));
+  return h(
+    'li',
+    { class: 'note', 'data-testid': 'note' },
+    h('p', { class: 'note-text' }, note.text),
+    h('time', { class: 'muted small', datetime: note.createdAt }, relativeTime(note.createdAt)),
+  );
 }
 
 export const notesPage: Page = {
@@ -19,8 +24,20 @@ export const notesPage: Page = {
     const status = statusLine();
     const list = h('ul', { class: 'notes', 'data-testid': 'notes' });
     const empty = h('p', { class: 'empty' }, 'No notes yet. Write the first one above.');
-    const text = h('input', { name: 'text', type: 'text', required: true, maxlength: 2000, placeholder: 'Remember to rotate the signing key…', autocomplete: 'off' });
-    const form = h('form', { id: 'note-form', class: 'inline-form' }, text, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Add note'));
+    const text = h('input', {
+      name: 'text',
+      type: 'text',
+      required: true,
+      maxlength: 2000,
+      placeholder: 'Remember to rotate the signing key…',
+      autocomplete: 'off',
+    });
+    const form = h(
+      'form',
+      { id: 'note-form', class: 'inline-form' },
+      text,
+      h('button', { type: 'submit', class: 'btn btn-primary' }, 'Add note'),
+    );
     const show = (notes: Note[]) => {
       replace(list, ...notes.map(noteItem));
       empty.hidden = notes.length > 0;
@@ -48,7 +65,16 @@ export const notesPage: Page = {
     return h(
       'div',
       { class: 'page' },
-      h('div', { class: 'page-head' }, h('h1', {}, 'Notes'), h('p', { class: 'lead' }, 'Private to your account. Adding one is a POST through the SDK, which attaches the CSRF header for you.')),
+      h(
+        'div',
+        { class: 'page-head' },
+        h('h1', {}, 'Notes'),
+        h(
+          'p',
+          { class: 'lead' },
+          'Private to your account. Adding one is a POST through the SDK, which attaches the CSRF header for you.',
+        ),
+      ),
       card(null, form, status.el, list, empty),
     );
   },

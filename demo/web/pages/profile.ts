@@ -16,9 +16,20 @@ export const profilePage: Page = {
     const { user, session } = state;
     const fromApi = h('div', { class: 'loading' }, 'Asking /api/profile…');
     void api<{ user: User }>('/api/profile').then((result) => {
-      if (!result.ok) return replace(fromApi, h('p', { class: 'status status-error' }, describeProblem(result.problem)));
+      if (!result.ok)
+        return replace(fromApi, h('p', { class: 'status status-error' }, describeProblem(result.problem)));
       const u = result.data.user;
-      replace(fromApi, h('dl', { class: 'facts' }, ...row('User id', h('code', {}, u.id)), ...row('Email', u.email), ...row('Name', u.name ?? '—'), ...row('Member since', formatTime(u.createdAt))));
+      replace(
+        fromApi,
+        h(
+          'dl',
+          { class: 'facts' },
+          ...row('User id', h('code', {}, u.id)),
+          ...row('Email', u.email),
+          ...row('Name', u.name ?? '—'),
+          ...row('Member since', formatTime(u.createdAt)),
+        ),
+      );
     });
     return h(
       'div',
@@ -27,16 +38,37 @@ export const profilePage: Page = {
         'div',
         { class: 'page-head' },
         h('h1', {}, `Hello, ${user.name || user.email.split('@')[0]}`),
-        h('p', { class: 'lead' }, 'Who the server thinks you are, read two ways: from the SDK (GET /auth/me) and from an application route behind the session middleware (GET /api/profile).'),
+        h(
+          'p',
+          { class: 'lead' },
+          'Who the server thinks you are, read two ways: from the SDK (GET /auth/me) and from an application route behind the session middleware (GET /api/profile).',
+        ),
       ),
       h(
         'div',
         { class: 'grid-2' },
         card(
           'Who am I · /auth/me',
-          h('dl', { class: 'facts' }, ...row('Email', user.email), ...row('Name', user.name ?? '—'), ...row('Session id', h('code', {}, session.id)), ...row('Signed in', formatTime(session.createdAt)), ...row('Access token renews', formatTime(session.accessExpiresAt)), ...row('Session ends at the latest', formatTime(session.expiresAt))),
+          h(
+            'dl',
+            { class: 'facts' },
+            ...row('Email', user.email),
+            ...row('Name', user.name ?? '—'),
+            ...row('Session id', h('code', {}, session.id)),
+            ...row('Signed in', formatTime(session.createdAt)),
+            ...row('Access token renews', formatTime(session.accessExpiresAt)),
+            ...row('Session ends at the latest', formatTime(session.expiresAt)),
+          ),
         ),
-        card('Application view · /api/profile', fromApi, h('p', { class: 'muted small' }, 'The route reads the user id from the verified access token in the HttpOnly cookie; the page never sees the token.')),
+        card(
+          'Application view · /api/profile',
+          fromApi,
+          h(
+            'p',
+            { class: 'muted small' },
+            'The route reads the user id from the verified access token in the HttpOnly cookie; the page never sees the token.',
+          ),
+        ),
       ),
       card(
         'Where to next',

@@ -58,9 +58,19 @@ function recoveryCodesPanel(codes: string[], done: () => void): HTMLElement {
   return h(
     'div',
     { class: 'recovery', 'data-testid': 'recovery-codes' },
-    h('div', { class: 'banner banner-warning' }, h('strong', {}, 'Save these recovery codes now'), h('span', {}, 'Each works once if you lose your phone. They are stored hashed and will not be shown again.')),
+    h(
+      'div',
+      { class: 'banner banner-warning' },
+      h('strong', {}, 'Save these recovery codes now'),
+      h('span', {}, 'Each works once if you lose your phone. They are stored hashed and will not be shown again.'),
+    ),
     h('ol', { class: 'codes' }, ...codes.map((c) => h('li', {}, h('code', {}, c)))),
-    h('div', { class: 'actions' }, copy, h('button', { type: 'button', class: 'btn btn-primary btn-small', onclick: done }, 'I have saved them')),
+    h(
+      'div',
+      { class: 'actions' },
+      copy,
+      h('button', { type: 'button', class: 'btn btn-primary btn-small', onclick: done }, 'I have saved them'),
+    ),
   );
 }
 
@@ -70,7 +80,14 @@ function totpCard(): HTMLElement {
   const head = h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, 'Two-factor authentication'));
   const setPill = (enabled: boolean | null) => {
     head.querySelector('.pill')?.remove();
-    if (enabled !== null) head.append(h('span', { class: enabled ? 'pill pill-ok' : 'pill pill-muted', 'data-testid': 'totp-status' }, enabled ? 'On' : 'Off'));
+    if (enabled !== null)
+      head.append(
+        h(
+          'span',
+          { class: enabled ? 'pill pill-ok' : 'pill pill-muted', 'data-testid': 'totp-status' },
+          enabled ? 'On' : 'Off',
+        ),
+      );
   };
 
   const load = async () => {
@@ -79,65 +96,137 @@ function totpCard(): HTMLElement {
     const totp = result.data;
     setPill(totp.enabled);
     if (!totp.enabled) {
-      const enroll = h('button', { id: 'totp-enroll', type: 'button', class: 'btn btn-primary' }, totp.pending ? 'Restart setup' : 'Set up authenticator app');
+      const enroll = h(
+        'button',
+        { id: 'totp-enroll', type: 'button', class: 'btn btn-primary' },
+        totp.pending ? 'Restart setup' : 'Set up authenticator app',
+      );
       enroll.addEventListener('click', () => void busy(enroll, startEnrollment));
-      replace(body, h('p', {}, 'Protect sign-in with a 6-digit code from an authenticator app (1Password, Google Authenticator, Aegis…). Setting it up asks for your password first.'), enroll);
+      replace(
+        body,
+        h(
+          'p',
+          {},
+          'Protect sign-in with a 6-digit code from an authenticator app (1Password, Google Authenticator, Aegis…). Setting it up asks for your password first.',
+        ),
+        enroll,
+      );
       return;
     }
-    const regenerate = h('button', { id: 'totp-regenerate', type: 'button', class: 'btn btn-ghost' }, 'New recovery codes');
-    const disable = h('button', { id: 'totp-disable', type: 'button', class: 'btn btn-danger-ghost' }, 'Turn off');
-    regenerate.addEventListener('click', () =>
-      void busy(regenerate, async () => {
-        const code = await promptCode('New recovery codes', 'Enter a current code from your authenticator app. Replacing your recovery codes invalidates the old ones.');
-        if (code === null) return;
-        const r = await withStepUp('Replacing your recovery codes invalidates the old ones.', () => api<{ recoveryCodes: string[] }>('/auth/totp/recovery-codes', { method: 'POST', body: { code } }));
-        if (!r.ok) return status.show('error', describeProblem(r.problem));
-        replace(body, recoveryCodesPanel(r.data.recoveryCodes, () => void load()));
-      }),
+    const regenerate = h(
+      'button',
+      { id: 'totp-regenerate', type: 'button', class: 'btn btn-ghost' },
+      'New recovery codes',
     );
-    disable.addEventListener('click', () =>
-      void busy(disable, async () => {
-        const code = await promptCode('Turn off two-factor', 'Enter a current code from your authenticator app. Turning off two-factor makes your password the only factor.');
-        if (code === null) return;
-        const r = await withStepUp('Turning off two-factor makes your password the only factor.', () => api('/auth/totp/disable', { method: 'POST', body: { code } }));
-        if (!r.ok) return status.show('error', describeProblem(r.problem));
-        status.show('ok', 'Two-factor authentication is off.');
-        await load();
-      }),
+    const disable = h('button', { id: 'totp-disable', type: 'button', class: 'btn btn-danger-ghost' }, 'Turn off');
+    regenerate.addEventListener(
+      'click',
+      () =>
+        void busy(regenerate, async () => {
+          const code = await promptCode(
+            'New recovery codes',
+            'Enter a current code from your authenticator app. Replacing your recovery codes invalidates the old ones.',
+          );
+          if (code === null) return;
+          const r = await withStepUp('Replacing your recovery codes invalidates the old ones.', () =>
+            api<{ recoveryCodes: string[] }>('/auth/totp/recovery-codes', { method: 'POST', body: { code } }),
+          );
+          if (!r.ok) return status.show('error', describeProblem(r.problem));
+          replace(
+            body,
+            recoveryCodesPanel(r.data.recoveryCodes, () => void load()),
+          );
+        }),
+    );
+    disable.addEventListener(
+      'click',
+      () =>
+        void busy(disable, async () => {
+          const code = await promptCode(
+            'Turn off two-factor',
+            'Enter a current code from your authenticator app. Turning off two-factor makes your password the only factor.',
+          );
+          if (code === null) return;
+          const r = await withStepUp('Turning off two-factor makes your password the only factor.', () =>
+            api('/auth/totp/disable', { method: 'POST', body: { code } }),
+          );
+          if (!r.ok) return status.show('error', describeProblem(r.problem));
+          status.show('ok', 'Two-factor authentication is off.');
+          await load();
+        }),
     );
     replace(
       body,
       h('p', {}, 'Signing in asks for a code from your authenticator app after the password.'),
-      h('p', { class: 'muted' }, `${totp.recoveryCodesLeft} unused recovery ${totp.recoveryCodesLeft === 1 ? 'code' : 'codes'} left.`),
+      h(
+        'p',
+        { class: 'muted' },
+        `${totp.recoveryCodesLeft} unused recovery ${totp.recoveryCodesLeft === 1 ? 'code' : 'codes'} left.`,
+      ),
       h('div', { class: 'actions' }, regenerate, disable),
     );
   };
 
   const startEnrollment = async () => {
     status.show(null);
-    const result = await withStepUp('Setting up two-factor changes how you sign in.', () => api<{ otpauthUri: string; qrSvg: string }>('/auth/totp/enroll', { method: 'POST' }));
+    const result = await withStepUp('Setting up two-factor changes how you sign in.', () =>
+      api<{ otpauthUri: string; qrSvg: string }>('/auth/totp/enroll', { method: 'POST' }),
+    );
     if (!result.ok) {
       if (result.problem.code === 'totp_already_enabled') return load();
       return status.show('error', describeProblem(result.problem));
     }
     const { otpauthUri, qrSvg } = result.data;
-    const code = h('input', { name: 'code', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, maxlength: 6, placeholder: '123456', class: 'code-input' });
+    const code = h('input', {
+      name: 'code',
+      type: 'text',
+      inputmode: 'numeric',
+      autocomplete: 'one-time-code',
+      required: true,
+      maxlength: 6,
+      placeholder: '123456',
+      class: 'code-input',
+    });
     const confirmStatus = statusLine();
-    const form = h('form', { id: 'totp-confirm-form', class: 'stack' }, field('Code from the app', code), confirmStatus.el, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Turn on'), h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => void load() }, 'Cancel')));
+    const form = h(
+      'form',
+      { id: 'totp-confirm-form', class: 'stack' },
+      field('Code from the app', code),
+      confirmStatus.el,
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'submit', class: 'btn btn-primary' }, 'Turn on'),
+        h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => void load() }, 'Cancel'),
+      ),
+    );
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       void busy(form, async () => {
-        const r = await api<{ enabled: true; recoveryCodes: string[] }>('/auth/totp/confirm', { method: 'POST', body: { code: code.value.replace(/\s/g, '') } });
+        const r = await api<{ enabled: true; recoveryCodes: string[] }>('/auth/totp/confirm', {
+          method: 'POST',
+          body: { code: code.value.replace(/\s/g, '') },
+        });
         if (!r.ok) {
           confirmStatus.show('error', describeProblem(r.problem));
           return code.select();
         }
         setPill(true);
-        replace(body, recoveryCodesPanel(r.data.recoveryCodes, () => void load()));
+        replace(
+          body,
+          recoveryCodesPanel(r.data.recoveryCodes, () => void load()),
+        );
       });
     });
     // The SVG comes from our own server; as an <img> data: URL it cannot run script.
-    const qr = h('img', { class: 'qr', alt: 'QR code for your authenticator app', width: 180, height: 180, src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(qrSvg)}`, 'data-testid': 'totp-qr' });
+    const qr = h('img', {
+      class: 'qr',
+      alt: 'QR code for your authenticator app',
+      width: 180,
+      height: 180,
+      src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(qrSvg)}`,
+      'data-testid': 'totp-qr',
+    });
     replace(
       body,
       h(
@@ -148,7 +237,16 @@ function totpCard(): HTMLElement {
           'div',
           { class: 'stack' },
           h('p', {}, '1. Scan the QR code with your authenticator app.'),
-          h('p', { class: 'muted small' }, 'Cannot scan? Enter this key: ', h('code', { class: 'secret', 'data-testid': 'totp-secret', 'data-otpauth': otpauthUri }, manualKey(otpauthUri))),
+          h(
+            'p',
+            { class: 'muted small' },
+            'Cannot scan? Enter this key: ',
+            h(
+              'code',
+              { class: 'secret', 'data-testid': 'totp-secret', 'data-otpauth': otpauthUri },
+              manualKey(otpauthUri),
+            ),
+          ),
           h('p', {}, '2. Enter the 6-digit code it shows.'),
           form,
         ),
@@ -163,17 +261,41 @@ function totpCard(): HTMLElement {
 
 function passwordCard(): HTMLElement {
   const status = statusLine();
-  const current = h('input', { name: 'currentPassword', type: 'password', autocomplete: 'current-password', required: true });
-  const next = h('input', { name: 'newPassword', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
-  const form = h('form', { id: 'password-form', class: 'stack' }, field('Current password', current), field('New password', next, 'Other sessions are signed out; this one stays.'), status.el, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Change password')));
+  const current = h('input', {
+    name: 'currentPassword',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  });
+  const next = h('input', {
+    name: 'newPassword',
+    type: 'password',
+    autocomplete: 'new-password',
+    required: true,
+    minlength: 8,
+  });
+  const form = h(
+    'form',
+    { id: 'password-form', class: 'stack' },
+    field('Current password', current),
+    field('New password', next, 'Other sessions are signed out; this one stays.'),
+    status.el,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Change password')),
+  );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     status.show(null);
     void busy(form, async () => {
-      const r = await api<{ revoked: number }>('/auth/password', { method: 'POST', body: { currentPassword: current.value, newPassword: next.value } });
+      const r = await api<{ revoked: number }>('/auth/password', {
+        method: 'POST',
+        body: { currentPassword: current.value, newPassword: next.value },
+      });
       if (!r.ok) return status.show('error', describeProblem(r.problem));
       form.reset();
-      status.show('ok', `Password changed. ${r.data.revoked === 1 ? '1 other session was' : `${r.data.revoked} other sessions were`} signed out.`);
+      status.show(
+        'ok',
+        `Password changed. ${r.data.revoked === 1 ? '1 other session was' : `${r.data.revoked} other sessions were`} signed out.`,
+      );
     });
   });
   return card('Password', form);
@@ -198,7 +320,12 @@ function eventsCard(): HTMLElement {
         'li',
         { class: 'event', 'data-testid': 'event', 'data-type': e.type },
         h('span', { class: `dot dot-${tone}`, 'aria-hidden': 'true' }),
-        h('div', { class: 'event-main' }, h('strong', {}, label), h('span', { class: 'muted small' }, [e.device, e.ip].filter(Boolean).join(' · ') || '—')),
+        h(
+          'div',
+          { class: 'event-main' },
+          h('strong', {}, label),
+          h('span', { class: 'muted small' }, [e.device, e.ip].filter(Boolean).join(' · ') || '—'),
+        ),
         h('time', { class: 'muted small', datetime: e.at, title: formatTime(e.at) }, relativeTime(e.at)),
       );
     });
@@ -209,7 +336,14 @@ function eventsCard(): HTMLElement {
   more.addEventListener('click', () => void busy(more, () => load(true)));
   refresh.addEventListener('click', () => void busy(refresh, () => load(false)));
   void load(false);
-  return h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, 'Recent activity'), refresh), status.el, list, h('div', { class: 'actions' }, more));
+  return h(
+    'section',
+    { class: 'card' },
+    h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, 'Recent activity'), refresh),
+    status.el,
+    list,
+    h('div', { class: 'actions' }, more),
+  );
 }
 
 export const securityPage: Page = {
@@ -219,8 +353,22 @@ export const securityPage: Page = {
     return h(
       'div',
       { class: 'page' },
-      h('div', { class: 'page-head' }, h('h1', {}, 'Security settings'), h('p', { class: 'lead' }, 'Sensitive changes ask you to confirm your password first (step-up). Every change lands in the audit trail.')),
-      h('div', { class: 'grid-2 align-start' }, h('div', { class: 'stack-lg' }, totpCard(), passwordCard()), eventsCard()),
+      h(
+        'div',
+        { class: 'page-head' },
+        h('h1', {}, 'Security settings'),
+        h(
+          'p',
+          { class: 'lead' },
+          'Sensitive changes ask you to confirm your password first (step-up). Every change lands in the audit trail.',
+        ),
+      ),
+      h(
+        'div',
+        { class: 'grid-2 align-start' },
+        h('div', { class: 'stack-lg' }, totpCard(), passwordCard()),
+        eventsCard(),
+      ),
     );
   },
 };

@@ -10,7 +10,11 @@ export const sessionsPage: Page = {
     const status = statusLine();
     const banner = h('div', { class: 'banner-slot' });
     const rows = h('div', { class: 'session-list' }, h('div', { class: 'loading' }, 'Loading sessions…'));
-    const revokeOthers = h('button', { id: 'revoke-others', type: 'button', class: 'btn btn-danger-ghost' }, 'Sign out all other sessions');
+    const revokeOthers = h(
+      'button',
+      { id: 'revoke-others', type: 'button', class: 'btn btn-danger-ghost' },
+      'Sign out all other sessions',
+    );
 
     const load = async () => {
       try {
@@ -27,8 +31,23 @@ export const sessionsPage: Page = {
           ? h(
               'div',
               { class: 'banner banner-warning', 'data-testid': 'new-device-banner' },
-              h('strong', {}, fresh.length === 1 ? 'New sign-in from a device not seen before' : `${fresh.length} sign-ins from devices not seen before`),
-              h('span', {}, fresh.map((s) => `${s.device.label} (${s.ip}, ${relativeTime(s.createdAt)})${s.current ? ' — this device' : ''}`).join(' · ')),
+              h(
+                'strong',
+                {},
+                fresh.length === 1
+                  ? 'New sign-in from a device not seen before'
+                  : `${fresh.length} sign-ins from devices not seen before`,
+              ),
+              h(
+                'span',
+                {},
+                fresh
+                  .map(
+                    (s) =>
+                      `${s.device.label} (${s.ip}, ${relativeTime(s.createdAt)})${s.current ? ' — this device' : ''}`,
+                  )
+                  .join(' · '),
+              ),
               h('span', { class: 'small' }, 'Not you? Revoke the session below and change your password.'),
             )
           : null,
@@ -37,7 +56,11 @@ export const sessionsPage: Page = {
       replace(rows, ...sessions.map(sessionRow));
     };
     const sessionRow = (s: DeviceSession): HTMLElement => {
-      const revoke = h('button', { type: 'button', class: 'btn btn-small btn-danger-ghost', 'data-action': 'revoke', 'data-session-id': s.id }, s.current ? 'Sign out' : 'Revoke');
+      const revoke = h(
+        'button',
+        { type: 'button', class: 'btn btn-small btn-danger-ghost', 'data-action': 'revoke', 'data-session-id': s.id },
+        s.current ? 'Sign out' : 'Revoke',
+      );
       revoke.addEventListener('click', () => {
         status.show(null);
         void busy(revoke, async () => {
@@ -54,7 +77,11 @@ export const sessionsPage: Page = {
       });
       return h(
         'div',
-        { class: s.current ? 'session-row current' : 'session-row', 'data-testid': 'session-row', 'data-session-id': s.id },
+        {
+          class: s.current ? 'session-row current' : 'session-row',
+          'data-testid': 'session-row',
+          'data-session-id': s.id,
+        },
         h('div', { class: `device-icon ${deviceKind(s)}`, 'aria-hidden': 'true' }),
         h(
           'div',
@@ -93,9 +120,23 @@ export const sessionsPage: Page = {
     return h(
       'div',
       { class: 'page' },
-      h('div', { class: 'page-head' }, h('h1', {}, 'Sessions'), h('p', { class: 'lead' }, 'Every device signed in to your account, most recently active first. Revoking one ends it within a second, on every server.')),
+      h(
+        'div',
+        { class: 'page-head' },
+        h('h1', {}, 'Sessions'),
+        h(
+          'p',
+          { class: 'lead' },
+          'Every device signed in to your account, most recently active first. Revoking one ends it within a second, on every server.',
+        ),
+      ),
       banner,
-      card(null, h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, 'Active sessions'), revokeOthers), status.el, rows),
+      card(
+        null,
+        h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, 'Active sessions'), revokeOthers),
+        status.el,
+        rows,
+      ),
     );
   },
 };

@@ -1,7 +1,15 @@
 import { CliFailure } from '../admin-store.js';
 import type { CliOutput } from '../output.js';
 import { AuditReport, formatResult } from './audit-report.js';
-import { checkHealth, checkHsts, checkJwks, checkProblems, checkSecurityHeaders, checkTransport, fetchOrFail } from './deployment-checks.js';
+import {
+  checkHealth,
+  checkHsts,
+  checkJwks,
+  checkProblems,
+  checkSecurityHeaders,
+  checkTransport,
+  fetchOrFail,
+} from './deployment-checks.js';
 import { HttpProbe } from './http-probe.js';
 import { SessionChecks, type SessionSource } from './session-checks.js';
 
@@ -28,7 +36,8 @@ function parseOrigin(text: string, what: string): URL {
   } catch {
     throw new CliFailure(`${what} ${JSON.stringify(text)} is not a URL (e.g. https://app.example.com)`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new CliFailure(`${what} ${JSON.stringify(text)} must be http(s)`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new CliFailure(`${what} ${JSON.stringify(text)} must be http(s)`);
   return url;
 }
 
@@ -53,7 +62,10 @@ export async function auditCommand(target: string, io: CliOutput, options: Audit
     process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
     report.warn('TLS verification', 'off (--insecure): the certificate was not checked');
   }
-  if (!options.json) io.out(`Auditing ${base.origin} against the Tokenward contract (API.md)${origin === base.origin ? '' : `, app origin ${origin}`} …`);
+  if (!options.json)
+    io.out(
+      `Auditing ${base.origin} against the Tokenward contract (API.md)${origin === base.origin ? '' : `, app origin ${origin}`} …`,
+    );
   const probe = new HttpProbe(base, options.timeoutMs ?? 10_000);
 
   let created: string | null = null;
@@ -71,14 +83,27 @@ export async function auditCommand(target: string, io: CliOutput, options: Audit
     const me = await fetchOrFail(report, 'GET /auth/me', probe, '/auth/me');
     if (me) {
       const problems = me.status === 401 ? [] : [`${me.status} without a session, expected 401`];
-      if (me.status === 401 && !/^Bearer\b/i.test(me.headers.get('www-authenticate') ?? '')) problems.push('no WWW-Authenticate: Bearer header');
-      report.expect('GET /auth/me (no session)', problems, `401 ${(me.json as { code?: string } | undefined)?.code ?? ''} with WWW-Authenticate: ${me.headers.get('www-authenticate')}`);
+      if (me.status === 401 && !/^Bearer\b/i.test(me.headers.get('www-authenticate') ?? ''))
+        problems.push('no WWW-Authenticate: Bearer header');
+      report.expect(
+        'GET /auth/me (no session)',
+        problems,
+        `401 ${(me.json as { code?: string } | undefined)?.code ?? ''} with WWW-Authenticate: ${me.headers.get('www-authenticate')}`,
+      );
       checkSecurityHeaders(report, 'GET /auth/me', me, { auth: true });
     }
     try {
       await checkProblems(report, probe);
-      const source: SessionSource | null = options.account ? { kind: 'login', ...options.account } : options.signup === false ? null : { kind: 'signup' };
-      if (source === null) report.warn('session checks', 'skipped (--no-signup): cookies, CSRF, forged tokens, refresh and logout were not checked; use --email/--password for an existing test account');
+      const source: SessionSource | null = options.account
+        ? { kind: 'login', ...options.account }
+        : options.signup === false
+          ? null
+          : { kind: 'signup' };
+      if (source === null)
+        report.warn(
+          'session checks',
+          'skipped (--no-signup): cookies, CSRF, forged tokens, refresh and logout were not checked; use --email/--password for an existing test account',
+        );
       else created = await new SessionChecks(probe, report, origin).run(source);
     } catch (error) {
       report.fail('request', (error as Error).message);
@@ -89,10 +114,21 @@ export async function auditCommand(target: string, io: CliOutput, options: Audit
 
   const summary = { passed: report.count('PASS'), warnings: report.count('WARN'), failed: report.count('FAIL') };
   if (options.json) {
-    io.out(JSON.stringify({ target: base.origin, origin, checks: report.results, summary, createdAccount: created }, null, 2));
+    io.out(
+      JSON.stringify(
+        { target: base.origin, origin, checks: report.results, summary, createdAccount: created },
+        null,
+        2,
+      ),
+    );
   } else {
-    if (created !== null) io.out(`note: the audit signed up ${created} (logged out; remove the account from the store if you keep it clean).`);
-    io.out(`Summary: ${summary.passed} passed, ${summary.warnings} warning${summary.warnings === 1 ? '' : 's'}, ${summary.failed} failed — ${summary.failed === 0 ? 'OK' : 'FAILED'}`);
+    if (created !== null)
+      io.out(
+        `note: the audit signed up ${created} (logged out; remove the account from the store if you keep it clean).`,
+      );
+    io.out(
+      `Summary: ${summary.passed} passed, ${summary.warnings} warning${summary.warnings === 1 ? '' : 's'}, ${summary.failed} failed — ${summary.failed === 0 ? 'OK' : 'FAILED'}`,
+    );
   }
   return summary.failed === 0 ? 0 : 1;
 }

@@ -61,18 +61,21 @@ export function cookieProblems(cookie: SetCookie, rule: CookieRule): string[] {
   const prefix = PREFIXED.exec(cookie.name)?.[1];
   if (prefix === undefined) problems.push('no __Host-/__Secure- prefix (insecure mode?)');
   if (rule.securePrefixOnly && prefix === '__Host-') problems.push('must be __Secure- (scoped to a path)');
-  if (!rule.securePrefixOnly && prefix === '__Secure-' && !a.has('domain')) problems.push('__Secure- without Domain: expected __Host- (or Domain= in shared-parent-domain mode)');
+  if (!rule.securePrefixOnly && prefix === '__Secure-' && !a.has('domain'))
+    problems.push('__Secure- without Domain: expected __Host- (or Domain= in shared-parent-domain mode)');
   if (prefix === '__Host-' && a.has('domain')) problems.push(`Domain=${a.get('domain')} on a __Host- cookie`);
   if (!a.has('secure')) problems.push('not Secure');
   if (rule.httpOnly && !a.has('httponly')) problems.push('not HttpOnly (readable by any script on the page)');
   if (!rule.httpOnly && a.has('httponly')) problems.push('HttpOnly, but the app must be able to read it');
   const sameSite = a.get('samesite');
-  if (sameSite?.toLowerCase() !== rule.sameSite.toLowerCase()) problems.push(`SameSite=${sameSite ?? '(missing)'}, expected ${rule.sameSite}`);
+  if (sameSite?.toLowerCase() !== rule.sameSite.toLowerCase())
+    problems.push(`SameSite=${sameSite ?? '(missing)'}, expected ${rule.sameSite}`);
   const path = a.get('path');
   if (path !== rule.path) problems.push(`Path=${path ?? '(missing)'}, expected ${rule.path}`);
   if (rule.maxAge) {
     const maxAge = Number(a.get('max-age'));
-    if (!a.has('max-age') || !Number.isFinite(maxAge) || maxAge <= 0) problems.push(`Max-Age=${a.get('max-age') ?? '(missing)'}, expected a positive lifetime`);
+    if (!a.has('max-age') || !Number.isFinite(maxAge) || maxAge <= 0)
+      problems.push(`Max-Age=${a.get('max-age') ?? '(missing)'}, expected a positive lifetime`);
   }
   return problems;
 }
@@ -116,8 +119,12 @@ export function clearingProblems(set: SetCookie, cleared: SetCookie | undefined)
   const a = cleared.attributes;
   const expires = a.has('expires') ? Date.parse(a.get('expires') ?? '') : Number.NaN;
   if (a.get('max-age') !== '0' && !(expires <= Date.now())) problems.push(`${set.name} cleared without Max-Age=0`);
-  if (a.get('path') !== set.attributes.get('path')) problems.push(`${set.name} cleared with Path=${a.get('path') ?? '(missing)'} (set with ${set.attributes.get('path')})`);
+  if (a.get('path') !== set.attributes.get('path'))
+    problems.push(
+      `${set.name} cleared with Path=${a.get('path') ?? '(missing)'} (set with ${set.attributes.get('path')})`,
+    );
   if (a.get('domain') !== set.attributes.get('domain')) problems.push(`${set.name} cleared with another Domain`);
-  if (a.has('secure') !== set.attributes.has('secure')) problems.push(`${set.name} cleared ${a.has('secure') ? 'with' : 'without'} Secure`);
+  if (a.has('secure') !== set.attributes.has('secure'))
+    problems.push(`${set.name} cleared ${a.has('secure') ? 'with' : 'without'} Secure`);
   return problems;
 }

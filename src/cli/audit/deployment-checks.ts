@@ -28,8 +28,13 @@ export function isLoopback(hostname: string): boolean {
  */
 export function checkTransport(report: AuditReport, base: URL): void {
   if (base.protocol === 'https:') report.pass('https', 'served over HTTPS');
-  else if (isLoopback(base.hostname)) report.pass('https', `plain http on loopback (${base.hostname}): fine for development, use https in production`);
-  else report.warn('https', `plain http on ${base.hostname}: cookies and tokens travel unencrypted; serve Tokenward over HTTPS`);
+  else if (isLoopback(base.hostname))
+    report.pass('https', `plain http on loopback (${base.hostname}): fine for development, use https in production`);
+  else
+    report.warn(
+      'https',
+      `plain http on ${base.hostname}: cookies and tokens travel unencrypted; serve Tokenward over HTTPS`,
+    );
 }
 
 /**
@@ -77,15 +82,26 @@ export function checkJwks(report: AuditReport, res: ProbeResponse): void {
     const problems: string[] = [];
     for (const key of keys as Record<string, unknown>[]) {
       const leaked = PRIVATE_JWK_MEMBERS.filter((m) => key !== null && typeof key === 'object' && m in key);
-      if (leaked.length > 0) problems.push(`key ${String(key.kid ?? '(no kid)')} publishes private/symmetric member${leaked.length > 1 ? 's' : ''} ${leaked.join(', ')}`);
+      if (leaked.length > 0)
+        problems.push(
+          `key ${String(key.kid ?? '(no kid)')} publishes private/symmetric member${leaked.length > 1 ? 's' : ''} ${leaked.join(', ')}`,
+        );
       if (typeof key?.kid !== 'string') problems.push('a key without "kid"');
     }
-    report.expect('JWKS keys', problems, `${keys.length} public key${keys.length === 1 ? '' : 's'} (${(keys as { alg?: string }[]).map((k) => k.alg ?? '?').join(', ')}), no private members`);
+    report.expect(
+      'JWKS keys',
+      problems,
+      `${keys.length} public key${keys.length === 1 ? '' : 's'} (${(keys as { alg?: string }[]).map((k) => k.alg ?? '?').join(', ')}), no private members`,
+    );
   }
   const cc = res.headers.get('cache-control') ?? '';
   const ok = /\bpublic\b/i.test(cc) && /\bmax-age=\d+/i.test(cc) && !/no-store/i.test(cc);
   if (ok) report.pass('JWKS Cache-Control', cc);
-  else report.fail('JWKS Cache-Control', `${cc === '' ? '(missing)' : cc}: expected "public, max-age=…" (verifiers cache the keys)`);
+  else
+    report.fail(
+      'JWKS Cache-Control',
+      `${cc === '' ? '(missing)' : cc}: expected "public, max-age=…" (verifiers cache the keys)`,
+    );
 }
 
 /**
@@ -97,16 +113,30 @@ export function checkJwks(report: AuditReport, res: ProbeResponse): void {
  * checkSecurityHeaders(report, 'GET /auth/me', await probe.send({ path: '/auth/me' }), { auth: true });
  * ```
  */
-export function checkSecurityHeaders(report: AuditReport, label: string, res: ProbeResponse, options: { auth: boolean }): void {
+export function checkSecurityHeaders(
+  report: AuditReport,
+  label: string,
+  res: ProbeResponse,
+  options: { auth: boolean },
+): void {
   const h = res.headers;
   const nosniff = h.get('x-content-type-options');
   if (nosniff?.toLowerCase() === 'nosniff') report.pass(`${label} X-Content-Type-Options`, 'nosniff');
   else report.fail(`${label} X-Content-Type-Options`, `${nosniff ?? '(missing)'}: expected nosniff`);
 
-  const referrer = (h.get('referrer-policy') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean).at(-1);
+  const referrer = (h.get('referrer-policy') ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean)
+    .at(-1);
   if (referrer === 'no-referrer') report.pass(`${label} Referrer-Policy`, 'no-referrer');
-  else if (referrer === 'same-origin' || referrer === 'strict-origin' || referrer === 'strict-origin-when-cross-origin') report.warn(`${label} Referrer-Policy`, `${referrer}: API.md asks for no-referrer`);
-  else report.fail(`${label} Referrer-Policy`, `${referrer ?? '(missing)'}: expected no-referrer (URLs may carry state to other sites)`);
+  else if (referrer === 'same-origin' || referrer === 'strict-origin' || referrer === 'strict-origin-when-cross-origin')
+    report.warn(`${label} Referrer-Policy`, `${referrer}: API.md asks for no-referrer`);
+  else
+    report.fail(
+      `${label} Referrer-Policy`,
+      `${referrer ?? '(missing)'}: expected no-referrer (URLs may carry state to other sites)`,
+    );
 
   const xfo = h.get('x-frame-options');
   const csp = h.get('content-security-policy') ?? '';
@@ -116,7 +146,11 @@ export function checkSecurityHeaders(report: AuditReport, label: string, res: Pr
   const html = (h.get('content-type') ?? '').toLowerCase().startsWith('text/html');
   if (html) {
     if (frameAncestorsNone) report.pass(`${label} CSP frame-ancestors`, "'none'");
-    else report.fail(`${label} CSP frame-ancestors`, `${csp === '' ? 'no Content-Security-Policy' : csp}: an HTML page needs frame-ancestors 'none'`);
+    else
+      report.fail(
+        `${label} CSP frame-ancestors`,
+        `${csp === '' ? 'no Content-Security-Policy' : csp}: an HTML page needs frame-ancestors 'none'`,
+      );
   }
   if (options.auth) {
     const cc = h.get('cache-control') ?? '';
@@ -137,7 +171,8 @@ export function problemProblems(res: ProbeResponse, status: number): string[] {
   const problems: string[] = [];
   if (res.status !== status) problems.push(`status ${res.status}, expected ${status}`);
   const type = res.headers.get('content-type') ?? '';
-  if (!type.toLowerCase().startsWith('application/problem+json')) problems.push(`Content-Type ${type || '(missing)'}, expected application/problem+json`);
+  if (!type.toLowerCase().startsWith('application/problem+json'))
+    problems.push(`Content-Type ${type || '(missing)'}, expected application/problem+json`);
   const body = res.json as Record<string, unknown> | undefined;
   if (!body || typeof body !== 'object') {
     problems.push('body is not JSON');
@@ -147,7 +182,8 @@ export function problemProblems(res: ProbeResponse, status: number): string[] {
   if (typeof body.title !== 'string') problems.push('no "title"');
   if (body.status !== res.status) problems.push(`"status" ${String(body.status)} differs from the HTTP status`);
   if (typeof body.code !== 'string') problems.push('no "code"');
-  if (/\bat .+:\d+:\d+\)?|stack|SQLITE_|syntax error at or near/i.test(res.text)) problems.push('the body looks like it leaks internals (stack trace or SQL)');
+  if (/\bat .+:\d+:\d+\)?|stack|SQLITE_|syntax error at or near/i.test(res.text))
+    problems.push('the body looks like it leaks internals (stack trace or SQL)');
   return problems;
 }
 
@@ -162,7 +198,11 @@ export function problemProblems(res: ProbeResponse, status: number): string[] {
 export async function checkProblems(report: AuditReport, probe: HttpProbe): Promise<void> {
   const unknownPath = `/auth/tokenward-audit-${crypto.randomUUID().slice(0, 8)}`;
   const unknown = await probe.send({ path: unknownPath });
-  report.expect('404 problem+json', problemProblems(unknown, 404), `GET ${unknownPath} → 404 application/problem+json (code ${(unknown.json as { code?: string } | undefined)?.code})`);
+  report.expect(
+    '404 problem+json',
+    problemProblems(unknown, 404),
+    `GET ${unknownPath} → 404 application/problem+json (code ${(unknown.json as { code?: string } | undefined)?.code})`,
+  );
   const wrong = await probe.send({ method: 'GET', path: '/auth/logout' });
   const problems = problemProblems(wrong, 405);
   const allow = wrong.headers.get('allow');
@@ -179,7 +219,12 @@ export async function checkProblems(report: AuditReport, probe: HttpProbe): Prom
  * const health = await fetchOrFail(report, 'GET /healthz', probe, '/healthz');
  * ```
  */
-export async function fetchOrFail(report: AuditReport, check: string, probe: HttpProbe, path: string): Promise<ProbeResponse | null> {
+export async function fetchOrFail(
+  report: AuditReport,
+  check: string,
+  probe: HttpProbe,
+  path: string,
+): Promise<ProbeResponse | null> {
   try {
     return await probe.send({ path });
   } catch (error) {

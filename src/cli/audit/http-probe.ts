@@ -86,7 +86,8 @@ export class HttpProbe {
       });
     } catch (error) {
       const e = error as Error & { cause?: { code?: string; message?: string } };
-      if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new Error(`${request.method ?? 'GET'} ${url.pathname}: no answer within ${this.#timeoutMs / 1000} s`);
+      if (e.name === 'TimeoutError' || e.name === 'AbortError')
+        throw new Error(`${request.method ?? 'GET'} ${url.pathname}: no answer within ${this.#timeoutMs / 1000} s`);
       throw new Error(`${request.method ?? 'GET'} ${url.pathname}: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
     }
     const text = await readText(response, 256 * 1024);
@@ -96,7 +97,13 @@ export class HttpProbe {
     } catch {
       json = undefined;
     }
-    return { status: response.status, headers: response.headers, setCookies: response.headers.getSetCookie().map(parseSetCookie), text, json };
+    return {
+      status: response.status,
+      headers: response.headers,
+      setCookies: response.headers.getSetCookie().map(parseSetCookie),
+      text,
+      json,
+    };
   }
 }
 

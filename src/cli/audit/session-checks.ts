@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditReport } from './audit-report.js';
-import { baseName, COOKIE_RULES, clearingProblems, cookieProblems, describeAttributes, SESSION_COOKIES } from './cookie-rules.js';
+import {
+  baseName,
+  COOKIE_RULES,
+  clearingProblems,
+  cookieProblems,
+  describeAttributes,
+  SESSION_COOKIES,
+} from './cookie-rules.js';
 import { checkSecurityHeaders } from './deployment-checks.js';
 import type { HttpProbe, ProbeResponse, SetCookie } from './http-probe.js';
 
@@ -36,7 +43,8 @@ class BrowserCookies {
     const parts: string[] = [];
     for (const c of this.#cookies.values()) {
       const p = c.attributes.get('path') ?? '/';
-      if (path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`)) parts.push(`${c.name}=${replace[c.name] ?? c.value}`);
+      if (path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`))
+        parts.push(`${c.name}=${replace[c.name] ?? c.value}`);
     }
     return parts.join('; ');
   }
@@ -73,10 +81,16 @@ export class SessionChecks {
 
   /** What a legitimate page of the app sends with a state-changing request (CSRF rule 1 or 2). */
   #pageHeaders(): Record<string, string> {
-    return { origin: this.#origin, ...(this.#origin === this.#probe.base.origin ? { 'sec-fetch-site': 'same-origin' } : {}) };
+    return {
+      origin: this.#origin,
+      ...(this.#origin === this.#probe.base.origin ? { 'sec-fetch-site': 'same-origin' } : {}),
+    };
   }
 
-  #post(path: string, options: { body?: unknown; headers?: Record<string, string>; cookies?: string } = {}): Promise<ProbeResponse> {
+  #post(
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string>; cookies?: string } = {},
+  ): Promise<ProbeResponse> {
     const cookie = options.cookies ?? this.#jar.header(path);
     return this.#probe.send({
       method: 'POST',
@@ -108,7 +122,10 @@ export class SessionChecks {
     let label: string;
     if (source.kind === 'signup') {
       // A throwaway account on a reserved domain (RFC 2606) with a strong random password.
-      this.#account = { email: `tokenward-audit-${randomBytes(6).toString('hex')}@example.com`, password: randomBytes(24).toString('base64url') };
+      this.#account = {
+        email: `tokenward-audit-${randomBytes(6).toString('hex')}@example.com`,
+        password: randomBytes(24).toString('base64url'),
+      };
       label = 'POST /auth/signup';
       res = await this.#post('/auth/signup', { body: this.#account, cookies: '' });
       if (res.status !== 201) return this.#cannotStart(label, res, 201);
@@ -141,13 +158,18 @@ export class SessionChecks {
       const base = baseName(c.name);
       const rule = base === null ? undefined : COOKIE_RULES[base];
       if (base === null || rule === undefined) {
-        if (c.attributes.get('max-age') !== '0') this.#report.warn(`cookie ${c.name}`, `not a Tokenward cookie (${describeAttributes(c)})`);
+        if (c.attributes.get('max-age') !== '0')
+          this.#report.warn(`cookie ${c.name}`, `not a Tokenward cookie (${describeAttributes(c)})`);
         continue;
       }
       seen.add(base);
       this.#report.expect(`cookie ${c.name}`, cookieProblems(c, rule), describeAttributes(c));
     }
-    if (!seen.has('tw_at') && !(seen.has('tw_at_hp') && seen.has('tw_at_sig'))) this.#report.fail('cookie __Host-tw_at', 'no access-token cookie (tw_at, or tw_at_hp + tw_at_sig in split mode) was set');
+    if (!seen.has('tw_at') && !(seen.has('tw_at_hp') && seen.has('tw_at_sig')))
+      this.#report.fail(
+        'cookie __Host-tw_at',
+        'no access-token cookie (tw_at, or tw_at_hp + tw_at_sig in split mode) was set',
+      );
     if (!seen.has('tw_rt')) this.#report.fail('cookie __Secure-tw_rt', 'no refresh-token cookie was set');
     if (!seen.has('tw_csrf')) this.#report.fail('cookie __Host-tw_csrf', 'no CSRF cookie was set');
   }
@@ -155,7 +177,8 @@ export class SessionChecks {
   /** No token, refresh token, CSRF value or password hash in a JSON body of the browser paths. */
   #checkBody(label: string, res: ProbeResponse): void {
     const problems: string[] = [];
-    for (const c of res.setCookies) if (c.value.length >= 16 && res.text.includes(c.value)) problems.push(`the value of ${c.name} is in the body`);
+    for (const c of res.setCookies)
+      if (c.value.length >= 16 && res.text.includes(c.value)) problems.push(`the value of ${c.name} is in the body`);
     if (JWT_SHAPE.test(res.text)) problems.push('a JWT is in the body');
     if (res.text.includes('twr_')) problems.push('a refresh token (twr_…) is in the body');
     if (/\$argon2|\$2[aby]\$/.test(res.text)) problems.push('a password hash is in the body');
@@ -170,7 +193,17 @@ export class SessionChecks {
       }
     };
     walk(res.json);
-    const forbidden = ['access_token', 'refresh_token', 'accessToken', 'refreshToken', 'token', 'password', 'passwordHash', 'password_hash', 'csrfToken'].filter((k) => keys.has(k));
+    const forbidden = [
+      'access_token',
+      'refresh_token',
+      'accessToken',
+      'refreshToken',
+      'token',
+      'password',
+      'passwordHash',
+      'password_hash',
+      'csrfToken',
+    ].filter((k) => keys.has(k));
     if (forbidden.length > 0) problems.push(`body has ${forbidden.join(', ')}`);
     this.#report.expect(`${label} body`, problems, 'no token, CSRF value or password hash in the JSON body');
   }
@@ -178,8 +211,16 @@ export class SessionChecks {
   #checkCookieBudget(): void {
     const header = this.#jar.header('/auth/refresh');
     const size = Buffer.byteLength(header);
-    if (size <= COOKIE_BUDGET_BYTES) this.#report.pass('cookie size', `${size} bytes of Cookie header with every session cookie (≤ ${COOKIE_BUDGET_BYTES})`);
-    else this.#report.fail('cookie size', `${size} bytes of Cookie header (> ${COOKIE_BUDGET_BYTES}): big cookies slow every request and hit proxy limits`);
+    if (size <= COOKIE_BUDGET_BYTES)
+      this.#report.pass(
+        'cookie size',
+        `${size} bytes of Cookie header with every session cookie (≤ ${COOKIE_BUDGET_BYTES})`,
+      );
+    else
+      this.#report.fail(
+        'cookie size',
+        `${size} bytes of Cookie header (> ${COOKIE_BUDGET_BYTES}): big cookies slow every request and hit proxy limits`,
+      );
   }
 
   /** The access token as the server stitches it (split mode: header.payload + signature). */
@@ -210,7 +251,10 @@ export class SessionChecks {
       checkSecurityHeaders(this.#report, 'GET /auth/me', res, { auth: true });
       return true;
     }
-    this.#report.fail('GET /auth/me', `${res.status} with the session cookies (expected 200 and the user); the remaining session checks did not run`);
+    this.#report.fail(
+      'GET /auth/me',
+      `${res.status} with the session cookies (expected 200 and the user); the remaining session checks did not run`,
+    );
     return false;
   }
 
@@ -224,13 +268,21 @@ export class SessionChecks {
 
   /** CSRF rule: a cross-site POST carrying the session cookies is refused with 403, nothing changed. */
   async #checkCrossSiteRefused(): Promise<void> {
-    const res = await this.#post('/auth/logout-all', { headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    const res = await this.#post('/auth/logout-all', {
+      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
     const code = (res.json as { code?: string } | undefined)?.code;
     if (res.status === 403) {
-      this.#report.pass('CSRF cross-site POST', `POST /auth/logout-all from https://evil.example (Sec-Fetch-Site: cross-site) → 403 ${code ?? ''}`.trim());
+      this.#report.pass(
+        'CSRF cross-site POST',
+        `POST /auth/logout-all from https://evil.example (Sec-Fetch-Site: cross-site) → 403 ${code ?? ''}`.trim(),
+      );
       return;
     }
-    this.#report.fail('CSRF cross-site POST', `POST /auth/logout-all from https://evil.example (Sec-Fetch-Site: cross-site) → ${res.status}, expected 403 csrf_rejected`);
+    this.#report.fail(
+      'CSRF cross-site POST',
+      `POST /auth/logout-all from https://evil.example (Sec-Fetch-Site: cross-site) → ${res.status}, expected 403 csrf_rejected`,
+    );
     if (res.status < 300) await this.#restart();
   }
 
@@ -247,7 +299,10 @@ export class SessionChecks {
       return;
     }
     const noneHeader = b64url(JSON.stringify({ alg: 'none', typ: 'at+jwt', ...(kid === undefined ? {} : { kid }) }));
-    const none = [await this.#meWith(`${noneHeader}.${payload}.`), await this.#meWith(`${noneHeader}.${payload}.${signature}`)];
+    const none = [
+      await this.#meWith(`${noneHeader}.${payload}.`),
+      await this.#meWith(`${noneHeader}.${payload}.${signature}`),
+    ];
     this.#report.expect(
       'JWT alg none',
       none.some((s) => s !== 401) ? [`GET /auth/me with an alg "none" token → ${none.join(', ')}, expected 401`] : [],
@@ -256,7 +311,11 @@ export class SessionChecks {
     const bytes = Buffer.from(signature, 'base64url');
     bytes[0] = (bytes[0] ?? 0) ^ 0x01;
     const flipped = await this.#meWith(`${header}.${payload}.${b64url(bytes)}`);
-    this.#report.expect('JWT flipped signature', flipped === 401 ? [] : [`GET /auth/me with one signature bit flipped → ${flipped}, expected 401`], 'one signature bit flipped → 401');
+    this.#report.expect(
+      'JWT flipped signature',
+      flipped === 401 ? [] : [`GET /auth/me with one signature bit flipped → ${flipped}, expected 401`],
+      'one signature bit flipped → 401',
+    );
   }
 
   /** Refresh rotates both tokens; replaying the old refresh token at once (grace window) gives the same successor. */
@@ -276,7 +335,8 @@ export class SessionChecks {
     const newRefresh = this.#jar.get('tw_rt')?.value;
     const newAccess = this.#accessToken();
     const problems: string[] = [];
-    if (newRefresh === undefined || newRefresh === oldRefresh) problems.push('the refresh token did not change (every use must rotate it)');
+    if (newRefresh === undefined || newRefresh === oldRefresh)
+      problems.push('the refresh token did not change (every use must rotate it)');
     if (newAccess === null || newAccess === oldAccess) problems.push('the access token did not change');
     this.#report.expect('refresh rotation', problems, '200, new refresh token and new access token');
 
@@ -288,11 +348,17 @@ export class SessionChecks {
       this.#jar.update(replay.setCookies);
     } else if (replay.status === 401) {
       const code = (replay.json as { code?: string } | undefined)?.code;
-      this.#report.warn('refresh grace replay', `the old refresh token replayed at once → 401 ${code ?? ''} (grace window disabled? API.md default 10 s for racing tabs)`);
+      this.#report.warn(
+        'refresh grace replay',
+        `the old refresh token replayed at once → 401 ${code ?? ''} (grace window disabled? API.md default 10 s for racing tabs)`,
+      );
       this.#jar.update(replay.setCookies);
       await this.#restart();
     } else {
-      this.#report.fail('refresh grace replay', `the old refresh token replayed at once → ${replay.status}${replayed === undefined ? ' without a refresh cookie' : ' with a different successor'} (expected the same successor: never two live successors)`);
+      this.#report.fail(
+        'refresh grace replay',
+        `the old refresh token replayed at once → ${replay.status}${replayed === undefined ? ' without a refresh cookie' : ' with a different successor'} (expected the same successor: never two live successors)`,
+      );
       await this.#restart();
     }
   }
@@ -306,9 +372,19 @@ export class SessionChecks {
       this.#report.fail('logout', `POST /auth/logout → ${res.status}, expected 204`);
       return;
     }
-    const problems = held.flatMap((c) => clearingProblems(c, res.setCookies.find((s) => s.name === c.name)));
-    if (res.setCookies.some((c) => baseName(c.name) === 'tw_dev' && c.attributes.get('max-age') === '0')) problems.push('the device cookie tw_dev was cleared (it should stay, so the next login is not "new")');
-    this.#report.expect('logout clears cookies', problems, `${res.status}; ${held.map((c) => c.name).join(', ')} cleared with Max-Age=0 and the same Path/Domain/Secure`);
+    const problems = held.flatMap((c) =>
+      clearingProblems(
+        c,
+        res.setCookies.find((s) => s.name === c.name),
+      ),
+    );
+    if (res.setCookies.some((c) => baseName(c.name) === 'tw_dev' && c.attributes.get('max-age') === '0'))
+      problems.push('the device cookie tw_dev was cleared (it should stay, so the next login is not "new")');
+    this.#report.expect(
+      'logout clears cookies',
+      problems,
+      `${res.status}; ${held.map((c) => c.name).join(', ')} cleared with Max-Age=0 and the same Path/Domain/Secure`,
+    );
     this.#jar.update(res.setCookies);
     if (access === null) return;
     const start = Date.now();
@@ -318,7 +394,12 @@ export class SessionChecks {
       if (status === 401) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    if (status === 401) this.#report.pass('revoked access token', `refused (401) ${Date.now() - start} ms after logout`);
-    else this.#report.fail('revoked access token', `still accepted (${status}) ${REVOCATION_DEADLINE_MS} ms after logout (API.md: refused within 1 s on every node)`);
+    if (status === 401)
+      this.#report.pass('revoked access token', `refused (401) ${Date.now() - start} ms after logout`);
+    else
+      this.#report.fail(
+        'revoked access token',
+        `still accepted (${status}) ${REVOCATION_DEADLINE_MS} ms after logout (API.md: refused within 1 s on every node)`,
+      );
   }
 }

@@ -27,12 +27,17 @@ export async function enforceCsrf(ctx: ServerContext, c: Context, options: CsrfC
   if (!isStateChanging(method)) return;
   const cookieHeader = c.req.header('cookie');
   const hasCookies = cookieHeader !== undefined && cookieHeader.trim() !== '';
-  const verdict = csrfVerdict({ secFetchSite: c.req.header('sec-fetch-site') ?? null, origin: c.req.header('origin') ?? null }, ctx.config);
+  const verdict = csrfVerdict(
+    { secFetchSite: c.req.header('sec-fetch-site') ?? null, origin: c.req.header('origin') ?? null },
+    ctx.config,
+  );
   // Requests without cookies are not authenticated by cookies: exempt, except login/signup (login
   // CSRF) and, when the browser says cross-site, routes whose answer sets or clears cookies. An
   // Authorization header without cookies is always exempt.
   if (!hasCookies) {
-    const applies = c.req.header('authorization') === undefined && (options.loginCsrf || (options.setsCookies && verdict === 'reject'));
+    const applies =
+      c.req.header('authorization') === undefined &&
+      (options.loginCsrf || (options.setsCookies && verdict === 'reject'));
     if (!applies) return;
   }
   if (verdict === 'pass') return;
@@ -41,7 +46,8 @@ export async function enforceCsrf(ctx: ServerContext, c: Context, options: CsrfC
     const cookieToken = readCookie(cookieHeader, ctx.cookies.name('csrf'));
     if (headerToken && cookieToken) {
       for (const binding of await options.bindings()) {
-        if (await checkDoubleSubmit(ctx.csrfKey, { headerToken, cookieToken, sessionId: binding }, ctx.clock.now())) return;
+        if (await checkDoubleSubmit(ctx.csrfKey, { headerToken, cookieToken, sessionId: binding }, ctx.clock.now()))
+          return;
       }
     }
   }

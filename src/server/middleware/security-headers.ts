@@ -21,7 +21,10 @@ export function securityHeaders(config: Pick<TokenwardConfig, 'basePath' | 'publ
     if (!h.has('Content-Security-Policy')) h.set('Content-Security-Policy', API_CSP);
     if (hsts) h.set('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
     const path = c.req.path;
-    if ((path.startsWith(authPrefix) || path === config.basePath || path.startsWith('/.well-known/')) && !h.has('Cache-Control')) {
+    if (
+      (path.startsWith(authPrefix) || path === config.basePath || path.startsWith('/.well-known/')) &&
+      !h.has('Cache-Control')
+    ) {
       h.set('Cache-Control', 'no-store');
     }
   };

@@ -85,7 +85,9 @@ export async function authenticate(ctx: ServerContext, req: AuthRequest): Promis
   if (claims === null) {
     ctx.metrics.rejectedTokens.inc();
     throw new TokenwardError('invalid_token', {
-      headers: { 'WWW-Authenticate': `${realm(ctx)}, error="invalid_token", error_description="The access token is invalid, expired or revoked"` },
+      headers: {
+        'WWW-Authenticate': `${realm(ctx)}, error="invalid_token", error_description="The access token is invalid, expired or revoked"`,
+      },
     });
   }
   // RFC 9449 §7: a bound token only with the DPoP scheme and a valid proof (no downgrade to
@@ -99,19 +101,35 @@ export async function authenticate(ctx: ServerContext, req: AuthRequest): Promis
 /** Requests whose proof already passed (a route may authenticate twice; a proof is single-use). */
 const verifiedProofs = new WeakMap<object, string>();
 
-function dpopChallenge(ctx: ServerContext, error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce', description: string): string {
+function dpopChallenge(
+  ctx: ServerContext,
+  error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce',
+  description: string,
+): string {
   return `DPoP realm="${new URL(ctx.config.publicOrigin).host}", algs="${ctx.dpop.algorithms.join(' ')}", error="${error}", error_description="${description}"`;
 }
 
 /** Verifies the `DPoP` proof of a resource request against the token's `cnf.jkt` (RFC 9449 §7.1). */
-async function checkDpopProof(ctx: ServerContext, req: AuthRequest, presented: PresentedToken, claims: AccessTokenClaims): Promise<void> {
-  const reject = (error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce', description: string, extra: Record<string, string> = {}): never => {
+async function checkDpopProof(
+  ctx: ServerContext,
+  req: AuthRequest,
+  presented: PresentedToken,
+  claims: AccessTokenClaims,
+): Promise<void> {
+  const reject = (
+    error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce',
+    description: string,
+    extra: Record<string, string> = {},
+  ): never => {
     ctx.metrics.rejectedTokens.inc();
-    throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': dpopChallenge(ctx, error, description), ...extra } });
+    throw new TokenwardError('invalid_token', {
+      headers: { 'WWW-Authenticate': dpopChallenge(ctx, error, description), ...extra },
+    });
   };
   const jkt = claims.cnf?.jkt;
   if (jkt === undefined) reject('invalid_token', 'The access token is not DPoP-bound; use the Bearer scheme');
-  if (presented.via !== 'dpop') reject('invalid_token', 'The access token is DPoP-bound; use the DPoP scheme with a proof');
+  if (presented.via !== 'dpop')
+    reject('invalid_token', 'The access token is DPoP-bound; use the DPoP scheme with a proof');
   const proof = req.header('dpop') ?? null;
   const identity = requestIdentities.get(req.raw) ?? req.raw;
   if (proof !== null && verifiedProofs.get(identity) === proof) return;
@@ -127,7 +145,10 @@ async function checkDpopProof(ctx: ServerContext, req: AuthRequest, presented: P
     verifiedProofs.set(identity, proof as string);
     return;
   }
-  if (result.reason === 'nonce') reject('use_dpop_nonce', 'Resend the request with the server nonce in the DPoP proof', { 'DPoP-Nonce': await ctx.dpop.nonce() });
+  if (result.reason === 'nonce')
+    reject('use_dpop_nonce', 'Resend the request with the server nonce in the DPoP proof', {
+      'DPoP-Nonce': await ctx.dpop.nonce(),
+    });
   reject('invalid_dpop_proof', `The DPoP proof is invalid (${result.reason})`);
 }
 
@@ -146,7 +167,10 @@ export interface RequireSessionOptions {
  * app.get('/api/profile', tw.requireSession(), (c) => c.json({ userId: c.get('tokenward').userId }));
  * ```
  */
-export function requireSession(ctx: ServerContext, options: RequireSessionOptions = {}): MiddlewareHandler<TokenwardEnv> {
+export function requireSession(
+  ctx: ServerContext,
+  options: RequireSessionOptions = {},
+): MiddlewareHandler<TokenwardEnv> {
   const csrf = options.csrf ?? true;
   const full: MiddlewareHandler<TokenwardEnv> = async (c, next) => {
     const info = await authenticate(ctx, c.req);

@@ -53,10 +53,19 @@ export interface StepUpClaim {
  * throws 401 `step_up_required` with the RFC 9470 challenge. Of two concurrent requests with one
  * grant, exactly one holds the claim; the caller settles it with the request's outcome.
  */
-export async function claimStepUp(ctx: ServerContext, c: Context<TokenwardEnv>, info: SessionInfo, maxAgeSec: number): Promise<StepUpClaim> {
+export async function claimStepUp(
+  ctx: ServerContext,
+  c: Context<TokenwardEnv>,
+  info: SessionInfo,
+  maxAgeSec: number,
+): Promise<StepUpClaim> {
   const value = readCookie(c.req.header('cookie'), ctx.cookies.name('su'));
   const grant = value === null ? null : await openStepUpGrant(ctx.security.grantKey, value);
-  const verdict = await consumeStepUpGrant(ctx.limiter, grant, { sessionId: info.sessionId, now: ctx.clock.now(), maxAgeSec });
+  const verdict = await consumeStepUpGrant(ctx.limiter, grant, {
+    sessionId: info.sessionId,
+    now: ctx.clock.now(),
+    maxAgeSec,
+  });
   if (verdict !== 'ok' || grant === null) throw stepUpRequired(maxAgeSec);
   let settled = false;
   return {
@@ -73,7 +82,13 @@ export async function claimStepUp(ctx: ServerContext, c: Context<TokenwardEnv>, 
  * Runs `action` holding the request's step-up grant: its response consumes the grant (and clears
  * the cookie) when it is a 2xx; a thrown error or any other status gives the grant back.
  */
-export async function withStepUp(ctx: ServerContext, c: Context<TokenwardEnv>, info: SessionInfo, maxAgeSec: number, action: () => Promise<Response>): Promise<Response> {
+export async function withStepUp(
+  ctx: ServerContext,
+  c: Context<TokenwardEnv>,
+  info: SessionInfo,
+  maxAgeSec: number,
+  action: () => Promise<Response>,
+): Promise<Response> {
   const claim = await claimStepUp(ctx, c, info, maxAgeSec);
   let response: Response;
   try {

@@ -21,9 +21,13 @@ export function credentialRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): v
       const email = stringField(body, 'email', { max: 320 }) as string;
       const password = stringField(body, 'password', { max: 1024, allowControl: true }) as string;
       const name = stringField(body, 'name', { max: 100, optional: true }) ?? null;
-      if (password.includes('\u0000')) throw new TokenwardError('weak_password', { detail: 'The password must not contain NUL characters.' });
+      if (password.includes('\u0000'))
+        throw new TokenwardError('weak_password', { detail: 'The password must not contain NUL characters.' });
       const rc = requestContext(ctx, c);
-      const issued = await ctx.service.signup({ email, password, name: name === null ? null : name.trim() || null }, rc);
+      const issued = await ctx.service.signup(
+        { email, password, name: name === null ? null : name.trim() || null },
+        rc,
+      );
       setSessionCookies(ctx, c, issued, rc.deviceId);
       return c.json({ user: userJson(issued.user), session: sessionJson(issued.session, issued.accessExpiresAt) }, 201);
     },

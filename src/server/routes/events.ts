@@ -30,7 +30,8 @@ export function eventRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
         limit = Number(limitText);
       }
       // Cursors are opaque to clients; one the store did not produce is bad input (not an empty page).
-      if (before !== undefined && decodeEventCursor(before) === null) throw new TokenwardError('invalid_request', { detail: 'before is not a valid cursor.' });
+      if (before !== undefined && decodeEventCursor(before) === null)
+        throw new TokenwardError('invalid_request', { detail: 'before is not a valid cursor.' });
       const page = await ctx.store.listEvents(info.userId, { limit, before });
       return c.json({ events: page.events.map(eventJson), nextCursor: page.nextCursor });
     },

@@ -1,9 +1,9 @@
 import type { Context, Hono } from 'hono';
+import type { CryptoKey } from 'jose';
 import * as oidc from 'openid-client';
 import { enforceIpLimit } from '../../core/attempts.js';
 import { sha256, timingSafeEqualStrings } from '../../core/encoding.js';
 import { deriveSealKey } from '../../core/seal.js';
-import type { CryptoKey } from 'jose';
 import { isTokenwardError, TokenwardError } from '../../errors.js';
 import { resolveFederatedAccount } from '../../oidc/account-linking.js';
 import { OIDC_LOGIN_TTL_SEC, openLoginState, sealLoginState } from '../../oidc/login-state.js';
@@ -32,7 +32,29 @@ export interface OidcRoutesOptions {
  * RFC 8176 method values passed through from the provider's `amr` (others are dropped, so a
  * provider cannot put arbitrary strings into Tokenward's access tokens).
  */
-const AMR_VALUES = new Set(['face', 'fpt', 'geo', 'hwk', 'iris', 'kba', 'mca', 'mfa', 'otp', 'pin', 'pop', 'pwd', 'rba', 'retina', 'sc', 'sms', 'swk', 'tel', 'user', 'vbm', 'wia']);
+const AMR_VALUES = new Set([
+  'face',
+  'fpt',
+  'geo',
+  'hwk',
+  'iris',
+  'kba',
+  'mca',
+  'mfa',
+  'otp',
+  'pin',
+  'pop',
+  'pwd',
+  'rba',
+  'retina',
+  'sc',
+  'sms',
+  'swk',
+  'tel',
+  'user',
+  'vbm',
+  'wia',
+]);
 
 /** Query parameter added to `returnTo` when a federated login ends without a session (docs/oidc.md): `oidc_…` codes, or `access_denied`. */
 export const OIDC_ERROR_PARAM = 'error';
@@ -56,12 +78,22 @@ export function oidcRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext, options:
   const base = config.basePath;
   const clients = new Map<string, OidcProviderClient>();
   for (const [name, provider] of Object.entries(config.oidc.providers)) {
-    clients.set(name, new OidcProviderClient(provider, { redirectUri: callbackUrl(ctx, name), timeoutMs: config.oidc.timeoutMs, now: () => ctx.clock.now() }));
+    clients.set(
+      name,
+      new OidcProviderClient(provider, {
+        redirectUri: callbackUrl(ctx, name),
+        timeoutMs: config.oidc.timeoutMs,
+        now: () => ctx.clock.now(),
+      }),
+    );
   }
   let stateKey: Promise<CryptoKey> | undefined;
   // Derived on first use: no file read at start, and nothing at all without providers.
   const key = (): Promise<CryptoKey> => {
-    stateKey ??= deriveSealKey(options.secret ?? loadOrCreateSecret({ secret: config.secret, dataDir: config.dataDir, embedded: true }).secret, 'oidc-login');
+    stateKey ??= deriveSealKey(
+      options.secret ?? loadOrCreateSecret({ secret: config.secret, dataDir: config.dataDir, embedded: true }).secret,
+      'oidc-login',
+    );
     return stateKey;
   };
   const clientFor = (c: Context<TokenwardEnv>): { name: string; client: OidcProviderClient } => {
@@ -81,12 +113,21 @@ export function oidcRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext, options:
       const { ip } = requestContext(ctx, c);
       await enforceIpLimit(ctx.limiter, 'oidc', ip, config.limits.loginPerIp, config.limits);
 
-      const checks = { state: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier() };
+      const checks = {
+        state: oidc.randomState(),
+        nonce: oidc.randomNonce(),
+        codeVerifier: oidc.randomPKCECodeVerifier(),
+      };
       const authorizationUrl = await client.authorizationUrl(checks).catch((error: unknown) => {
         logProviderError(ctx, name, error);
         throw error;
       });
-      const sealed = await sealLoginState(await key(), { provider: name, ...checks, returnTo, expiresAt: ctx.clock.now() + OIDC_LOGIN_TTL_SEC * 1000 });
+      const sealed = await sealLoginState(await key(), {
+        provider: name,
+        ...checks,
+        returnTo,
+        expiresAt: ctx.clock.now() + OIDC_LOGIN_TTL_SEC * 1000,
+      });
       // One login in flight per browser: a new start replaces the previous state.
       c.header('Set-Cookie', ctx.cookies.serialize('oidc', sealed, OIDC_LOGIN_TTL_SEC), { append: true });
       return c.redirect(authorizationUrl.href, 302);
@@ -116,7 +157,10 @@ export function oidcRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext, options:
 /** Provider failures are answered with a bare 502; the reason goes to the log (never a token or code). */
 function logProviderError(ctx: ServerContext, provider: string, error: unknown): void {
   if (error instanceof ProviderError && error.reason !== 'access_denied') {
-    ctx.logger.warn({ provider, reason: error.reason, err: (error.cause as Error | undefined)?.message }, 'oidc provider error');
+    ctx.logger.warn(
+      { provider, reason: error.reason, err: (error.cause as Error | undefined)?.message },
+      'oidc provider error',
+    );
   }
 }
 
@@ -132,12 +176,27 @@ export function callbackUrl(ctx: Pick<ServerContext, 'config'>, providerName: st
   return `${ctx.config.publicOrigin}${ctx.config.basePath}/oidc/${providerName}/callback`;
 }
 
-async function completeCallback(ctx: ServerContext, c: Context<TokenwardEnv>, name: string, client: OidcProviderClient, key: CryptoKey): Promise<Response> {
-  const login = await openLoginState(key, readCookie(c.req.header('cookie'), ctx.cookies.name('oidc')), ctx.clock.now());
+async function completeCallback(
+  ctx: ServerContext,
+  c: Context<TokenwardEnv>,
+  name: string,
+  client: OidcProviderClient,
+  key: CryptoKey,
+): Promise<Response> {
+  const login = await openLoginState(
+    key,
+    readCookie(c.req.header('cookie'), ctx.cookies.name('oidc')),
+    ctx.clock.now(),
+  );
   const state = c.req.query('state');
   // Login CSRF: the response must come back to the browser that started this login; a code
   // injected into another browser's callback fails here (no cookie, or another state).
-  if (login === null || login.provider !== name || state === undefined || !(await timingSafeEqualStrings(state, login.state))) {
+  if (
+    login === null ||
+    login.provider !== name ||
+    state === undefined ||
+    !(await timingSafeEqualStrings(state, login.state))
+  ) {
     throw new TokenwardError('oidc_state_mismatch');
   }
   // A copy of the cookie replayed after its first callback is refused (the cookie is also cleared).
@@ -176,7 +235,11 @@ async function completeCallback(ctx: ServerContext, c: Context<TokenwardEnv>, na
       ip: rc.ip,
       sessionId: null,
       userAgent: rc.userAgent,
-      data: { provider: name, issuer: identity.issuer, ...(via === 'verified_email' ? { method: 'verified_email' } : {}) },
+      data: {
+        provider: name,
+        issuer: identity.issuer,
+        ...(via === 'verified_email' ? { method: 'verified_email' } : {}),
+      },
     });
   }
   const amr = ['fed', ...identity.amr.filter((m) => AMR_VALUES.has(m))].slice(0, 4);

@@ -22,11 +22,17 @@ export function operationRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): vo
       const presented = /^Bearer +(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
       let allowed = false;
       if (presented) {
-        for (const token of ctx.config.serviceTokens) if (await timingSafeEqualStrings(presented, token)) allowed = true;
+        for (const token of ctx.config.serviceTokens)
+          if (await timingSafeEqualStrings(presented, token)) allowed = true;
       }
-      if (!allowed) throw new TokenwardError(ctx.config.serviceTokens.length === 0 ? 'not_found' : 'unauthenticated', { headers: ctx.config.serviceTokens.length === 0 ? {} : { 'WWW-Authenticate': 'Bearer realm="tokenward-revocations"' } });
+      if (!allowed)
+        throw new TokenwardError(ctx.config.serviceTokens.length === 0 ? 'not_found' : 'unauthenticated', {
+          headers:
+            ctx.config.serviceTokens.length === 0 ? {} : { 'WWW-Authenticate': 'Bearer realm="tokenward-revocations"' },
+        });
       const sinceText = c.req.query('since') ?? '0';
-      if (!/^\d{1,15}$/.test(sinceText)) throw new TokenwardError('invalid_request', { detail: 'since must be epoch milliseconds.' });
+      if (!/^\d{1,15}$/.test(sinceText))
+        throw new TokenwardError('invalid_request', { detail: 'since must be epoch milliseconds.' });
       const now = ctx.clock.now();
       // Older revocations cannot matter: every access token of those sessions has expired.
       const since = Math.max(Number(sinceText), now - (ctx.config.accessTtlSec + 60) * 1000);

@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
-import { checkPasswordPolicy, normalizePassword, type PasswordProblem } from '../../core/passwords.js';
 import { enforceIpLimit } from '../../core/attempts.js';
+import { checkPasswordPolicy, normalizePassword, type PasswordProblem } from '../../core/passwords.js';
 import { confirmPassword } from '../../core/reauthenticate.js';
 import { TokenwardError } from '../../errors.js';
 import type { ServerContext, TokenwardEnv } from '../context.js';
@@ -28,24 +28,42 @@ export function passwordRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): voi
       const currentPassword = stringField(body, 'currentPassword', { max: 1024, allowControl: true }) as string;
       const newPassword = stringField(body, 'newPassword', { max: 1024, allowControl: true }) as string;
       const user = await ctx.store.findUserById(info.userId);
-      if (!user) throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+      if (!user)
+        throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
       // Policy first: a weak new password costs no password attempt and changes nothing.
-      if (newPassword.includes('\u0000')) throw new TokenwardError('weak_password', { detail: 'The password must not contain NUL characters.' });
+      if (newPassword.includes('\u0000'))
+        throw new TokenwardError('weak_password', { detail: 'The password must not contain NUL characters.' });
       const problem = checkPasswordPolicy(newPassword, ctx.service.deps.commonPasswords, user.email);
       if (problem !== null) throw new TokenwardError('weak_password', { detail: PROBLEM_DETAIL[problem] });
       const rc = requestContext(ctx, c);
       await enforceIpLimit(ctx.limiter, 'password', rc.ip, ctx.config.limits.loginPerIp, ctx.config.limits);
       try {
-        await confirmPassword({ store: ctx.store, hasher: ctx.service.deps.hasher, limiter: ctx.limiter, limits: ctx.config.limits }, user, currentPassword);
+        await confirmPassword(
+          { store: ctx.store, hasher: ctx.service.deps.hasher, limiter: ctx.limiter, limits: ctx.config.limits },
+          user,
+          currentPassword,
+        );
       } catch (error) {
         if (error instanceof TokenwardError && error.code === 'invalid_credentials') {
-          await ctx.service.recordEvent({ type: 'password.change_failed', userId: user.id, ip: rc.ip, sessionId: info.sessionId, userAgent: rc.userAgent });
+          await ctx.service.recordEvent({
+            type: 'password.change_failed',
+            userId: user.id,
+            ip: rc.ip,
+            sessionId: info.sessionId,
+            userAgent: rc.userAgent,
+          });
         }
         throw error;
       }
       await ctx.store.setPasswordHash(user.id, await ctx.service.deps.hasher.hash(normalizePassword(newPassword)));
       const revoked = await ctx.service.revokeUserSessions(user.id, 'password_change', rc, info.sessionId);
-      await ctx.service.recordEvent({ type: 'password.changed', userId: user.id, ip: rc.ip, sessionId: info.sessionId, userAgent: rc.userAgent });
+      await ctx.service.recordEvent({
+        type: 'password.changed',
+        userId: user.id,
+        ip: rc.ip,
+        sessionId: info.sessionId,
+        userAgent: rc.userAgent,
+      });
       return c.json({ revoked: revoked.length });
     },
   });

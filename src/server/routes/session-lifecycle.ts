@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { createCsrfToken, ANONYMOUS_BINDING } from '../../core/csrf.js';
+import { ANONYMOUS_BINDING, createCsrfToken } from '../../core/csrf.js';
 import { isTokenwardError, TokenwardError } from '../../errors.js';
 import type { ServerContext, SessionInfo, TokenwardEnv } from '../context.js';
 import { readCookie } from '../cookies.js';
@@ -75,7 +75,9 @@ export function sessionLifecycleRoutes(app: Hono<TokenwardEnv>, ctx: ServerConte
       const fromAccess = await optionalSession(ctx, c);
       const userId = fromAccess?.userId ?? (await ctx.service.sessionForRefreshToken(refreshCookie(c)))?.userId;
       if (!userId) {
-        throw new TokenwardError('unauthenticated', { headers: { 'WWW-Authenticate': `Bearer realm="${new URL(ctx.config.publicOrigin).host}"` } });
+        throw new TokenwardError('unauthenticated', {
+          headers: { 'WWW-Authenticate': `Bearer realm="${new URL(ctx.config.publicOrigin).host}"` },
+        });
       }
       await ctx.service.revokeUserSessions(userId, 'logout_all', rc);
       clearSessionCookies(ctx, c);
@@ -99,8 +101,12 @@ export function sessionLifecycleRoutes(app: Hono<TokenwardEnv>, ctx: ServerConte
         throw error;
       }
       const described = await ctx.service.describe(info.claims);
-      if (!described) throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
-      return c.json({ user: userJson(described.user), session: sessionJson(described.session, info.claims.exp * 1000) });
+      if (!described)
+        throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+      return c.json({
+        user: userJson(described.user),
+        session: sessionJson(described.session, info.claims.exp * 1000),
+      });
     },
   });
 }

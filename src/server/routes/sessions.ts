@@ -5,8 +5,8 @@ import type { Session } from '../../core/ports.js';
 import { isTokenwardError, TokenwardError } from '../../errors.js';
 import type { ServerContext, SessionInfo, TokenwardEnv } from '../context.js';
 import { discardBody, iso, problemResponse, readJsonObject, stringField } from '../http.js';
-import { signedIn } from '../middleware/step-up.js';
 import { authenticateRequest } from '../middleware/session.js';
+import { signedIn } from '../middleware/step-up.js';
 import { requestContext } from '../request-context.js';
 import { clearingHeaders, clearSessionCookies } from '../session-cookies.js';
 import { defineRoute } from './define-route.js';
@@ -15,7 +15,9 @@ import { defineRoute } from './define-route.js';
 const SESSION_ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function isLive(session: Session | null, now: number): session is Session {
-  return session !== null && session.revokedAt === null && session.idleExpiresAt > now && session.absoluteExpiresAt > now;
+  return (
+    session !== null && session.revokedAt === null && session.idleExpiresAt > now && session.absoluteExpiresAt > now
+  );
 }
 
 /** The JSON view of a session in the sessions list (API.md). */
@@ -33,11 +35,19 @@ export function listedSessionJson(session: Session, currentId: string): Record<s
 }
 
 /** CSP of the tiny "this wasn't me" page: no script, a form posting to itself only. */
-const NOT_ME_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const NOT_ME_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 function notMePage(title: string, body: string, status: number): Response {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}button{font:inherit;padding:.5rem 1rem}</style></head><body><h1>${title}</h1>${body}</body></html>`;
-  return new Response(html, { status, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': NOT_ME_CSP, 'Cache-Control': 'no-store' } });
+  return new Response(html, {
+    status,
+    headers: {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': NOT_ME_CSP,
+      'Cache-Control': 'no-store',
+    },
+  });
 }
 
 function wantsHtml(c: Context): boolean {
@@ -93,7 +103,12 @@ export function sessionRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void
     POST: async (c) => {
       const info = await signedIn(ctx, c);
       await discardBody(c);
-      const revoked = await ctx.service.revokeUserSessions(info.userId, 'revoke_others', requestContext(ctx, c), info.sessionId);
+      const revoked = await ctx.service.revokeUserSessions(
+        info.userId,
+        'revoke_others',
+        requestContext(ctx, c),
+        info.sessionId,
+      );
       return c.json({ revoked: revoked.length });
     },
   });
@@ -103,13 +118,26 @@ export function sessionRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void
   defineRoute(app, `${base}/sessions/not-me`, {
     GET: async (c) => {
       const token = c.req.query('token') ?? '';
-      const sessionId = token.length <= MAX_NOT_ME_TOKEN ? await verifyNotMeToken(ctx.security.notMeKey, token, ctx.clock.now()) : null;
+      const sessionId =
+        token.length <= MAX_NOT_ME_TOKEN ? await verifyNotMeToken(ctx.security.notMeKey, token, ctx.clock.now()) : null;
       const session = sessionId === null ? null : await ctx.store.getSession(sessionId);
       if (!isLive(session, ctx.clock.now())) {
         if (!wantsHtml(c)) return problemResponse('invalid_link');
-        return notMePage('Link expired', '<p>This link is invalid, expired or was already used. If you still see activity you do not recognise, change your password.</p>', 400);
+        return notMePage(
+          'Link expired',
+          '<p>This link is invalid, expired or was already used. If you still see activity you do not recognise, change your password.</p>',
+          400,
+        );
       }
-      if (!wantsHtml(c)) return c.json({ session: { id: session.id, createdAt: iso(session.createdAt), ip: session.ip, device: describeUserAgent(session.userAgent) } });
+      if (!wantsHtml(c))
+        return c.json({
+          session: {
+            id: session.id,
+            createdAt: iso(session.createdAt),
+            ip: session.ip,
+            device: describeUserAgent(session.userAgent),
+          },
+        });
       const device = describeUserAgent(session.userAgent).label.replace(/[<>&"']/g, '');
       const ip = session.ip.replace(/[<>&"']/g, '');
       return notMePage(
@@ -121,18 +149,30 @@ export function sessionRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void
     POST: async (c) => {
       const token = await notMeToken(c);
       const now = ctx.clock.now();
-      const sessionId = token.length <= MAX_NOT_ME_TOKEN ? await verifyNotMeToken(ctx.security.notMeKey, token, now) : null;
+      const sessionId =
+        token.length <= MAX_NOT_ME_TOKEN ? await verifyNotMeToken(ctx.security.notMeKey, token, now) : null;
       // Single use: the first claim wins, and a revoked session cannot be revoked again.
-      const claimed = sessionId !== null && (await ctx.limiter.claimOnce(`notme:${sessionId}`, ctx.config.refreshAbsoluteSec));
+      const claimed =
+        sessionId !== null && (await ctx.limiter.claimOnce(`notme:${sessionId}`, ctx.config.refreshAbsoluteSec));
       const rc = requestContext(ctx, c);
       const revoked = claimed && sessionId !== null ? await ctx.service.revokeSession(sessionId, 'not_me', rc) : null;
       if (revoked === null) {
         if (!wantsHtml(c)) return problemResponse('invalid_link');
         return notMePage('Link expired', '<p>This link is invalid, expired or was already used.</p>', 400);
       }
-      await ctx.service.recordEvent({ type: 'session.reported_not_me', userId: revoked.userId, ip: rc.ip, sessionId: revoked.id, userAgent: rc.userAgent });
+      await ctx.service.recordEvent({
+        type: 'session.reported_not_me',
+        userId: revoked.userId,
+        ip: rc.ip,
+        sessionId: revoked.id,
+        userAgent: rc.userAgent,
+      });
       const response = wantsHtml(c)
-        ? notMePage('Signed out', '<p>That session has been signed out. If you did not sign in, change your password now.</p>', 200)
+        ? notMePage(
+            'Signed out',
+            '<p>That session has been signed out. If you did not sign in, change your password now.</p>',
+            200,
+          )
         : c.json({ revoked: 1 });
       if ((await currentSessionId(ctx, c)) === revoked.id) {
         for (const [name, value] of clearingHeaders(ctx)) response.headers.append(name, value);

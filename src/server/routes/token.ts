@@ -20,7 +20,13 @@ const OAUTH_ERROR: Partial<Record<ErrorCode, string>> = {
 };
 
 /** Failures of the grant itself: all are `invalid_grant` on the wire, the detail says which. */
-const GRANT_FAILURES = new Set<ErrorCode>(['invalid_credentials', 'refresh_invalid', 'refresh_reused', 'session_expired', 'mfa_required']);
+const GRANT_FAILURES = new Set<ErrorCode>([
+  'invalid_credentials',
+  'refresh_invalid',
+  'refresh_reused',
+  'session_expired',
+  'mfa_required',
+]);
 const MFA_DETAIL = 'This account uses two-factor authentication; sign in with the browser flow.';
 
 /** No-store on every answer of the token endpoint (RFC 6749 §5.1), Pragma for HTTP/1.0 caches. */
@@ -117,7 +123,8 @@ export function tokenRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
     if (proof === undefined) return null;
     const result = await ctx.dpop.verify({ proof, method: c.req.method, url: htu });
     if (result.ok) return result.jkt;
-    if (result.reason === 'nonce') throw new TokenwardError('use_dpop_nonce', { headers: { 'DPoP-Nonce': await ctx.dpop.nonce() } });
+    if (result.reason === 'nonce')
+      throw new TokenwardError('use_dpop_nonce', { headers: { 'DPoP-Nonce': await ctx.dpop.nonce() } });
     throw new TokenwardError('invalid_dpop_proof', { detail: `The DPoP proof is invalid (${result.reason}).` });
   };
 
@@ -130,8 +137,14 @@ export function tokenRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
   const clientIdOf = (body: Record<string, unknown>): string => {
     const clientId = stringField(body, 'client_id', { max: 1024, optional: true });
     if (clientId === undefined) return DEFAULT_NATIVE_CLIENT_ID;
-    if (!isValidClientId(clientId)) throw new TokenwardError('invalid_request', { detail: 'client_id must be 1 to 128 printable ASCII characters without spaces.' });
-    if (clientId === ctx.service.deps.policy.browserClientId) throw new TokenwardError('invalid_request', { detail: 'client_id names the browser client; use the native client id.' });
+    if (!isValidClientId(clientId))
+      throw new TokenwardError('invalid_request', {
+        detail: 'client_id must be 1 to 128 printable ASCII characters without spaces.',
+      });
+    if (clientId === ctx.service.deps.policy.browserClientId)
+      throw new TokenwardError('invalid_request', {
+        detail: 'client_id names the browser client; use the native client id.',
+      });
     return clientId;
   };
 

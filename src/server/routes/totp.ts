@@ -35,14 +35,21 @@ export function totpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
       const info = await signedIn(ctx, c);
       await discardBody(c);
       const user = await ctx.store.findUserById(info.userId);
-      if (!user) throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+      if (!user)
+        throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
       // Refuse before claiming the grant, so a pointless request does not cost the user a step-up.
       if ((await totp.status(user.id)).enabled) throw new TokenwardError('totp_already_enabled');
       return withStepUp(ctx, c, info, stepUpMaxAge, async () => {
         const { otpauthUri } = await totp.beginEnrollment(user);
         const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
         const rc = requestContext(ctx, c);
-        await ctx.service.recordEvent({ type: 'totp.enrollment_started', userId: user.id, ip: rc.ip, sessionId: info.sessionId, userAgent: rc.userAgent });
+        await ctx.service.recordEvent({
+          type: 'totp.enrollment_started',
+          userId: user.id,
+          ip: rc.ip,
+          sessionId: info.sessionId,
+          userAgent: rc.userAgent,
+        });
         return c.json({ otpauthUri, qrSvg });
       });
     },
@@ -55,7 +62,13 @@ export function totpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
       const code = stringField(body, 'code', { max: 16 }) as string;
       const { recoveryCodes } = await totp.confirmEnrollment(info.userId, code.trim());
       const rc = requestContext(ctx, c);
-      await ctx.service.recordEvent({ type: 'totp.enabled', userId: info.userId, ip: rc.ip, sessionId: info.sessionId, userAgent: rc.userAgent });
+      await ctx.service.recordEvent({
+        type: 'totp.enabled',
+        userId: info.userId,
+        ip: rc.ip,
+        sessionId: info.sessionId,
+        userAgent: rc.userAgent,
+      });
       return c.json({ enabled: true, recoveryCodes });
     },
   });
@@ -67,19 +80,27 @@ export function totpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
   const currentCode = async (c: Context<TokenwardEnv>): Promise<string> => {
     const body = await readJsonObject(c, { optional: true });
     const code = stringField(body, 'code', { max: 16, optional: true });
-    if (code === undefined) throw new TokenwardError('invalid_code', { detail: 'A current code from the authenticator app is required.' });
+    if (code === undefined)
+      throw new TokenwardError('invalid_code', { detail: 'A current code from the authenticator app is required.' });
     return code.trim();
   };
 
   defineRoute(app, `${base}/totp/recovery-codes`, {
     POST: async (c) => {
       const info = await signedIn(ctx, c);
-      if (!(await totp.status(info.userId)).enabled) throw new TokenwardError('invalid_request', { detail: 'TOTP is not enabled.' });
+      if (!(await totp.status(info.userId)).enabled)
+        throw new TokenwardError('invalid_request', { detail: 'TOTP is not enabled.' });
       return withStepUp(ctx, c, info, stepUpMaxAge, async () => {
         await totp.verify(info.userId, { code: await currentCode(c) });
         const { recoveryCodes } = await totp.regenerateRecoveryCodes(info.userId);
         const rc = requestContext(ctx, c);
-        await ctx.service.recordEvent({ type: 'totp.recovery_codes_regenerated', userId: info.userId, ip: rc.ip, sessionId: info.sessionId, userAgent: rc.userAgent });
+        await ctx.service.recordEvent({
+          type: 'totp.recovery_codes_regenerated',
+          userId: info.userId,
+          ip: rc.ip,
+          sessionId: info.sessionId,
+          userAgent: rc.userAgent,
+        });
         return c.json({ recoveryCodes });
       });
     },
@@ -93,7 +114,13 @@ export function totpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
         const wasEnabled = await totp.disable(info.userId);
         if (wasEnabled) {
           const rc = requestContext(ctx, c);
-          await ctx.service.recordEvent({ type: 'totp.disabled', userId: info.userId, ip: rc.ip, sessionId: info.sessionId, userAgent: rc.userAgent });
+          await ctx.service.recordEvent({
+            type: 'totp.disabled',
+            userId: info.userId,
+            ip: rc.ip,
+            sessionId: info.sessionId,
+            userAgent: rc.userAgent,
+          });
         }
         return c.body(null, 204);
       });
@@ -109,30 +136,53 @@ export function totpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
       const body = await readJsonObject(c);
       const code = stringField(body, 'code', { max: 16, optional: true });
       const recoveryCode = stringField(body, 'recoveryCode', { max: 64, optional: true });
-      if ((code === undefined) === (recoveryCode === undefined)) throw new TokenwardError('invalid_request', { detail: 'Send exactly one of code or recoveryCode.' });
-      const attempts = await ctx.limiter.consume(`mfa:pending:${pending.id}`, ATTEMPTS_PER_PENDING_LOGIN, Math.max(1, Math.ceil((pending.expiresAt - ctx.clock.now()) / 1000)));
+      if ((code === undefined) === (recoveryCode === undefined))
+        throw new TokenwardError('invalid_request', { detail: 'Send exactly one of code or recoveryCode.' });
+      const attempts = await ctx.limiter.consume(
+        `mfa:pending:${pending.id}`,
+        ATTEMPTS_PER_PENDING_LOGIN,
+        Math.max(1, Math.ceil((pending.expiresAt - ctx.clock.now()) / 1000)),
+      );
       if (!attempts.allowed) {
         clearPendingLoginCookie(ctx, c);
-        throw new TokenwardError('mfa_pending_invalid', { detail: 'Too many wrong codes for this login; log in again.' });
+        throw new TokenwardError('mfa_pending_invalid', {
+          detail: 'Too many wrong codes for this login; log in again.',
+        });
       }
       const rc = requestContext(ctx, c);
       let method: 'totp' | 'recovery_code';
       try {
-        method = await totp.verify(pending.userId, code !== undefined ? { code: code.trim() } : { recoveryCode: recoveryCode ?? '' });
+        method = await totp.verify(
+          pending.userId,
+          code !== undefined ? { code: code.trim() } : { recoveryCode: recoveryCode ?? '' },
+        );
       } catch (error) {
         if (error instanceof TokenwardError && error.code === 'invalid_code') {
-          await ctx.service.recordEvent({ type: 'login.second_factor_failed', userId: pending.userId, ip: rc.ip, sessionId: null, userAgent: rc.userAgent });
+          await ctx.service.recordEvent({
+            type: 'login.second_factor_failed',
+            userId: pending.userId,
+            ip: rc.ip,
+            sessionId: null,
+            userAgent: rc.userAgent,
+          });
           // API.md: a wrong code at the login's second step is 401 (no session was proven).
           throw new TokenwardError('invalid_code', { status: 401 });
         }
         throw error;
       }
       // The pending login completes once: a replayed cookie cannot mint a second session.
-      if (!(await ctx.limiter.claimOnce(`mfa:done:${pending.id}`, 3600))) throw new TokenwardError('mfa_pending_invalid');
+      if (!(await ctx.limiter.claimOnce(`mfa:done:${pending.id}`, 3600)))
+        throw new TokenwardError('mfa_pending_invalid');
       const amr = method === 'totp' ? [...pending.amr, 'otp', 'mfa'] : [...pending.amr, 'mfa'];
       const issued = await ctx.service.completeLogin(pending.userId, [...new Set(amr)], rc);
       if (method === 'recovery_code') {
-        await ctx.service.recordEvent({ type: 'totp.recovery_code_used', userId: pending.userId, ip: rc.ip, sessionId: issued.session.id, userAgent: rc.userAgent });
+        await ctx.service.recordEvent({
+          type: 'totp.recovery_code_used',
+          userId: pending.userId,
+          ip: rc.ip,
+          sessionId: issued.session.id,
+          userAgent: rc.userAgent,
+        });
       }
       clearPendingLoginCookie(ctx, c);
       setSessionCookies(ctx, c, issued, rc.deviceId);

@@ -1,7 +1,7 @@
 import type {
   AuthEvent,
-  Credentials,
   CreateSessionInput,
+  Credentials,
   EventPage,
   IdentityLink,
   ListUsersOptions,
@@ -34,8 +34,10 @@ export function createMemoryStore(): Store {
   return new MemoryStore();
 }
 
-const isActive = (s: Session, now: number): boolean => s.revokedAt === null && s.idleExpiresAt > now && s.absoluteExpiresAt > now;
-const byRecentActivity = (a: Session, b: Session): number => b.lastActiveAt - a.lastActiveAt || b.createdAt - a.createdAt || compare(b.id, a.id);
+const isActive = (s: Session, now: number): boolean =>
+  s.revokedAt === null && s.idleExpiresAt > now && s.absoluteExpiresAt > now;
+const byRecentActivity = (a: Session, b: Session): number =>
+  b.lastActiveAt - a.lastActiveAt || b.createdAt - a.createdAt || compare(b.id, a.id);
 const byNewest = (a: AuthEvent, b: AuthEvent): number => b.at - a.at || compare(b.id, a.id);
 
 /** Binary (code unit) order, like SQL's default collation for ASCII ids. */
@@ -71,7 +73,13 @@ class MemoryStore implements Store {
     if (this.#users.has(user.id)) throw new Error(`duplicate user id ${user.id}`);
     this.#users.set(user.id, { ...user });
     this.#emails.set(email, user.id);
-    this.#credentials.set(user.id, { userId: user.id, passwordHash, totpSecretSealed: null, totpConfirmedAt: null, totpLastStep: null });
+    this.#credentials.set(user.id, {
+      userId: user.id,
+      passwordHash,
+      totpSecretSealed: null,
+      totpConfirmedAt: null,
+      totpLastStep: null,
+    });
     return 'ok';
   }
 
@@ -91,7 +99,11 @@ class MemoryStore implements Store {
     const needle = options.emailContains?.toLowerCase();
     const after = options.after;
     const matching = [...this.#users.values()]
-      .filter((u) => (needle === undefined || u.email.toLowerCase().includes(needle)) && (after === undefined || compare(u.email, after) > 0))
+      .filter(
+        (u) =>
+          (needle === undefined || u.email.toLowerCase().includes(needle)) &&
+          (after === undefined || compare(u.email, after) > 0),
+      )
       .sort((a, b) => compare(a.email, b.email));
     const page = matching.slice(0, limit).map((u) => ({ ...u }));
     const last = page.at(-1);
@@ -108,7 +120,10 @@ class MemoryStore implements Store {
     if (c) c.passwordHash = passwordHash;
   }
 
-  async setTotp(userId: string, fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>): Promise<void> {
+  async setTotp(
+    userId: string,
+    fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>,
+  ): Promise<void> {
     const c = this.#credentials.get(userId);
     if (!c) return;
     if (fields.totpSecretSealed !== undefined) c.totpSecretSealed = fields.totpSecretSealed;
@@ -128,7 +143,15 @@ class MemoryStore implements Store {
     if (this.#sessions.has(session.id)) throw new Error(`duplicate session id ${session.id}`);
     if (this.#refreshTokens.has(input.refreshHash)) throw new Error('duplicate refresh token hash');
     this.#sessions.set(session.id, copySession(session));
-    this.#refreshTokens.set(input.refreshHash, { hash: input.refreshHash, sessionId: session.id, createdAt: session.createdAt, usedAt: null, successorHash: null, successorSealed: null, rotatedBy: null });
+    this.#refreshTokens.set(input.refreshHash, {
+      hash: input.refreshHash,
+      sessionId: session.id,
+      createdAt: session.createdAt,
+      usedAt: null,
+      successorHash: null,
+      successorSealed: null,
+      rotatedBy: null,
+    });
     const now = session.createdAt;
     const others = this.#activeOf(session.userId, now).filter((s) => s.id !== session.id);
     const evicted: string[] = [];
@@ -189,8 +212,10 @@ class MemoryStore implements Store {
     const token = this.#refreshTokens.get(input.presentedHash);
     const session = token ? this.#sessions.get(token.sessionId) : undefined;
     if (!token || !session) return { kind: 'invalid' };
-    if (input.dpopJkt !== undefined && session.dpopJkt !== null && session.dpopJkt !== input.dpopJkt) return { kind: 'dpop_mismatch' };
-    if (session.revokedAt !== null || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now) return { kind: 'expired', session: copySession(session) };
+    if (input.dpopJkt !== undefined && session.dpopJkt !== null && session.dpopJkt !== input.dpopJkt)
+      return { kind: 'dpop_mismatch' };
+    if (session.revokedAt !== null || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now)
+      return { kind: 'expired', session: copySession(session) };
 
     if (token.usedAt === null) {
       if (this.#refreshTokens.has(input.successorHash)) throw new Error('duplicate refresh token hash');
@@ -198,18 +223,33 @@ class MemoryStore implements Store {
       token.successorHash = input.successorHash;
       token.successorSealed = input.successorSealed;
       token.rotatedBy = input.presenter;
-      this.#refreshTokens.set(input.successorHash, { hash: input.successorHash, sessionId: session.id, createdAt: now, usedAt: null, successorHash: null, successorSealed: null, rotatedBy: null });
+      this.#refreshTokens.set(input.successorHash, {
+        hash: input.successorHash,
+        sessionId: session.id,
+        createdAt: now,
+        usedAt: null,
+        successorHash: null,
+        successorSealed: null,
+        rotatedBy: null,
+      });
       session.lastActiveAt = now;
       session.idleExpiresAt = Math.min(now + input.idleMs, session.absoluteExpiresAt);
       return { kind: 'rotated', session: copySession(session) };
     }
     // Within the window only the device that rotated gets the successor again; a copy of the
     // token presented from anywhere else is the theft that reuse detection exists for.
-    if (token.successorSealed !== null && now < token.usedAt + input.graceMs && isSamePresenter(token.rotatedBy, input.presenter)) {
+    if (
+      token.successorSealed !== null &&
+      now < token.usedAt + input.graceMs &&
+      isSamePresenter(token.rotatedBy, input.presenter)
+    ) {
       return { kind: 'grace', session: copySession(session), successorSealed: token.successorSealed };
     }
     this.#revoke(session, now, 'refresh_reuse');
-    this.#events.set(input.reuseEvent.id, copyEvent({ ...input.reuseEvent, userId: session.userId, sessionId: session.id }));
+    this.#events.set(
+      input.reuseEvent.id,
+      copyEvent({ ...input.reuseEvent, userId: session.userId, sessionId: session.id }),
+    );
     return { kind: 'reused', session: copySession(session) };
   }
 
@@ -254,7 +294,8 @@ class MemoryStore implements Store {
     }
     const dead = new Set<string>();
     for (const [id, s] of this.#sessions) {
-      if ((s.revokedAt !== null && s.revokedAt < before) || s.idleExpiresAt < before || s.absoluteExpiresAt < before) dead.add(id);
+      if ((s.revokedAt !== null && s.revokedAt < before) || s.idleExpiresAt < before || s.absoluteExpiresAt < before)
+        dead.add(id);
     }
     for (const [hash, t] of this.#refreshTokens) {
       if (dead.has(t.sessionId)) {
@@ -267,7 +308,9 @@ class MemoryStore implements Store {
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
-    return [...this.#signingKeys.values()].sort((a, b) => a.createdAt - b.createdAt || compare(a.kid, b.kid)).map((k) => ({ ...k }));
+    return [...this.#signingKeys.values()]
+      .sort((a, b) => a.createdAt - b.createdAt || compare(a.kid, b.kid))
+      .map((k) => ({ ...k }));
   }
 
   async insertSigningKey(key: SigningKeyRecord): Promise<boolean> {
@@ -280,7 +323,11 @@ class MemoryStore implements Store {
   async setSigningKeyState(kid: string, state: SigningKeyState, at: number): Promise<void> {
     const key = this.#signingKeys.get(kid);
     if (!key) return;
-    if (state === 'current' && key.state !== 'current' && [...this.#signingKeys.values()].some((k) => k.state === 'current')) {
+    if (
+      state === 'current' &&
+      key.state !== 'current' &&
+      [...this.#signingKeys.values()].some((k) => k.state === 'current')
+    ) {
       // Same as the SQL stores' unique index: a second current key is a programming error.
       throw Object.assign(new Error('Another signing key is already current'), { code: 'UNIQUE_VIOLATION' });
     }
@@ -302,7 +349,11 @@ class MemoryStore implements Store {
     return 'ok';
   }
 
-  async createUserWithIdentity(user: User, passwordHash: string, link: IdentityLink): Promise<'ok' | 'email_taken' | 'identity_taken'> {
+  async createUserWithIdentity(
+    user: User,
+    passwordHash: string,
+    link: IdentityLink,
+  ): Promise<'ok' | 'email_taken' | 'identity_taken'> {
     // No await in between: the checks and the writes are one atomic step, like a transaction.
     const key = `${link.issuer}\u0000${link.subject}`;
     const email = user.email.toLowerCase();
@@ -311,7 +362,13 @@ class MemoryStore implements Store {
     if (this.#users.has(user.id)) throw new Error(`duplicate user id ${user.id}`);
     this.#users.set(user.id, { ...user });
     this.#emails.set(email, user.id);
-    this.#credentials.set(user.id, { userId: user.id, passwordHash, totpSecretSealed: null, totpConfirmedAt: null, totpLastStep: null });
+    this.#credentials.set(user.id, {
+      userId: user.id,
+      passwordHash,
+      totpSecretSealed: null,
+      totpConfirmedAt: null,
+      totpLastStep: null,
+    });
     this.#identities.set(key, { ...link, userId: user.id });
     return 'ok';
   }

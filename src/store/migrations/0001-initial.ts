@@ -100,7 +100,15 @@ export const initialSchema: Migration = {
 
   // biome-ignore lint/suspicious/noExplicitAny: see up().
   async down(db: Kysely<any>): Promise<void> {
-    for (const table of ['revocations', 'signing_keys', 'events', 'refresh_tokens', 'sessions', 'credentials', 'users']) {
+    for (const table of [
+      'revocations',
+      'signing_keys',
+      'events',
+      'refresh_tokens',
+      'sessions',
+      'credentials',
+      'users',
+    ]) {
       await db.schema.dropTable(table).ifExists().execute();
     }
   },

@@ -33,7 +33,8 @@ export type SchemaStatus = 'ok' | 'unmigrated' | 'newer';
 export const SCHEMA_VERSION: string = Object.keys(MIGRATIONS).sort().at(-1) ?? '';
 
 /** What an operator runs to migrate, for messages. */
-export const MIGRATE_HINT = 'run `npx tokenward migrate` (or `npm run migrate` in a Tokenward checkout) with the same TOKENWARD_DATABASE_URL';
+export const MIGRATE_HINT =
+  'run `npx tokenward migrate` (or `npm run migrate` in a Tokenward checkout) with the same TOKENWARD_DATABASE_URL';
 
 /**
  * The database schema does not match this version of Tokenward. A {@link ConfigError}: the
@@ -81,7 +82,10 @@ export async function migrateToLatest(db: Kysely<any>, options: MigrationOptions
   const { error, results } = await migratorFor(db, options).migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`Database migration${failed ? ` ${failed}` : ''} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(
+      `Database migration${failed ? ` ${failed}` : ''} failed: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
@@ -97,7 +101,8 @@ export async function migrateToLatest(db: Kysely<any>, options: MigrationOptions
  */
 // biome-ignore lint/suspicious/noExplicitAny: see migratorFor().
 export async function appliedMigrations(db: Kysely<any>, options: MigrationOptions = {}): Promise<string[]> {
-  const table = options.schema === undefined ? sql.table(MIGRATION_TABLE) : sql.table(`${options.schema}.${MIGRATION_TABLE}`);
+  const table =
+    options.schema === undefined ? sql.table(MIGRATION_TABLE) : sql.table(`${options.schema}.${MIGRATION_TABLE}`);
   try {
     const { rows } = await sql<{ name: string }>`select name from ${table} order by name`.execute(db);
     return rows.map((r) => r.name);

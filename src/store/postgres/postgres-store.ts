@@ -2,8 +2,8 @@ import { CompiledQuery, Kysely, PostgresDialect, sql, type Transaction } from 'k
 import pg from 'pg';
 import type {
   AuthEvent,
-  Credentials,
   CreateSessionInput,
+  Credentials,
   EventPage,
   IdentityLink,
   ListUsersOptions,
@@ -19,7 +19,6 @@ import type {
 } from '../../core/ports.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 import { checkSchema, migrateToLatest, SchemaError } from '../migrations/index.js';
-import { isSamePresenter } from '../same-presenter.js';
 import {
   type Database,
   fromEvent,
@@ -33,6 +32,7 @@ import {
   toSigningKey,
   toUser,
 } from '../rows.js';
+import { isSamePresenter } from '../same-presenter.js';
 
 /** Options of {@link openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -56,7 +56,9 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const INT8_OID = 20;
 const typeParsers = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID && format !== 'binary'
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /**
@@ -74,7 +76,9 @@ const typeParsers = {
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
-    throw new Error(`Invalid PostgreSQL schema name ${JSON.stringify(options.schema)}: use lowercase letters, digits and _`);
+    throw new Error(
+      `Invalid PostgreSQL schema name ${JSON.stringify(options.schema)}: use lowercase letters, digits and _`,
+    );
   }
   const pool = new pg.Pool({
     connectionString: options.url,
@@ -148,7 +152,16 @@ const ROTATE_UNUSED_SQL = `
 
 function rotateUnusedParams(input: RotateInput): unknown[] {
   // $6/$7: the DPoP binding check (a bound session's token only with its key's proof).
-  return [input.now, input.successorHash, input.successorSealed, input.presentedHash, input.idleMs, input.dpopJkt ?? null, input.dpopJkt !== undefined, input.presenter];
+  return [
+    input.now,
+    input.successorHash,
+    input.successorSealed,
+    input.presentedHash,
+    input.idleMs,
+    input.dpopJkt ?? null,
+    input.dpopJkt !== undefined,
+    input.presenter,
+  ];
 }
 
 type TokenStateRow = { used_at: number | null; successor_sealed: string | null; rotated_by: string | null };
@@ -173,7 +186,13 @@ class PostgresStore implements Store {
     // other transaction and then inserts nothing.
     const inserted = await trx
       .insertInto('users')
-      .values({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt, email_verified: user.emailVerified ? 1 : 0 })
+      .values({
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        created_at: user.createdAt,
+        email_verified: user.emailVerified ? 1 : 0,
+      })
       .onConflict((oc) => oc.doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -181,7 +200,16 @@ class PostgresStore implements Store {
       if (await this.#userByEmail(trx, user.email)) return 'email_taken';
       throw new Error('createUser: duplicate user id');
     }
-    await trx.insertInto('credentials').values({ user_id: user.id, password_hash: passwordHash, totp_secret_sealed: null, totp_confirmed_at: null, totp_last_step: null }).execute();
+    await trx
+      .insertInto('credentials')
+      .values({
+        user_id: user.id,
+        password_hash: passwordHash,
+        totp_secret_sealed: null,
+        totp_confirmed_at: null,
+        totp_last_step: null,
+      })
+      .execute();
     return 'ok';
   }
 
@@ -209,11 +237,22 @@ class PostgresStore implements Store {
   }
 
   async setPasswordHash(userId: string, passwordHash: string): Promise<void> {
-    await this.#db.updateTable('credentials').set({ password_hash: passwordHash }).where('user_id', '=', userId).execute();
+    await this.#db
+      .updateTable('credentials')
+      .set({ password_hash: passwordHash })
+      .where('user_id', '=', userId)
+      .execute();
   }
 
-  async setTotp(userId: string, fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>): Promise<void> {
-    const set: { totp_secret_sealed?: string | null; totp_confirmed_at?: number | null; totp_last_step?: number | null } = {};
+  async setTotp(
+    userId: string,
+    fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>,
+  ): Promise<void> {
+    const set: {
+      totp_secret_sealed?: string | null;
+      totp_confirmed_at?: number | null;
+      totp_last_step?: number | null;
+    } = {};
     if (fields.totpSecretSealed !== undefined) set.totp_secret_sealed = fields.totpSecretSealed;
     if (fields.totpConfirmedAt !== undefined) set.totp_confirmed_at = fields.totpConfirmedAt;
     if (fields.totpLastStep !== undefined) set.totp_last_step = fields.totpLastStep;
@@ -239,7 +278,16 @@ class PostgresStore implements Store {
       await trx.insertInto('sessions').values(fromSession(session)).execute();
       await trx
         .insertInto('refresh_tokens')
-        .values({ hash: input.refreshHash, session_id: session.id, parent_hash: null, created_at: session.createdAt, used_at: null, successor_hash: null, successor_sealed: null, rotated_by: null })
+        .values({
+          hash: input.refreshHash,
+          session_id: session.id,
+          parent_hash: null,
+          created_at: session.createdAt,
+          used_at: null,
+          successor_hash: null,
+          successor_sealed: null,
+          rotated_by: null,
+        })
         .execute();
       const now = session.createdAt;
       const others = await sql<{ id: string }>`
@@ -269,7 +317,12 @@ class PostgresStore implements Store {
   }
 
   async findSessionByRefreshHash(hash: string): Promise<Session | null> {
-    const row = await this.#db.selectFrom('refresh_tokens as t').innerJoin('sessions as s', 's.id', 't.session_id').selectAll('s').where('t.hash', '=', hash).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('refresh_tokens as t')
+      .innerJoin('sessions as s', 's.id', 't.session_id')
+      .selectAll('s')
+      .where('t.hash', '=', hash)
+      .executeTakeFirst();
     return row ? toSession(row) : null;
   }
 
@@ -322,7 +375,11 @@ class PostgresStore implements Store {
   async rotateRefreshToken(input: RotateInput): Promise<RotateOutcome> {
     // The common case (first use of a live session's token) is one autocommitted statement,
     // prepared once per connection (named) because it is the hottest query of the server.
-    const { rows } = await this.#pool.query<SessionRow>({ name: 'tokenward_rotate_unused', text: ROTATE_UNUSED_SQL, values: rotateUnusedParams(input) });
+    const { rows } = await this.#pool.query<SessionRow>({
+      name: 'tokenward_rotate_unused',
+      text: ROTATE_UNUSED_SQL,
+      values: rotateUnusedParams(input),
+    });
     const fast = rows[0];
     if (fast) return { kind: 'rotated', session: toSession(fast) };
     return this.#rotateContended(input);
@@ -340,26 +397,44 @@ class PostgresStore implements Store {
       const sessionRow = locked.rows[0];
       if (!sessionRow) return { kind: 'invalid' };
       const session = toSession(sessionRow);
-      if (input.dpopJkt !== undefined && session.dpopJkt !== null && session.dpopJkt !== input.dpopJkt) return { kind: 'dpop_mismatch' };
-      if (session.revokedAt !== null || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now) return { kind: 'expired', session };
+      if (input.dpopJkt !== undefined && session.dpopJkt !== null && session.dpopJkt !== input.dpopJkt)
+        return { kind: 'dpop_mismatch' };
+      if (session.revokedAt !== null || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now)
+        return { kind: 'expired', session };
 
-      const rotated = (await trx.executeQuery(CompiledQuery.raw(ROTATE_UNUSED_SQL, rotateUnusedParams(input)))).rows[0] as SessionRow | undefined;
+      const rotated = (await trx.executeQuery(CompiledQuery.raw(ROTATE_UNUSED_SQL, rotateUnusedParams(input))))
+        .rows[0] as SessionRow | undefined;
       if (rotated) return { kind: 'rotated', session: toSession(rotated) };
 
-      const token = await sql<TokenStateRow>`select used_at, successor_sealed, rotated_by from refresh_tokens where hash = ${presentedHash}`.execute(trx);
+      const token =
+        await sql<TokenStateRow>`select used_at, successor_sealed, rotated_by from refresh_tokens where hash = ${presentedHash}`.execute(
+          trx,
+        );
       const state = token.rows[0];
       if (!state) return { kind: 'invalid' };
       // Decided under the session lock, in this transaction: within the window only the device
       // that rotated gets the successor again; a copy presented from another device is theft.
-      if (state.used_at !== null && state.successor_sealed !== null && now < state.used_at + input.graceMs && isSamePresenter(state.rotated_by, input.presenter)) {
+      if (
+        state.used_at !== null &&
+        state.successor_sealed !== null &&
+        now < state.used_at + input.graceMs &&
+        isSamePresenter(state.rotated_by, input.presenter)
+      ) {
         return { kind: 'grace', session, successorSealed: state.successor_sealed };
       }
       // A rotated token presented after the grace window, or by another device: one of the two holders is a thief.
       const revoked = await sql<SessionRow>`
         update sessions set revoked_at = ${now}, revoke_reason = 'refresh_reuse'
         where id = ${session.id} and revoked_at is null returning *`.execute(trx);
-      await trx.insertInto('revocations').values({ session_id: session.id, at: now }).onConflict((oc) => oc.doNothing()).execute();
-      await trx.insertInto('events').values(fromEvent({ ...input.reuseEvent, userId: session.userId, sessionId: session.id })).execute();
+      await trx
+        .insertInto('revocations')
+        .values({ session_id: session.id, at: now })
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+      await trx
+        .insertInto('events')
+        .values(fromEvent({ ...input.reuseEvent, userId: session.userId, sessionId: session.id }))
+        .execute();
       const revokedRow = revoked.rows[0];
       return { kind: 'reused', session: revokedRow ? toSession(revokedRow) : session };
     });
@@ -367,7 +442,9 @@ class PostgresStore implements Store {
 
   async listRevocationsSince(since: number): Promise<Array<{ sessionId: string; at: number }>> {
     const { rows } = await sql<{ session_id: string; at: number }>`
-      select session_id, at from revocations where at >= ${since} order by at asc, session_id collate "C" asc`.execute(this.#db);
+      select session_id, at from revocations where at >= ${since} order by at asc, session_id collate "C" asc`.execute(
+      this.#db,
+    );
     return rows.map((r) => ({ sessionId: r.session_id, at: r.at }));
   }
 
@@ -397,20 +474,32 @@ class PostgresStore implements Store {
       const dead = sql<boolean>`(revoked_at < ${before} or idle_expires_at < ${before} or absolute_expires_at < ${before})`;
       const events = await trx.deleteFrom('events').where('at', '<', before).executeTakeFirst();
       const revocations = await trx.deleteFrom('revocations').where('at', '<', before).executeTakeFirst();
-      const tokens = await sql`delete from refresh_tokens where session_id in (select id from sessions where ${dead})`.execute(trx);
+      const tokens =
+        await sql`delete from refresh_tokens where session_id in (select id from sessions where ${dead})`.execute(trx);
       const sessions = await sql`delete from sessions where ${dead}`.execute(trx);
-      return Number(events.numDeletedRows + revocations.numDeletedRows + (tokens.numAffectedRows ?? 0n) + (sessions.numAffectedRows ?? 0n));
+      return Number(
+        events.numDeletedRows +
+          revocations.numDeletedRows +
+          (tokens.numAffectedRows ?? 0n) +
+          (sessions.numAffectedRows ?? 0n),
+      );
     });
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
-    const { rows } = await sql<Database['signing_keys']>`select * from signing_keys order by created_at asc, kid collate "C" asc`.execute(this.#db);
+    const { rows } = await sql<
+      Database['signing_keys']
+    >`select * from signing_keys order by created_at asc, kid collate "C" asc`.execute(this.#db);
     return rows.map(toSigningKey);
   }
 
   async insertSigningKey(key: SigningKeyRecord): Promise<boolean> {
     // DO NOTHING also covers the partial unique index "one current key": a racing node loses here.
-    const result = await this.#db.insertInto('signing_keys').values(fromSigningKey(key)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    const result = await this.#db
+      .insertInto('signing_keys')
+      .values(fromSigningKey(key))
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
     return result.numInsertedOrUpdatedRows === 1n;
   }
 
@@ -432,21 +521,37 @@ class PostgresStore implements Store {
   async linkIdentity(link: IdentityLink): Promise<'ok' | 'identity_taken'> {
     const inserted = await this.#db
       .insertInto('federated_identities')
-      .values({ issuer: link.issuer, subject: link.subject, user_id: link.userId, email: link.email, created_at: link.createdAt })
+      .values({
+        issuer: link.issuer,
+        subject: link.subject,
+        user_id: link.userId,
+        email: link.email,
+        created_at: link.createdAt,
+      })
       .onConflict((oc) => oc.doNothing())
       .returning('issuer')
       .executeTakeFirst();
     return inserted ? 'ok' : 'identity_taken';
   }
 
-  async createUserWithIdentity(user: User, passwordHash: string, link: IdentityLink): Promise<'ok' | 'email_taken' | 'identity_taken'> {
+  async createUserWithIdentity(
+    user: User,
+    passwordHash: string,
+    link: IdentityLink,
+  ): Promise<'ok' | 'email_taken' | 'identity_taken'> {
     const identityTaken = new Error('identity_taken');
     try {
       return await this.#db.transaction().execute(async (trx) => {
         if ((await this.#insertUser(trx, user, passwordHash)) === 'email_taken') return 'email_taken';
         const linked = await trx
           .insertInto('federated_identities')
-          .values({ issuer: link.issuer, subject: link.subject, user_id: user.id, email: link.email, created_at: link.createdAt })
+          .values({
+            issuer: link.issuer,
+            subject: link.subject,
+            user_id: user.id,
+            email: link.email,
+            created_at: link.createdAt,
+          })
           .onConflict((oc) => oc.doNothing())
           .returning('issuer')
           .executeTakeFirst();
@@ -464,7 +569,10 @@ class PostgresStore implements Store {
     const limit = Math.max(1, Math.trunc(options.limit));
     const after = options.after === undefined ? sql`true` : sql`email collate "C" > ${options.after}`;
     // strpos() instead of LIKE: the filter text is matched literally (no % or _ wildcards to escape).
-    const needle = options.emailContains === undefined ? sql`true` : sql`strpos(lower(email), ${options.emailContains.toLowerCase()}) > 0`;
+    const needle =
+      options.emailContains === undefined
+        ? sql`true`
+        : sql`strpos(lower(email), ${options.emailContains.toLowerCase()}) > 0`;
     const { rows } = await sql<Database['users']>`
       select * from users where ${after} and ${needle}
       order by email collate "C" asc limit ${limit + 1}`.execute(this.#db);

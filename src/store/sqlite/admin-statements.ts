@@ -17,11 +17,17 @@ export function prepareAdminStatements(db: Database.Database): AdminStatements {
      WHERE (@after IS NULL OR email > @after) AND (@needle IS NULL OR instr(lower(email), @needle) > 0)
      ORDER BY email ASC LIMIT @limit`,
   );
-  const sessions = db.prepare<[string, number], SessionRow>('SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?');
+  const sessions = db.prepare<[string, number], SessionRow>(
+    'SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?',
+  );
   return {
     listUsers(options) {
       const limit = Math.max(1, Math.trunc(options.limit));
-      const rows = users.all({ after: options.after ?? null, needle: options.emailContains?.toLowerCase() ?? null, limit: limit + 1 });
+      const rows = users.all({
+        after: options.after ?? null,
+        needle: options.emailContains?.toLowerCase() ?? null,
+        limit: limit + 1,
+      });
       const page = rows.slice(0, limit).map(toUser);
       const last = page.at(-1);
       return { users: page, nextCursor: rows.length > limit && last ? last.email : null };

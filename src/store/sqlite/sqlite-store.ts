@@ -21,7 +21,6 @@ import type {
 } from '../../core/ports.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 import { checkSchema, migrateToLatest, SchemaError } from '../migrations/index.js';
-import { isSamePresenter } from '../same-presenter.js';
 import {
   type CredentialsRow,
   type EventRow,
@@ -38,6 +37,7 @@ import {
   toUser,
   type UserRow,
 } from '../rows.js';
+import { isSamePresenter } from '../same-presenter.js';
 import { type AdminStatements, prepareAdminStatements } from './admin-statements.js';
 import { type IdentityStatements, prepareIdentityStatements } from './identity-statements.js';
 import { INLINE_AUTOCHECKPOINT_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
@@ -76,7 +76,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     db.pragma(`wal_autocheckpoint = ${INLINE_AUTOCHECKPOINT_PAGES}`);
     db.pragma('journal_size_limit = 67108864');
     await migrateSerially(resolve(options.file), db);
-    const stopCheckpointer = options.file === ':memory:' ? null : startWalCheckpointer(db, resolve(options.file), busyTimeoutMs);
+    const stopCheckpointer =
+      options.file === ':memory:' ? null : startWalCheckpointer(db, resolve(options.file), busyTimeoutMs);
     return new SqliteStore(db, stopCheckpointer);
   } catch (error) {
     db.close();
@@ -152,20 +153,39 @@ class SqliteStore implements Store {
     this.#db = db;
     this.#stopCheckpointer = stopCheckpointer;
     const s = {
-      insertUser: db.prepare<[UserRow], void>('INSERT INTO users (id, email, name, created_at, email_verified) VALUES (@id, @email, @name, @created_at, @email_verified)'),
-      insertCredentials: db.prepare<[string, string], void>('INSERT INTO credentials (user_id, password_hash) VALUES (?, ?)'),
+      insertUser: db.prepare<[UserRow], void>(
+        'INSERT INTO users (id, email, name, created_at, email_verified) VALUES (@id, @email, @name, @created_at, @email_verified)',
+      ),
+      insertCredentials: db.prepare<[string, string], void>(
+        'INSERT INTO credentials (user_id, password_hash) VALUES (?, ?)',
+      ),
       userByEmail: db.prepare<[string], UserRow>('SELECT * FROM users WHERE lower(email) = lower(?)'),
       userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
       credentials: db.prepare<[string], CredentialsRow>('SELECT * FROM credentials WHERE user_id = ?'),
       setPasswordHash: db.prepare<[string, string], void>('UPDATE credentials SET password_hash = ? WHERE user_id = ?'),
-      setTotp: db.prepare<[{ user_id: string; set_secret: number; secret: string | null; set_confirmed: number; confirmed: number | null; set_step: number; step: number | null }], void>(
+      setTotp: db.prepare<
+        [
+          {
+            user_id: string;
+            set_secret: number;
+            secret: string | null;
+            set_confirmed: number;
+            confirmed: number | null;
+            set_step: number;
+            step: number | null;
+          },
+        ],
+        void
+      >(
         `UPDATE credentials SET
            totp_secret_sealed = CASE WHEN @set_secret = 1 THEN @secret ELSE totp_secret_sealed END,
            totp_confirmed_at = CASE WHEN @set_confirmed = 1 THEN @confirmed ELSE totp_confirmed_at END,
            totp_last_step = CASE WHEN @set_step = 1 THEN @step ELSE totp_last_step END
          WHERE user_id = @user_id`,
       ),
-      claimTotpStep: db.prepare<[number, string, number], void>('UPDATE credentials SET totp_last_step = ? WHERE user_id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)'),
+      claimTotpStep: db.prepare<[number, string, number], void>(
+        'UPDATE credentials SET totp_last_step = ? WHERE user_id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)',
+      ),
 
       insertSession: db.prepare<[SessionRow], void>(
         `INSERT INTO sessions (id, user_id, created_at, last_active_at, idle_expires_at, absolute_expires_at, auth_time, amr,
@@ -173,19 +193,32 @@ class SqliteStore implements Store {
          VALUES (@id, @user_id, @created_at, @last_active_at, @idle_expires_at, @absolute_expires_at, @auth_time, @amr,
            @revoked_at, @revoke_reason, @ip, @user_agent, @device_id, @new_device, @dpop_jkt, @client_id)`,
       ),
-      insertRefreshToken: db.prepare<[string, string, string | null, number], void>('INSERT INTO refresh_tokens (hash, session_id, parent_hash, created_at) VALUES (?, ?, ?, ?)'),
+      insertRefreshToken: db.prepare<[string, string, string | null, number], void>(
+        'INSERT INTO refresh_tokens (hash, session_id, parent_hash, created_at) VALUES (?, ?, ?, ?)',
+      ),
       sessionById: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
-      sessionByRefreshHash: db.prepare<[string], SessionRow>('SELECT s.* FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?'),
+      sessionByRefreshHash: db.prepare<[string], SessionRow>(
+        'SELECT s.* FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?',
+      ),
       activeSessions: db.prepare<[string, number, number], SessionRow>(
         `SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND idle_expires_at > ? AND absolute_expires_at > ?
          ORDER BY last_active_at DESC, created_at DESC, id DESC`,
       ),
       touchSession: db.prepare<[number, string], void>('UPDATE sessions SET last_active_at = ? WHERE id = ?'),
-      revokeSession: db.prepare<[number, string, string], SessionRow>('UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL RETURNING *'),
-      insertRevocation: db.prepare<[string, number], void>('INSERT INTO revocations (session_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
-      revocationsSince: db.prepare<[number], RevocationRow>('SELECT session_id, at FROM revocations WHERE at >= ? ORDER BY at ASC, session_id ASC'),
+      revokeSession: db.prepare<[number, string, string], SessionRow>(
+        'UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL RETURNING *',
+      ),
+      insertRevocation: db.prepare<[string, number], void>(
+        'INSERT INTO revocations (session_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING',
+      ),
+      revocationsSince: db.prepare<[number], RevocationRow>(
+        'SELECT session_id, at FROM revocations WHERE at >= ? ORDER BY at ASC, session_id ASC',
+      ),
 
-      refreshTokenWithSession: db.prepare<[string], SessionRow & { t_used_at: number | null; t_successor_sealed: string | null; t_rotated_by: string | null }>(
+      refreshTokenWithSession: db.prepare<
+        [string],
+        SessionRow & { t_used_at: number | null; t_successor_sealed: string | null; t_rotated_by: string | null }
+      >(
         'SELECT s.*, t.used_at AS t_used_at, t.successor_sealed AS t_successor_sealed, t.rotated_by AS t_rotated_by FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?',
       ),
       markRefreshTokenUsed: db.prepare<[number, string, string, string | null, string], void>(
@@ -198,7 +231,9 @@ class SqliteStore implements Store {
       insertEvent: db.prepare<[EventRow], void>(
         'INSERT INTO events (id, user_id, type, at, ip, session_id, device, data) VALUES (@id, @user_id, @type, @at, @ip, @session_id, @device, @data)',
       ),
-      eventsFirstPage: db.prepare<[string, number], EventRow>('SELECT * FROM events WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?'),
+      eventsFirstPage: db.prepare<[string, number], EventRow>(
+        'SELECT * FROM events WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?',
+      ),
       eventsBefore: db.prepare<[{ user_id: string; at: number; id: string; limit: number }], EventRow>(
         `SELECT * FROM events WHERE user_id = @user_id AND (at < @at OR (at = @at AND id < @id))
          ORDER BY at DESC, id DESC LIMIT @limit`,
@@ -209,21 +244,31 @@ class SqliteStore implements Store {
       pruneDeadTokens: db.prepare<[number, number, number], void>(
         `DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE revoked_at < ? OR idle_expires_at < ? OR absolute_expires_at < ?)`,
       ),
-      pruneDeadSessions: db.prepare<[number, number, number], void>('DELETE FROM sessions WHERE revoked_at < ? OR idle_expires_at < ? OR absolute_expires_at < ?'),
+      pruneDeadSessions: db.prepare<[number, number, number], void>(
+        'DELETE FROM sessions WHERE revoked_at < ? OR idle_expires_at < ? OR absolute_expires_at < ?',
+      ),
 
       signingKeys: db.prepare<[], SigningKeyRow>('SELECT * FROM signing_keys ORDER BY created_at ASC, kid ASC'),
       insertSigningKey: db.prepare<[SigningKeyRow], void>(
         `INSERT INTO signing_keys (kid, alg, state, public_jwk, private_jwk_sealed, created_at, updated_at)
          VALUES (@kid, @alg, @state, @public_jwk, @private_jwk_sealed, @created_at, @updated_at) ON CONFLICT DO NOTHING`,
       ),
-      setSigningKeyState: db.prepare<[string, number, string], void>('UPDATE signing_keys SET state = ?, updated_at = ? WHERE kid = ?'),
+      setSigningKeyState: db.prepare<[string, number, string], void>(
+        'UPDATE signing_keys SET state = ?, updated_at = ? WHERE kid = ?',
+      ),
       ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
     };
     this.#s = s;
 
     this.#createUser = db.transaction((user: User, passwordHash: string): 'ok' | 'email_taken' => {
       if (s.userByEmail.get(user.email)) return 'email_taken';
-      s.insertUser.run({ id: user.id, email: user.email, name: user.name, created_at: user.createdAt, email_verified: user.emailVerified ? 1 : 0 });
+      s.insertUser.run({
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        created_at: user.createdAt,
+        email_verified: user.emailVerified ? 1 : 0,
+      });
       s.insertCredentials.run(user.id, passwordHash);
       return 'ok';
     });
@@ -253,34 +298,48 @@ class SqliteStore implements Store {
       return evicted;
     });
 
-    this.#revokeUserSessions = db.transaction((userId: string, at: number, reason: RevokeReason, exceptId: string | undefined): string[] => {
-      const revoked: string[] = [];
-      for (const row of s.activeSessions.all(userId, at, at)) {
-        if (row.id === exceptId) continue;
-        if (s.revokeSession.get(at, reason, row.id)) {
-          s.insertRevocation.run(row.id, at);
-          revoked.push(row.id);
+    this.#revokeUserSessions = db.transaction(
+      (userId: string, at: number, reason: RevokeReason, exceptId: string | undefined): string[] => {
+        const revoked: string[] = [];
+        for (const row of s.activeSessions.all(userId, at, at)) {
+          if (row.id === exceptId) continue;
+          if (s.revokeSession.get(at, reason, row.id)) {
+            s.insertRevocation.run(row.id, at);
+            revoked.push(row.id);
+          }
         }
-      }
-      return revoked;
-    });
+        return revoked;
+      },
+    );
 
     this.#rotate = db.transaction((input: RotateInput): RotateOutcome => {
       const { now } = input;
       const row = s.refreshTokenWithSession.get(input.presentedHash);
       if (!row) return { kind: 'invalid' };
-      if (input.dpopJkt !== undefined && row.dpop_jkt !== null && row.dpop_jkt !== input.dpopJkt) return { kind: 'dpop_mismatch' };
-      if (row.revoked_at !== null || row.idle_expires_at <= now || row.absolute_expires_at <= now) return { kind: 'expired', session: toSession(row) };
+      if (input.dpopJkt !== undefined && row.dpop_jkt !== null && row.dpop_jkt !== input.dpopJkt)
+        return { kind: 'dpop_mismatch' };
+      if (row.revoked_at !== null || row.idle_expires_at <= now || row.absolute_expires_at <= now)
+        return { kind: 'expired', session: toSession(row) };
 
       if (row.t_used_at === null) {
-        s.markRefreshTokenUsed.run(now, input.successorHash, input.successorSealed, input.presenter, input.presentedHash);
+        s.markRefreshTokenUsed.run(
+          now,
+          input.successorHash,
+          input.successorSealed,
+          input.presenter,
+          input.presentedHash,
+        );
         s.insertRefreshToken.run(input.successorHash, row.id, input.presentedHash, now);
         const extended = s.extendSession.get({ id: row.id, now, idle_ms: input.idleMs });
         return { kind: 'rotated', session: toSession(extended ?? row) };
       }
       // Within the window only the device that rotated gets the successor again (racing tabs of
       // one browser); a copy presented from another device is theft, whatever the time.
-      if (row.t_successor_sealed !== null && now < row.t_used_at + input.graceMs && isSamePresenter(row.t_rotated_by, input.presenter)) {
+      if (
+        row.t_successor_sealed !== null &&
+        now < row.t_used_at + input.graceMs &&
+        isSamePresenter(row.t_rotated_by, input.presenter)
+      ) {
         return { kind: 'grace', session: toSession(row), successorSealed: row.t_successor_sealed };
       }
       // A rotated token presented after the grace window, or by another device: one of the two holders is a thief.
@@ -328,7 +387,10 @@ class SqliteStore implements Store {
     this.#s.setPasswordHash.run(passwordHash, userId);
   }
 
-  async setTotp(userId: string, fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>): Promise<void> {
+  async setTotp(
+    userId: string,
+    fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>,
+  ): Promise<void> {
     this.#s.setTotp.run({
       user_id: userId,
       set_secret: fields.totpSecretSealed === undefined ? 0 : 1,
@@ -433,7 +495,11 @@ class SqliteStore implements Store {
     return this.#identities.insertLink(link) ? 'ok' : 'identity_taken';
   }
 
-  async createUserWithIdentity(user: User, passwordHash: string, link: IdentityLink): Promise<'ok' | 'email_taken' | 'identity_taken'> {
+  async createUserWithIdentity(
+    user: User,
+    passwordHash: string,
+    link: IdentityLink,
+  ): Promise<'ok' | 'email_taken' | 'identity_taken'> {
     try {
       return this.#identities.createUserWithIdentity.immediate(user, passwordHash, link);
     } catch (error) {

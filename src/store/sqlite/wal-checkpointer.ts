@@ -38,11 +38,18 @@ parentPort.on('message', () => {
  * Returns a stop function, or null when the worker cannot run (the connection then keeps
  * checkpointing inline).
  */
-export function startWalCheckpointer(db: Database.Database, file: string, busyTimeoutMs: number): (() => Promise<void>) | null {
+export function startWalCheckpointer(
+  db: Database.Database,
+  file: string,
+  busyTimeoutMs: number,
+): (() => Promise<void>) | null {
   let worker: Worker;
   try {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, busyTimeoutMs, intervalMs: CHECKPOINT_INTERVAL_MS } });
+    worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { driver, file, busyTimeoutMs, intervalMs: CHECKPOINT_INTERVAL_MS },
+    });
   } catch {
     return null;
   }
