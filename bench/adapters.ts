@@ -19,7 +19,7 @@ type Adapter = (typeof ADAPTERS)[number];
 
 /** Child mode: `bench/adapters.ts serve <adapter> <port>` runs one example server. */
 async function serveAdapter(adapter: Adapter, port: number): Promise<void> {
-  const { createTokenward } = await import('../src/server/create-tokenward.js');
+  const { createTokenward } = await import('../src/create-tokenward.js');
   const tw = await createTokenward({
     publicOrigin: 'http://localhost:3000',
     dataDir: process.env.TOKENWARD_DATA_DIR ?? './.tokenward',

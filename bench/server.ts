@@ -16,7 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serve } from '@hono/node-server';
 import { jwt, sign } from 'hono/jwt';
 import { exportJWK, generateKeyPair } from 'jose';
-import { createTokenward } from '../src/server/create-tokenward.js';
+import { createTokenward } from '../src/create-tokenward.js';
 
 const tw = await createTokenward({}, { env: process.env });
 const { app } = tw;

@@ -6,7 +6,7 @@
  *   npx tsx bench/verify.ts [durationMs=3000] [concurrency=16]
  */
 import { exportJWK, generateKeyPair, jwtVerify } from 'jose';
-import { signAccessToken } from '../src/core/access-token.js';
+import { signAccessToken } from '../src/kernel/tokens/access-token.js';
 import { createVerifier } from '../src/verify/index.js';
 
 const durationMs = Number(process.argv[2] ?? 3000);

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
-import { randomId } from '../src/core/encoding.js';
+import type { Tokenward } from '../src/create-tokenward.js';
 import { TokenwardError } from '../src/errors.js';
-import type { Tokenward } from '../src/server/create-tokenward.js';
+import { randomId } from '../src/kernel/crypto/encoding.js';
 import { readJsonObject, stringField } from '../src/server/http.js';
 import { userJson } from '../src/server/session-cookies.js';
 

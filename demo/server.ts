@@ -5,8 +5,8 @@
  */
 import { serve } from '@hono/node-server';
 import { optionsFromFile } from '../src/config.js';
+import { createTokenward } from '../src/create-tokenward.js';
 import { ConfigError } from '../src/errors.js';
-import { createTokenward } from '../src/server/create-tokenward.js';
 import { mountDemo } from './app.js';
 import { buildClientBundle } from './bundle.js';
 

@@ -4,7 +4,7 @@
  */
 import express, { type Express } from 'express';
 import { tokenwardExpress } from '../src/adapters/express.js';
-import type { Tokenward } from '../src/server/create-tokenward.js';
+import type { Tokenward } from '../src/create-tokenward.js';
 import { isMain, NoteBook, profileOf, startTokenward } from './shared.js';
 
 export function createExpressApp(tw: Tokenward): Express {

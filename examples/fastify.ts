@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { tokenwardFastify } from '../src/adapters/fastify.js';
-import type { Tokenward } from '../src/server/create-tokenward.js';
+import type { Tokenward } from '../src/create-tokenward.js';
 import { isMain, NoteBook, profileOf, startTokenward } from './shared.js';
 
 export async function createFastifyApp(tw: Tokenward): Promise<FastifyInstance> {

@@ -5,7 +5,7 @@
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { tokenwardHono } from '../src/adapters/hono.js';
-import type { Tokenward } from '../src/server/create-tokenward.js';
+import type { Tokenward } from '../src/create-tokenward.js';
 import { isMain, NoteBook, profileOf, startTokenward } from './shared.js';
 
 export function createHonoApp(tw: Tokenward): Hono {

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { tokenwardNode } from '../src/adapters/node.js';
-import type { Tokenward } from '../src/server/create-tokenward.js';
+import type { Tokenward } from '../src/create-tokenward.js';
 import { isMain, NoteBook, profileOf, startTokenward } from './shared.js';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

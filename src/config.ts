@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './core/access-token.js';
 import { ConfigError } from './errors.js';
-import { type OidcConfig, oidcOptionsSchema, resolveOidcConfig } from './oidc/options.js';
+import { type OidcConfig, oidcOptionsSchema, resolveOidcConfig } from './features/oidc-login/options.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './kernel/tokens/access-token.js';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 

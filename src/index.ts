@@ -13,6 +13,10 @@
  */
 
 export { parseDuration, resolveConfig, type TokenwardConfig, type TokenwardOptions } from './config.js';
+export { createTokenward, type Tokenward, type TokenwardDependencies } from './create-tokenward.js';
+export { ConfigError, ERRORS, type ErrorCode, type ProblemDetails, TokenwardError } from './errors.js';
+export type { OidcConfig, OidcProviderConfig } from './features/oidc-login/options.js';
+export type { RequireStepUpOptions } from './features/step-up/require-step-up.js';
 export type {
   AuthEvent,
   Clock,
@@ -23,10 +27,6 @@ export type {
   Session,
   Store,
   User,
-} from './core/ports.js';
-export { ConfigError, ERRORS, type ErrorCode, type ProblemDetails, TokenwardError } from './errors.js';
-export type { OidcConfig, OidcProviderConfig } from './oidc/options.js';
+} from './kernel/ports.js';
 export type { NewDeviceAlert, NewDeviceHook } from './server/account-security.js';
 export type { SessionInfo, TokenwardEnv } from './server/context.js';
-export { createTokenward, type Tokenward, type TokenwardDependencies } from './server/create-tokenward.js';
-export type { RequireStepUpOptions } from './server/middleware/step-up.js';

@@ -1,7 +1,7 @@
 // Real backing services for the test suites and benchmarks: installs the Debian packages when
 // missing, and starts throwaway PostgreSQL clusters and Redis servers on free loopback ports.
 //
-//   import { ensureSystemPackages, startPostgres, startRedis } from '../tools/services.mjs';
+//   import { ensureSystemPackages, startPostgres, startRedis } from './services.mjs';
 //   const pg = await startPostgres();   // { url, stop, restart, kill, ... }
 //   const redis = await startRedis();   // { url, port, stop, restart, kill, ... }
 //

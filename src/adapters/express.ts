@@ -4,8 +4,8 @@
  * session on `req.tokenward`. Only translation: every answer is the one `tw.fetch` gives.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Tokenward } from '../create-tokenward.js';
 import type { SessionInfo } from '../server/context.js';
-import type { Tokenward } from '../server/create-tokenward.js';
 import {
   type Guard,
   GuardFactory,

@@ -11,8 +11,8 @@ import type {
   FastifyRequest,
   preHandlerAsyncHookHandler,
 } from 'fastify';
+import type { Tokenward } from '../create-tokenward.js';
 import type { SessionInfo } from '../server/context.js';
-import type { Tokenward } from '../server/create-tokenward.js';
 import { type Guard, GuardFactory, type RequireSessionOptions, type RequireStepUpOptions } from './guard.js';
 import { nodeGuardInput, serveWithTokenward, settleStepUpOnResponse } from './node.js';
 

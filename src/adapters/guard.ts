@@ -1,7 +1,8 @@
 import { Context, Hono, type MiddlewareHandler } from 'hono';
-import { isStateChanging } from '../core/csrf.js';
+import type { Tokenward } from '../create-tokenward.js';
+import { DEFERRED_STEP_UP, type RequireStepUpOptions, type StepUpClaim } from '../features/step-up/require-step-up.js';
+import { isStateChanging } from '../kernel/csrf.js';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
-import type { Tokenward } from '../server/create-tokenward.js';
 import { securityHeaders } from '../server/middleware/security-headers.js';
 import {
   type AuthRequest,
@@ -9,7 +10,6 @@ import {
   authenticateCached,
   type RequireSessionOptions,
 } from '../server/middleware/session.js';
-import { DEFERRED_STEP_UP, type RequireStepUpOptions, type StepUpClaim } from '../server/middleware/step-up.js';
 
 /**
  * What a guard decided: the session (and, for step-up, the grant claim the adapter settles with

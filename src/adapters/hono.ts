@@ -4,10 +4,10 @@
  * `c.get('tokenward')`. (Routes added to `tw.app` itself need none of this: use `tw.requireSession()`.)
  */
 import type { Context, MiddlewareHandler } from 'hono';
+import type { Tokenward } from '../create-tokenward.js';
+import { isSuccess } from '../features/step-up/require-step-up.js';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
-import type { Tokenward } from '../server/create-tokenward.js';
 import { nodeHeaders } from '../server/middleware/session.js';
-import { isSuccess } from '../server/middleware/step-up.js';
 import {
   type Guard,
   GuardFactory,

@@ -5,10 +5,10 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { Tokenward } from '../create-tokenward.js';
+import { isSuccess, type StepUpClaim } from '../features/step-up/require-step-up.js';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
-import type { Tokenward } from '../server/create-tokenward.js';
 import { bindRequestIdentity } from '../server/middleware/session.js';
-import { isSuccess, type StepUpClaim } from '../server/middleware/step-up.js';
 import {
   type Guard,
   GuardFactory,

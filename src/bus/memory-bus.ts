@@ -1,4 +1,4 @@
-import type { RevocationBus } from '../core/ports.js';
+import type { RevocationBus } from '../kernel/ports.js';
 
 type Revocations = Array<{ sessionId: string; at: number }>;
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { RevocationBus } from '../core/ports.js';
+import type { RevocationBus } from '../kernel/ports.js';
 import {
   createRedisClient,
   quitOrDisconnect,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenwardConfig } from '../config.js';
-import type { Store } from '../core/ports.js';
+import type { Store } from '../kernel/ports.js';
 import { openStore, SQLITE_FILE_NAME } from '../store/index.js';
 
 /** A failure the CLI reports in one line and exits 1 for (a missing user, store or session). */

@@ -1,6 +1,6 @@
 import type { TokenwardConfig } from '../config.js';
-import { KeyRing, type SigningKeyInfo } from '../core/key-ring.js';
-import { deriveSealKey } from '../core/seal.js';
+import { deriveSealKey } from '../kernel/crypto/seal.js';
+import { KeyRing, type SigningKeyInfo } from '../kernel/keys/key-ring.js';
 import { loadOrCreateSecret } from '../server/secret.js';
 import { openStore } from '../store/index.js';
 import { type CliOutput, humanDuration, isoTime } from './output.js';

@@ -1,9 +1,9 @@
 import { destination, pino } from 'pino';
 import type { TokenwardConfig } from '../config.js';
 import { optionsFromFile } from '../config.js';
-import type { AuthService } from '../core/auth-service.js';
-import type { Store } from '../core/ports.js';
-import { createTokenward } from '../server/create-tokenward.js';
+import { createTokenward } from '../create-tokenward.js';
+import type { AuthService } from '../kernel/auth-service.js';
+import type { Store } from '../kernel/ports.js';
 import { assertStoreExists } from './admin-store.js';
 
 /** The service an administrator's revocation goes through, with its store. */

@@ -1,6 +1,6 @@
 import { serve } from '@hono/node-server';
 import { optionsFromFile } from '../config.js';
-import { createTokenward } from '../server/create-tokenward.js';
+import { createTokenward } from '../create-tokenward.js';
 import type { CliOutput } from './output.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { TokenwardConfig } from '../config.js';
-import { describeUserAgent } from '../core/device.js';
-import type { Session } from '../core/ports.js';
+import type { Session } from '../kernel/ports.js';
+import { describeUserAgent } from '../kernel/sessions/device.js';
 import { CliFailure, openExistingStore } from './admin-store.js';
 import { findUser } from './find-user.js';
 import { type CliOutput, isoTime, printTable } from './output.js';

@@ -1,5 +1,5 @@
 import type { TokenwardConfig } from '../config.js';
-import type { AuthEvent, User } from '../core/ports.js';
+import type { AuthEvent, User } from '../kernel/ports.js';
 import { openExistingStore } from './admin-store.js';
 import { findUser } from './find-user.js';
 import { type CliOutput, isoTime, printTable } from './output.js';

@@ -1,4 +1,4 @@
-import type { AttemptReservation, BackoffPolicy, Clock, Limiter, LimitResult } from '../core/ports.js';
+import type { AttemptReservation, BackoffPolicy, Clock, Limiter, LimitResult } from '../kernel/ports.js';
 
 interface Window {
   count: number;

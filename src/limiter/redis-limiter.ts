@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { AttemptReservation, BackoffPolicy, Clock, Limiter, LimitResult } from '../core/ports.js';
+import type { AttemptReservation, BackoffPolicy, Clock, Limiter, LimitResult } from '../kernel/ports.js';
 import {
   createRedisClient,
   quitOrDisconnect,

@@ -1,13 +1,13 @@
 import type { CryptoKey } from 'jose';
 import type { Logger } from 'pino';
 import type { TokenwardConfig } from '../config.js';
-import { type DeviceDescription, describeUserAgent } from '../core/device.js';
-import { signNotMeToken } from '../core/not-me-link.js';
-import type { Clock, Limiter, Session, Store, User } from '../core/ports.js';
-import { deriveHmacKey, deriveSealKey } from '../core/seal.js';
-import { TotpManager } from '../core/totp.js';
+import { signNotMeToken } from '../features/sessions-ui/not-me-link.js';
+import { TotpManager } from '../features/totp/totp-manager.js';
+import { deriveHmacKey, deriveSealKey } from '../kernel/crypto/seal.js';
+import type { Clock, Limiter, Session, Store, User } from '../kernel/ports.js';
+import { type DeviceDescription, describeUserAgent } from '../kernel/sessions/device.js';
+import { SessionActivity } from '../kernel/sessions/session-activity.js';
 import { iso } from './http.js';
-import { SessionActivity } from './session-activity.js';
 
 /** What the `onNewDevice` hook receives: enough to send "was this you?" without writing auth code. */
 export interface NewDeviceAlert {

@@ -1,11 +1,11 @@
 import type { CryptoKey } from 'jose';
 import type { Logger } from 'pino';
 import type { TokenwardConfig } from '../config.js';
-import type { AccessTokenClaims } from '../core/access-token.js';
-import type { AuthService, IssuedSession, RequestContext } from '../core/auth-service.js';
-import type { DpopVerifier } from '../core/dpop.js';
-import type { KeyRing } from '../core/key-ring.js';
-import type { Clock, Limiter, RevocationBus, Store } from '../core/ports.js';
+import type { DpopVerifier } from '../features/dpop/dpop-verifier.js';
+import type { AuthService, IssuedSession, RequestContext } from '../kernel/auth-service.js';
+import type { KeyRing } from '../kernel/keys/key-ring.js';
+import type { Clock, Limiter, RevocationBus, Store } from '../kernel/ports.js';
+import type { AccessTokenClaims } from '../kernel/tokens/access-token.js';
 import type { AccountSecurity } from './account-security.js';
 import type { CookieJar } from './cookies.js';
 import type { Metrics } from './metrics.js';

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { openPendingLogin, type PendingLogin, sealPendingLogin } from '../core/pending-login.js';
+import { openPendingLogin, type PendingLogin, sealPendingLogin } from '../kernel/login/pending-login.js';
 import type { ServerContext } from './context.js';
 import { readCookie } from './cookies.js';
 

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { randomToken } from '../core/encoding.js';
+import { randomToken } from '../kernel/crypto/encoding.js';
 import type { IssuedSession, ServerContext } from './context.js';
 import { SESSION_COOKIES } from './cookies.js';
 import { iso } from './http.js';

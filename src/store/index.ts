@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import type { Store } from '../core/ports.js';
+import type { Store } from '../kernel/ports.js';
 import {
   appliedMigrations,
   checkSchema,

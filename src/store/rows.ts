@@ -7,7 +7,7 @@ import type {
   SigningKeyRecord,
   SigningKeyState,
   User,
-} from '../core/ports.js';
+} from '../kernel/ports.js';
 
 /*
  * Row shapes of the SQL tables (snake_case, times as epoch-ms numbers, booleans as 0/1, JSON as

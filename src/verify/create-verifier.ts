@@ -4,7 +4,7 @@ import {
   SIGNING_ALGORITHMS,
   type SigningAlgorithm,
   verifyAccessToken,
-} from '../core/access-token.js';
+} from '../kernel/tokens/access-token.js';
 import type { FetchLike } from './fetch-json.js';
 import { DEFAULT_JWKS_COOLDOWN_MS, DEFAULT_JWKS_MAX_AGE_MS, RemoteKeySet } from './remote-key-set.js';
 import { RevocationPoller } from './revocation-poller.js';

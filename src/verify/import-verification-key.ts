@@ -1,5 +1,5 @@
 import { type CryptoKey, importJWK, type JWK } from 'jose';
-import type { SigningAlgorithm, VerificationKey } from '../core/access-token.js';
+import type { SigningAlgorithm, VerificationKey } from '../kernel/tokens/access-token.js';
 
 /** A usable key of the issuer's JWKS, with the `kid` it is published under. */
 export interface PublishedKey extends VerificationKey {

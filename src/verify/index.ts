@@ -10,7 +10,7 @@
  * ```
  */
 
-export type { AccessTokenClaims, AccessTokenFailure, SigningAlgorithm } from '../core/access-token.js';
+export type { AccessTokenClaims, AccessTokenFailure, SigningAlgorithm } from '../kernel/tokens/access-token.js';
 export { createVerifier, type VerifiedAccessToken, type Verifier, type VerifierOptions } from './create-verifier.js';
 export type { FetchLike } from './fetch-json.js';
 export { isVerifyError, VerifyError, type VerifyErrorCode, type VerifyErrorReason } from './verify-error.js';

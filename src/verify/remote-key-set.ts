@@ -1,4 +1,4 @@
-import type { SigningAlgorithm, VerificationKey } from '../core/access-token.js';
+import type { SigningAlgorithm, VerificationKey } from '../kernel/tokens/access-token.js';
 import { endpointUrl, type FetchLike, fetchJson } from './fetch-json.js';
 import { importVerificationKey, type PublishedKey } from './import-verification-key.js';
 import { VerifyError } from './verify-error.js';

@@ -1,4 +1,4 @@
-import type { AccessTokenFailure } from '../core/access-token.js';
+import type { AccessTokenFailure } from '../kernel/tokens/access-token.js';
 
 /**
  * Stable codes of {@link VerifyError}:

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keySchedule } from '../../src/core/key-ring.js';
+import { keySchedule } from '../../src/kernel/keys/key-ring.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations/index.js';
 import { type ServerProcess, startDemoProcess } from '../support/process.js';
 import {

@@ -10,7 +10,7 @@ import { createExpressApp } from '../../examples/express.js';
 import { createFastifyApp } from '../../examples/fastify.js';
 import { createHonoApp } from '../../examples/hono.js';
 import { createNodeListener } from '../../examples/node.js';
-import { createTokenward, type Tokenward } from '../../src/server/create-tokenward.js';
+import { createTokenward, type Tokenward } from '../../src/create-tokenward.js';
 import { createDpopKey, createProof } from '../support/dpop.js';
 import { Browser, parseSetCookies, signup } from '../support/instance.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewDeviceAlert } from '../../src/server/create-tokenward.js';
+import type { NewDeviceAlert } from '../../src/create-tokenward.js';
 import {
   CHROME_MAC,
   deviceBrowser,

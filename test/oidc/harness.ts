@@ -1,6 +1,6 @@
 import type { TokenwardOptions } from '../../src/config.js';
-import type { TokenwardDependencies } from '../../src/server/create-tokenward.js';
-import { oidcRoutes } from '../../src/server/routes/oidc.js';
+import type { TokenwardDependencies } from '../../src/create-tokenward.js';
+import { oidcRoutes } from '../../src/features/oidc-login/endpoints.js';
 import { Browser, createTestInstance, type TestInstance } from '../support/instance.js';
 import type { TestIdp } from './idp.js';
 

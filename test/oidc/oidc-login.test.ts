@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { oidcRoutes } from '../../src/server/routes/oidc.js';
+import { oidcRoutes } from '../../src/features/oidc-login/endpoints.js';
 import { createTestInstance, parseSetCookies, type TestInstance } from '../support/instance.js';
 import {
   Browser,

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/core/ports.js';
+import type { Store } from '../../src/kernel/ports.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { parseSetCookies, signup, type TestInstance } from '../support/instance.js';
 import {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
-import { deriveSealKey } from '../../src/core/seal.js';
 import { ConfigError } from '../../src/errors.js';
-import { OIDC_LOGIN_TTL_SEC, openLoginState, sealLoginState } from '../../src/oidc/login-state.js';
-import { parseReturnTo, withQuery } from '../../src/oidc/return-to.js';
+import { OIDC_LOGIN_TTL_SEC, openLoginState, sealLoginState } from '../../src/features/oidc-login/login-state.js';
+import { parseReturnTo, withQuery } from '../../src/features/oidc-login/return-to.js';
+import { deriveSealKey } from '../../src/kernel/crypto/seal.js';
 
 const ORIGIN = 'https://app.example.com';
 

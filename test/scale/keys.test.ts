@@ -3,7 +3,7 @@
 // with --now. Every token issued by any node must verify on every node: zero 401s.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keySchedule } from '../../src/core/key-ring.js';
+import { keySchedule } from '../../src/kernel/keys/key-ring.js';
 import { type PostgresService, startPostgres } from '../../tools/services.mjs';
 import {
   kidOf,

@@ -17,7 +17,11 @@ import {
   jwtVerify,
 } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type SigningAlgorithm, type VerificationKey, verifyAccessToken } from '../../src/core/access-token.js';
+import {
+  type SigningAlgorithm,
+  type VerificationKey,
+  verifyAccessToken,
+} from '../../src/kernel/tokens/access-token.js';
 import { createVerifier, type Verifier, VerifyError } from '../../src/verify/index.js';
 
 const ISSUER = 'https://auth.example.test';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RotateInput, Session, Store } from '../../src/core/ports.js';
+import type { RotateInput, Session, Store } from '../../src/kernel/ports.js';
 import { SchemaError } from '../../src/store/migrations/index.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { describeStoreConformance } from './store-conformance.js';

@@ -8,7 +8,7 @@ import type {
   SigningKeyRecord,
   Store,
   User,
-} from '../../src/core/ports.js';
+} from '../../src/kernel/ports.js';
 
 /**
  * The behaviour every {@link Store} must have, from the TSDoc of `src/core/ports.ts`. Each test

@@ -21,8 +21,8 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { DEMO_CSP, mountDemo } from '../../demo/app.js';
 import { buildClientBundle } from '../../demo/bundle.js';
 import type { TokenwardOptions } from '../../src/config.js';
-import type { Clock } from '../../src/core/ports.js';
-import { createTokenward, type Tokenward } from '../../src/server/create-tokenward.js';
+import { createTokenward, type Tokenward } from '../../src/create-tokenward.js';
+import type { Clock } from '../../src/kernel/ports.js';
 
 /** Debian's Chromium; `npm test` installs it on a fresh machine (tools/test.mjs). */
 export const CHROMIUM = '/usr/bin/chromium';

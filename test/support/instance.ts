@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import { mountDemo } from '../../demo/app.js';
 import type { TokenwardOptions } from '../../src/config.js';
-import type { Clock } from '../../src/core/ports.js';
-import { createTokenward, type Tokenward, type TokenwardDependencies } from '../../src/server/create-tokenward.js';
+import { createTokenward, type Tokenward, type TokenwardDependencies } from '../../src/create-tokenward.js';
+import type { Clock } from '../../src/kernel/ports.js';
 
 /** A frozen, steppable clock. */
 export class TestClock implements Clock {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeUserAgent, deviceFingerprint, ipPrefix } from '../../src/core/device.js';
+import { describeUserAgent, deviceFingerprint, ipPrefix } from '../../src/kernel/sessions/device.js';
 
 describe('device › ipPrefix', () => {
   it.each([

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
-import { canonicalIp, ipLimitKeys } from '../../src/core/ip-network.js';
-import { createTokenward } from '../../src/server/create-tokenward.js';
+import { createTokenward } from '../../src/create-tokenward.js';
+import { canonicalIp, ipLimitKeys } from '../../src/kernel/limits/ip-network.js';
 
 const V64 = { ipv6Prefix: 64, ipv6WidePrefix: null };
 

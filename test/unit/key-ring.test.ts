@@ -1,9 +1,9 @@
 import { decodeProtectedHeader } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type SigningAlgorithm, signAccessToken, verifyAccessToken } from '../../src/core/access-token.js';
-import { KeyRing, keySchedule } from '../../src/core/key-ring.js';
-import type { Store } from '../../src/core/ports.js';
-import { deriveSealKey } from '../../src/core/seal.js';
+import { deriveSealKey } from '../../src/kernel/crypto/seal.js';
+import { KeyRing, keySchedule } from '../../src/kernel/keys/key-ring.js';
+import type { Store } from '../../src/kernel/ports.js';
+import { type SigningAlgorithm, signAccessToken, verifyAccessToken } from '../../src/kernel/tokens/access-token.js';
 import { createMemoryStore } from '../../src/store/memory/memory-store.js';
 import { TestClock } from '../support/instance.js';
 

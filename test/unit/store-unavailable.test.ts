@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/core/ports.js';
+import type { Store } from '../../src/kernel/ports.js';
 import { createMemoryStore } from '../../src/store/index.js';
 import { createTestInstance, type TestInstance } from '../support/instance.js';
 

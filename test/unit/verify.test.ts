@@ -9,7 +9,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { base64url, type CryptoKey, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type AccessTokenClaims, type SigningAlgorithm, signAccessToken } from '../../src/core/access-token.js';
+import {
+  type AccessTokenClaims,
+  type SigningAlgorithm,
+  signAccessToken,
+} from '../../src/kernel/tokens/access-token.js';
 import { createVerifier, type Verifier, type VerifierOptions, VerifyError } from '../../src/verify/index.js';
 
 const ISSUER = 'https://auth.example.test';
@@ -638,7 +642,7 @@ describe('verify › edge safety', () => {
 
   it('src/verify and everything it imports use only jose and relative modules (no node:*, no require)', () => {
     const graph = importGraph();
-    expect([...graph.keys()].some((f) => f.endsWith('src/core/access-token.ts'))).toBe(true);
+    expect([...graph.keys()].some((f) => f.endsWith('src/kernel/tokens/access-token.ts'))).toBe(true);
     expect(graph.size).toBeGreaterThanOrEqual(7);
     for (const [file, specifiers] of graph) {
       for (const spec of specifiers)

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import { checkDoubleSubmit, csrfVerdict, isStateChanging } from '../../core/csrf.js';
 import { TokenwardError } from '../../errors.js';
+import { checkDoubleSubmit, csrfVerdict, isStateChanging } from '../../kernel/csrf.js';
 import type { ServerContext } from '../context.js';
 import { readCookie } from '../cookies.js';
 

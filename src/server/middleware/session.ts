@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AccessTokenClaims } from '../../core/access-token.js';
-import { isStateChanging } from '../../core/csrf.js';
 import { TokenwardError } from '../../errors.js';
+import { isStateChanging } from '../../kernel/csrf.js';
+import type { AccessTokenClaims } from '../../kernel/tokens/access-token.js';
 import type { ServerContext, SessionInfo, TokenwardEnv } from '../context.js';
 import { readCookie } from '../cookies.js';
 import { enforceCsrf } from './csrf.js';

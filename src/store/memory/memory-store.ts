@@ -15,7 +15,7 @@ import type {
   Store,
   User,
   UserPage,
-} from '../../core/ports.js';
+} from '../../kernel/ports.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 import { isSamePresenter } from '../same-presenter.js';
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { ListUsersOptions, Session, UserPage } from '../../core/ports.js';
+import type { ListUsersOptions, Session, UserPage } from '../../kernel/ports.js';
 import { type SessionRow, toSession, toUser, type UserRow } from '../rows.js';
 
 /** The SQLite queries of administration (`tokenward users|sessions`), prepared once per store. */

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { IdentityLink, User } from '../../core/ports.js';
+import type { IdentityLink, User } from '../../kernel/ports.js';
 import type { UserRow } from '../rows.js';
 
 /** The SQLite statements of federated identities (migration 0002), prepared once per store. */

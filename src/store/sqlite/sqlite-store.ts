@@ -18,7 +18,7 @@ import type {
   Store,
   User,
   UserPage,
-} from '../../core/ports.js';
+} from '../../kernel/ports.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 import { checkSchema, migrateToLatest, SchemaError } from '../migrations/index.js';
 import {

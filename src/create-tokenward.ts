@@ -1,0 +1,415 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { type Logger, pino } from 'pino';
+import { MemoryBus } from './bus/memory-bus.js';
+import { resolveConfig, type TokenwardConfig, type TokenwardOptions } from './config.js';
+import { ConfigError, isTokenwardError } from './errors.js';
+import { type DpopPolicy, DpopVerifier } from './features/dpop/dpop-verifier.js';
+import { tokenRoutes } from './features/oauth-server/token-endpoint.js';
+import { oidcRoutes } from './features/oidc-login/endpoints.js';
+import { operationRoutes } from './features/operations/endpoints.js';
+import { passwordRoutes } from './features/password/change-password-endpoint.js';
+import { credentialRoutes } from './features/password/credential-endpoints.js';
+import { sessionLifecycleRoutes } from './features/session/endpoints.js';
+import { sessionRoutes } from './features/sessions-ui/endpoints.js';
+import { eventRoutes } from './features/sessions-ui/events-endpoint.js';
+import { stepUpRoutes } from './features/step-up/endpoints.js';
+import { type RequireStepUpOptions, requireStepUp } from './features/step-up/require-step-up.js';
+import { totpRoutes } from './features/totp/endpoints.js';
+import { Argon2Hasher } from './hasher/argon2-hasher.js';
+import { AuthService } from './kernel/auth-service.js';
+import { sha256Sync } from './kernel/crypto/node-crypto.js';
+import { deriveHmacKey, deriveSealKey } from './kernel/crypto/seal.js';
+import { KeyRing } from './kernel/keys/key-ring.js';
+import type { Clock, Limiter, RevocationBus, Store } from './kernel/ports.js';
+import { describeUserAgent } from './kernel/sessions/device.js';
+import { RevocationList } from './kernel/sessions/revocation-list.js';
+import { MAX_CLIENT_ID_LENGTH } from './kernel/tokens/client-id.js';
+import { VerifiedTokenCache } from './kernel/tokens/verified-token-cache.js';
+import { MemoryLimiter } from './limiter/memory-limiter.js';
+import { createAccountSecurity, type NewDeviceAlert, type NewDeviceHook } from './server/account-security.js';
+import type { ServerContext, SessionInfo, TokenwardEnv } from './server/context.js';
+import { CookieJar } from './server/cookies.js';
+import { errorResponse, problemResponse } from './server/http.js';
+import { Metrics } from './server/metrics.js';
+import { securityHeaders } from './server/middleware/security-headers.js';
+import { authenticateRequest, type RequireSessionOptions, requireSession } from './server/middleware/session.js';
+import { loadOrCreateSecret } from './server/secret.js';
+import { openStore } from './store/index.js';
+
+/** Replaceable parts (tests, custom deployments). Anything omitted is built from the config. */
+export interface TokenwardDependencies {
+  /** DPoP settings (RFC 9449): proof window, algorithms, required server nonce. */
+  dpop?: DpopPolicy;
+  store?: Store;
+  limiter?: Limiter;
+  bus?: RevocationBus | null;
+  clock?: Clock;
+  logger?: Logger;
+  /** Read `TOKENWARD_*` env variables (default: false for the library, true for the CLI/demo). */
+  env?: Record<string, string | undefined>;
+  /** Options from `tokenward.config.json`. */
+  file?: Record<string, unknown>;
+  /**
+   * Called when a session starts on a device the user never used (send the "was this you?"
+   * email with `alert.notMeUrl`). Never awaited by the login; errors are logged.
+   */
+  onNewDevice?: NewDeviceHook;
+}
+
+/** A running Tokenward instance. */
+export interface Tokenward {
+  /** The Hono app: auth routes are mounted; add your own routes to it. */
+  app: Hono<TokenwardEnv>;
+  /** Web-standard handler `(Request) => Response` (pass `{ ip }` or node-server's env as the second argument). */
+  fetch: (request: Request, env?: TokenwardEnv['Bindings']) => Promise<Response>;
+  /** Middleware guarding a route with a session (and the CSRF rule for state-changing cookie requests). */
+  requireSession: (options?: RequireSessionOptions) => MiddlewareHandler<TokenwardEnv>;
+  /**
+   * Middleware guarding a sensitive route with step-up: a session, the CSRF rule, and a single-use
+   * step-up grant (from `POST {basePath}/step-up`) consumed atomically; else 401 `step_up_required` (RFC 9470).
+   */
+  requireStepUp: (options?: RequireStepUpOptions) => MiddlewareHandler<TokenwardEnv>;
+  /** The problem+json response for an error thrown by Tokenward middleware (used by framework adapters). */
+  errorResponse: (error: unknown) => Response;
+  config: TokenwardConfig;
+  context: ServerContext;
+  /** Stops background work and closes the store, limiter and bus. */
+  close: () => Promise<void>;
+}
+
+let commonPasswordsCache: Set<string> | undefined;
+/** The bundled list of common/breached passwords (data/common-passwords.txt). */
+export function loadCommonPasswords(): Set<string> {
+  if (!commonPasswordsCache) {
+    // src/ in development, dist/src/ when built: the list sits in the package's data/.
+    const candidates = ['../data/common-passwords.txt', '../../data/common-passwords.txt'].map((p) =>
+      fileURLToPath(new URL(p, import.meta.url)),
+    );
+    const file = candidates.find((p) => existsSync(p));
+    if (!file) throw new ConfigError('data/common-passwords.txt is missing from the package');
+    const text = readFileSync(file, 'utf8');
+    commonPasswordsCache = new Set(text.split('\n').filter(Boolean));
+  }
+  return commonPasswordsCache;
+}
+
+// 57014: statement timeout (a stalled database), 57P0x: server shutting down / restarting, 08xxx: connection.
+const DB_UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57014',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+]);
+
+/**
+ * The limiter and revocation bus: Redis-backed (shared by every node) when `redisUrl` is set,
+ * else in-process; explicit dependencies win. A Redis that is down at start does not stop the
+ * node: it starts degraded (per-node limits, revocations by polling) and recovers by itself.
+ */
+async function openSharedState(
+  config: TokenwardConfig,
+  deps: TokenwardDependencies,
+  clock: Clock,
+  logger: Logger,
+): Promise<{ limiter: Limiter; bus: RevocationBus | null }> {
+  const redisUrl = config.redisUrl;
+  const wantsLimiter = deps.limiter === undefined;
+  const wantsBus = deps.bus === undefined;
+  if (redisUrl === undefined || (!wantsLimiter && !wantsBus)) {
+    return {
+      limiter: deps.limiter ?? new MemoryLimiter(clock),
+      bus: deps.bus === undefined ? new MemoryBus() : deps.bus,
+    };
+  }
+  // Loaded only when configured, so the embedded mode never loads ioredis.
+  const [{ RedisLimiter }, { RedisBus }] = await Promise.all([
+    import('./limiter/redis-limiter.js'),
+    import('./bus/redis-bus.js'),
+  ]);
+  const redisLimiter = wantsLimiter ? new RedisLimiter({ url: redisUrl, logger, clock }) : undefined;
+  const redisBus = wantsBus ? new RedisBus({ url: redisUrl, logger }) : undefined;
+  const ready = await Promise.all([redisLimiter?.ready(2000) ?? true, redisBus?.ready(2000) ?? true]);
+  if (ready.includes(false))
+    logger.warn(
+      {},
+      'redis is not reachable at start: limits count per node and revocations travel by polling until it is',
+    );
+  return { limiter: redisLimiter ?? (deps.limiter as Limiter), bus: redisBus ?? (deps.bus as RevocationBus | null) };
+}
+
+function isUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  if (typeof e.code === 'string' && DB_UNAVAILABLE_CODES.has(e.code)) return true;
+  return (
+    typeof e.message === 'string' &&
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      e.message,
+    )
+  );
+}
+
+/**
+ * Creates a Tokenward server: validates the configuration (throws {@link ConfigError} naming the
+ * option), opens the store, loads or creates signing keys, and mounts the auth routes.
+ *
+ * @example
+ * ```ts
+ * const tw = await createTokenward({ publicOrigin: 'https://app.example.com' });
+ * tw.app.get('/api/profile', tw.requireSession(), (c) => c.json({ user: c.get('tokenward').userId }));
+ * serve({ fetch: tw.fetch, port: 3000 });
+ * ```
+ */
+export async function createTokenward(
+  options: TokenwardOptions = {},
+  deps: TokenwardDependencies = {},
+): Promise<Tokenward> {
+  const config = resolveConfig(options, { env: deps.env ?? {}, file: deps.file ?? {} });
+  const logger = deps.logger ?? pino({ level: config.logLevel, base: null });
+  const clock: Clock = deps.clock ?? { now: () => Date.now() };
+  const embedded = deps.store === undefined && config.databaseUrl === undefined;
+  const { secret } = loadOrCreateSecret({
+    secret: config.secret,
+    dataDir: config.dataDir,
+    embedded: embedded || deps.store !== undefined,
+  });
+  if (config.insecureHttp) {
+    logger.warn(
+      { publicOrigin: config.publicOrigin },
+      'insecureHttp is on: cookies are sent without Secure and without __Host-/__Secure- prefixes; use only on a trusted private network',
+    );
+  }
+
+  const store = deps.store ?? (await openConfiguredStore(config));
+  const { limiter, bus } = await openSharedState(config, deps, clock, logger);
+  const [sealKey, csrfKey, dpopNonceKey] = await Promise.all([
+    deriveSealKey(secret, 'key-encryption'),
+    deriveHmacKey(secret, 'csrf'),
+    deriveHmacKey(secret, 'dpop-nonce'),
+  ]);
+  const keys = new KeyRing({ store, sealKey, algorithm: config.algorithm, clock, accessTtlSec: config.accessTtlSec });
+  try {
+    await keys.load();
+  } catch (error) {
+    await store.close();
+    throw new ConfigError(`Cannot load signing keys: ${(error as Error).message}`);
+  }
+  const revocations = new RevocationList(config.accessTtlSec);
+  const metrics = new Metrics();
+  const cookies = new CookieJar(config);
+  const security = await createAccountSecurity({
+    secret,
+    config,
+    store,
+    limiter,
+    clock,
+    logger,
+    onNewDevice: deps.onNewDevice,
+  });
+  const service = new AuthService({
+    store,
+    limiter,
+    bus,
+    hasher: new Argon2Hasher({ concurrency: config.hashConcurrency }),
+    keys,
+    revocations,
+    cache: new VerifiedTokenCache(),
+    clock,
+    csrfKey,
+    commonPasswords: loadCommonPasswords(),
+    // SHA-256 of the exact token string (one-shot crypto.hash where Node has it: ≈ half the cost).
+    cacheKey: (token) => sha256Sync(token) ?? createHash('sha256').update(token).digest('base64url'),
+    onEvent: (event) => {
+      metrics.authEvents.inc({ type: event.type });
+      logger.info({ event: event.type, userId: event.userId, sessionId: event.sessionId, ip: event.ip }, 'auth event');
+    },
+    describeDevice: (userAgent) => describeUserAgent(userAgent).label,
+    onNewDevice: (user, session) => security.alertNewDevice(user, session),
+    policy: {
+      issuer: config.publicOrigin,
+      audience: config.publicOrigin,
+      // The browser client is the web app at the public origin (core/client-id.ts).
+      browserClientId: config.publicOrigin,
+      accessTtlSec: config.accessTtlSec,
+      refreshGraceSec: config.refreshGraceSec,
+      refreshIdleSec: config.refreshIdleSec,
+      refreshAbsoluteSec: config.refreshAbsoluteSec,
+      limits: config.limits,
+    },
+  });
+  const dpop = new DpopVerifier({
+    limiter,
+    clock,
+    nonceKey: dpopNonceKey,
+    ...(deps.dpop ? { policy: deps.dpop } : {}),
+  });
+  const ctx: ServerContext = {
+    config,
+    service,
+    store,
+    limiter,
+    bus,
+    keys,
+    cookies,
+    csrfKey,
+    clock,
+    logger,
+    metrics,
+    security,
+    dpop,
+  };
+  await checkCookieBudget(ctx);
+
+  // Revocations recorded by other nodes (or other processes on the same store) reach this node
+  // through the bus and, as a fallback, by polling the store every 500 ms.
+  const now = clock.now();
+  for (const r of await store.listRevocationsSince(now - (config.accessTtlSec + 60) * 1000))
+    revocations.add(r.sessionId, r.at);
+  const unsubscribe = bus?.subscribe((list) => {
+    for (const r of list) revocations.add(r.sessionId, r.at);
+  });
+  let pollFrom = now;
+  let polling = false;
+  const timers = [
+    setInterval(async () => {
+      if (polling) return;
+      polling = true;
+      try {
+        const t = clock.now();
+        for (const r of await store.listRevocationsSince(pollFrom - 2000)) revocations.add(r.sessionId, r.at);
+        pollFrom = t;
+        revocations.sweep(t);
+        metrics.revokedSessions.set(revocations.size);
+      } catch (error) {
+        logger.debug({ err: (error as Error).message }, 'revocation poll failed');
+      } finally {
+        polling = false;
+      }
+    }, 500),
+    setInterval(() => {
+      keys.reload().catch((error: Error) => logger.warn({ err: error.message }, 'signing key reload failed'));
+    }, 10_000),
+    setInterval(() => {
+      store
+        .prune(clock.now() - config.eventsRetentionSec * 1000)
+        .catch((error: Error) => logger.warn({ err: error.message }, 'prune failed'));
+    }, 3600_000),
+  ];
+  for (const t of timers) t.unref();
+
+  const app = new Hono<TokenwardEnv>();
+  app.use('*', securityHeaders(config));
+  const toErrorResponse = (error: unknown): Response => {
+    if (isTokenwardError(error)) return errorResponse(error);
+    if (isUnavailable(error)) {
+      logger.error({ err: (error as Error).message }, 'store unavailable');
+      return problemResponse('service_unavailable');
+    }
+    logger.error({ err: error }, 'unhandled error');
+    return problemResponse('internal_error');
+  };
+  app.onError(toErrorResponse);
+  app.notFound(() => problemResponse('not_found'));
+  credentialRoutes(app, ctx);
+  sessionLifecycleRoutes(app, ctx);
+  operationRoutes(app, ctx);
+  sessionRoutes(app, ctx);
+  eventRoutes(app, ctx);
+  stepUpRoutes(app, ctx);
+  totpRoutes(app, ctx);
+  passwordRoutes(app, ctx);
+  tokenRoutes(app, ctx);
+  oidcRoutes(app, ctx, { secret });
+
+  let closed = false;
+  return {
+    app,
+    fetch: (request, env) => Promise.resolve(app.fetch(request, (env ?? {}) as TokenwardEnv['Bindings'])),
+    requireSession: (opts) => requireSession(ctx, opts),
+    requireStepUp: (opts) => requireStepUp(ctx, opts),
+    errorResponse: toErrorResponse,
+    config,
+    context: ctx,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      for (const t of timers) clearInterval(t);
+      unsubscribe?.();
+      await Promise.allSettled([store.close(), limiter.close(), bus?.close()]);
+    },
+  };
+}
+
+/** Opens the configured store; a failure names the option to look at (the URL's password is never printed). */
+async function openConfiguredStore(config: TokenwardConfig): Promise<Store> {
+  try {
+    return await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrate: config.autoMigrate });
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const where = config.databaseUrl
+      ? `the PostgreSQL database of databaseUrl (env TOKENWARD_DATABASE_URL, host ${safeHost(config.databaseUrl)})`
+      : `the embedded store in dataDir (env TOKENWARD_DATA_DIR, ${config.dataDir})`;
+    throw new ConfigError(`Cannot open ${where}: ${(error as Error).message}`);
+  }
+}
+
+function safeHost(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return 'unparsable URL';
+  }
+}
+
+/**
+ * Worst-case cookie sizes with the configured claims; refuses to start above 4096 bytes. The
+ * worst access token has the longest `amr`, a DPoP `cnf`, and the longest `client_id` a session
+ * can hold: an `/auth/token` client's (up to 128 characters; its refresh token can be presented
+ * through the cookie transport too) or the browser client's, whichever is longer.
+ */
+async function checkCookieBudget(ctx: ServerContext): Promise<void> {
+  const fakeSession = {
+    id: crypto.randomUUID(),
+    userId: crypto.randomUUID(),
+    createdAt: 0,
+    lastActiveAt: 0,
+    idleExpiresAt: 0,
+    absoluteExpiresAt: Date.now() + 86400_000,
+    authTime: Date.now(),
+    amr: ['pwd', 'otp', 'mfa'],
+    revokedAt: null,
+    revokeReason: null,
+    ip: '',
+    userAgent: '',
+    deviceId: null,
+    newDevice: false,
+    dpopJkt: null,
+    clientId: 'x'.repeat(Math.max(MAX_CLIENT_ID_LENGTH, ctx.service.deps.policy.browserClientId.length)),
+  };
+  const { accessToken } = await ctx.service.issueAccessToken(fakeSession, { cnf: { jkt: 'x'.repeat(43) } });
+  const worst = ctx.cookies.serialize('at', accessToken, ctx.config.refreshAbsoluteSec).length;
+  if (worst > 4096) {
+    throw new ConfigError(
+      `Cookie budget exceeded: the access-token cookie can reach ${worst} bytes (> 4096); shorten publicOrigin or use EdDSA/ES256`,
+    );
+  }
+}
+
+export type { NewDeviceAlert, RequireStepUpOptions, SessionInfo };
+export { authenticateRequest };

@@ -1,0 +1,353 @@
+/**
+ * Ports: the only way the kernel touches the world. Implementations live in `src/store`
+ * (SQLite, PostgreSQL, memory), `src/limiter` and `src/bus` (Redis or in-process) and `src/hasher`.
+ * All times are epoch milliseconds.
+ */
+
+/** Source of the current time; tests freeze it. */
+export interface Clock {
+  now(): number;
+}
+
+export interface User {
+  id: string;
+  /** Lowercase, trimmed. */
+  email: string;
+  /**
+   * The holder has proven the address: Tokenward's own email verification, or a signup through a
+   * federated identity whose provider asserted `email_verified: true`. A password signup is
+   * unverified. Linking by email needs it (pre-account hijacking, docs/oidc.md).
+   */
+  emailVerified: boolean;
+  name: string | null;
+  createdAt: number;
+}
+
+export interface Credentials {
+  userId: string;
+  passwordHash: string;
+  /** TOTP secret sealed with the server secret, or null. */
+  totpSecretSealed: string | null;
+  totpConfirmedAt: number | null;
+  /** Last accepted TOTP time step (replay protection). */
+  totpLastStep: number | null;
+}
+
+export type RevokeReason =
+  | 'logout'
+  | 'logout_all'
+  | 'refresh_reuse'
+  | 'revoked_by_user'
+  | 'revoke_others'
+  | 'session_limit'
+  | 'password_change'
+  | 'admin'
+  | 'not_me';
+
+export interface Session {
+  id: string;
+  userId: string;
+  createdAt: number;
+  lastActiveAt: number;
+  /** When the refresh chain dies without use. Moves forward on every rotation. */
+  idleExpiresAt: number;
+  /** When the refresh chain dies at the latest. Never moves. */
+  absoluteExpiresAt: number;
+  /** Time of the primary authentication (JWT `auth_time`). */
+  authTime: number;
+  /** Authentication methods (JWT `amr`), e.g. `["pwd"]`. */
+  amr: string[];
+  revokedAt: number | null;
+  revokeReason: RevokeReason | null;
+  ip: string;
+  userAgent: string;
+  deviceId: string | null;
+  newDevice: boolean;
+  /** DPoP key thumbprint the session is bound to, if any. */
+  dpopJkt: string | null;
+  /**
+   * The OAuth client the session was issued to (RFC 9068 §2.2 `client_id` of its access tokens):
+   * the browser client for cookie sessions, the requesting client for `/auth/token`. Kept for the
+   * session's life, so every refresh issues tokens for the same client. Null for sessions started
+   * before migration 0003 (their tokens name the client of the transport that refreshes them).
+   */
+  clientId: string | null;
+}
+
+/**
+ * An external identity (OpenID Connect `iss` + `sub`) linked to a local user. The pair is
+ * unique: one identity belongs to at most one user; a user may have several identities.
+ */
+export interface IdentityLink {
+  /** The provider's issuer identifier (the ID token's `iss`). */
+  issuer: string;
+  /** The provider's stable subject identifier (the ID token's `sub`). */
+  subject: string;
+  userId: string;
+  /** The email the provider asserted when the link was made (informational; never used to match). */
+  email: string | null;
+  createdAt: number;
+}
+
+/** A row of `refresh_tokens`: only the SHA-256 of the token is stored. */
+export interface RefreshTokenRecord {
+  hash: string;
+  sessionId: string;
+  createdAt: number;
+  usedAt: number | null;
+  successorHash: string | null;
+  /** The successor token sealed with a key derived from this (presented) token: only its holder can open it. */
+  successorSealed: string | null;
+  /** {@link RotateInput.presenter} of the rotation that used this token (null: unused, or no device identity). */
+  rotatedBy: string | null;
+}
+
+export interface AuthEvent {
+  id: string;
+  userId: string | null;
+  type: string;
+  at: number;
+  ip: string | null;
+  sessionId: string | null;
+  /** Readable device label, e.g. "Chrome on macOS". */
+  device: string | null;
+  data: Record<string, unknown> | null;
+}
+
+export type SigningKeyState = 'next' | 'current' | 'retiring' | 'retired';
+
+export interface SigningKeyRecord {
+  kid: string;
+  alg: string;
+  state: SigningKeyState;
+  /** Public JWK as JSON text. */
+  publicJwk: string;
+  /** Private JWK sealed with the server secret. */
+  privateJwkSealed: string;
+  createdAt: number;
+  /** When the state last changed. */
+  updatedAt: number;
+}
+
+/** What happened to a presented refresh token, decided in one transaction. */
+export type RotateOutcome =
+  /** First use: the successor passed in was stored; the session's idle expiry moved. */
+  | { kind: 'rotated'; session: Session }
+  /** Already rotated, within the grace window, by the same presenter: the original successor is returned (sealed). */
+  | { kind: 'grace'; session: Session; successorSealed: string }
+  /**
+   * Already rotated, and either after the grace window or by another presenter than the one that
+   * rotated it: the session was revoked (and a revocation + event recorded).
+   */
+  | { kind: 'reused'; session: Session }
+  /** The session is revoked, idle-expired or past its absolute lifetime. */
+  | { kind: 'expired'; session: Session }
+  /** No such token. */
+  | { kind: 'invalid' }
+  /** The session is DPoP-bound to another key than `RotateInput.dpopJkt` (nothing changed). */
+  | { kind: 'dpop_mismatch' };
+
+export interface RotateInput {
+  presentedHash: string;
+  successorHash: string;
+  /** Successor token sealed with a key derived from the presented token. */
+  successorSealed: string;
+  now: number;
+  graceMs: number;
+  idleMs: number;
+  /**
+   * A digest identifying the presenting device: SHA-256 of its device id (cookie clients) or of
+   * its DPoP key thumbprint (native clients), computed by the caller; never the raw device id.
+   * Stored with the rotation. Within the grace window only the same presenter (compared in
+   * constant time, inside the transaction that decides the rotation) gets the successor again;
+   * any other presenter is reuse. Null (no device identity) never gets grace, and a token rotated
+   * by a null presenter gives grace to nobody.
+   */
+  presenter: string | null;
+  /** Event recorded when reuse is detected (ip/device of the presenter). */
+  reuseEvent: Omit<AuthEvent, 'userId' | 'sessionId'>;
+  /**
+   * Key of the request's verified DPoP proof (null: no proof). When given, the token of a session
+   * bound to another key is refused with `dpop_mismatch` before anything else is decided (the
+   * check rides on the rotation's own lookup). Undefined: not checked.
+   */
+  dpopJkt?: string | null;
+}
+
+export interface CreateSessionInput {
+  session: Session;
+  refreshHash: string;
+  /** Revoke the least recently active sessions so that at most this many stay active. */
+  maxSessions: number;
+}
+
+export interface EventPage {
+  events: AuthEvent[];
+  /** Pass as `before` to get the next (older) page; null at the end. */
+  nextCursor: string | null;
+}
+
+/** A page of users for administration (`tokenward users list`). */
+export interface UserPage {
+  users: User[];
+  /** Pass as `after` to get the next page; null at the end. */
+  nextCursor: string | null;
+}
+
+/** Options of {@link Store.listUsers}. */
+export interface ListUsersOptions {
+  /** Page size (at least 1). */
+  limit: number;
+  /** A cursor from a previous page: users after it. */
+  after?: string | undefined;
+  /** Only users whose email contains this text (case-insensitive). */
+  emailContains?: string | undefined;
+}
+
+/** Durable state: users, sessions, refresh tokens, events, signing keys, revocations. */
+export interface Store {
+  /** `'email_taken'` when the (lowercase) email exists already. */
+  createUser(user: User, passwordHash: string): Promise<'ok' | 'email_taken'>;
+  findUserByEmail(email: string): Promise<User | null>;
+  findUserById(id: string): Promise<User | null>;
+  /** Users ordered by email (byte order), for administration (`tokenward users list`). */
+  listUsers(options: ListUsersOptions): Promise<UserPage>;
+  getCredentials(userId: string): Promise<Credentials | null>;
+  setPasswordHash(userId: string, passwordHash: string): Promise<void>;
+  setTotp(
+    userId: string,
+    fields: Partial<Pick<Credentials, 'totpSecretSealed' | 'totpConfirmedAt' | 'totpLastStep'>>,
+  ): Promise<void>;
+  /**
+   * Atomically advances the last accepted TOTP step: true only if `step` is greater than the
+   * stored one (so a code is accepted once).
+   */
+  claimTotpStep(userId: string, step: number): Promise<boolean>;
+
+  /** Inserts a session and its first refresh token; evicts beyond `maxSessions`. Returns evicted ids. */
+  createSession(input: CreateSessionInput): Promise<{ evicted: string[] }>;
+  getSession(id: string): Promise<Session | null>;
+  /** The session a refresh token (by hash, used or not) belongs to, or null. */
+  findSessionByRefreshHash(hash: string): Promise<Session | null>;
+  /** Sessions of a user that are neither revoked nor expired at `now`, most recently active first. */
+  listActiveSessions(userId: string, now: number): Promise<Session[]>;
+  /**
+   * Every stored session of a user (active, revoked or expired, until pruned), newest first
+   * (`created_at`, then id), at most `limit`. For administration (`tokenward sessions list`).
+   */
+  listUserSessions(userId: string, options: { limit: number }): Promise<Session[]>;
+  /** Sets `last_active_at` (callers throttle). */
+  touchSession(id: string, at: number): Promise<void>;
+  /** Revokes one session if active; returns it (null if unknown or already revoked). Records a revocation row. */
+  revokeSession(id: string, at: number, reason: RevokeReason): Promise<Session | null>;
+  /** Revokes every active session of a user except `exceptId`; returns the revoked ids. */
+  revokeUserSessions(userId: string, at: number, reason: RevokeReason, exceptId?: string): Promise<string[]>;
+  /**
+   * One transaction: rotate, replay within grace to the same presenter, or detect reuse. Never
+   * two successors, and never the successor to another presenter.
+   */
+  rotateRefreshToken(input: RotateInput): Promise<RotateOutcome>;
+  /** Revocations recorded at or after `since` (for polling nodes), oldest first. */
+  listRevocationsSince(since: number): Promise<Array<{ sessionId: string; at: number }>>;
+
+  recordEvent(event: AuthEvent): Promise<void>;
+  /** The user's events, newest first; `before` is a cursor from a previous page. */
+  listEvents(userId: string, options: { limit: number; before?: string | undefined }): Promise<EventPage>;
+  /** Deletes events, revocations and dead sessions older than `before`. Returns rows deleted. */
+  prune(before: number): Promise<number>;
+
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /** Inserts a key; false if a key in state `current` already exists and `key.state` is `current` (another node won). */
+  insertSigningKey(key: SigningKeyRecord): Promise<boolean>;
+  setSigningKeyState(kid: string, state: SigningKeyState, at: number): Promise<void>;
+
+  /** The user an external identity (issuer + subject) is linked to, or null. */
+  findUserByIdentity(issuer: string, subject: string): Promise<User | null>;
+  /** Links an external identity to an existing user; `'identity_taken'` when it is linked already (to anyone). */
+  linkIdentity(link: IdentityLink): Promise<'ok' | 'identity_taken'>;
+  /**
+   * Creates a user, its credentials row and its first identity link in one transaction
+   * (a federated signup): nothing is written when the email or the identity is taken.
+   */
+  createUserWithIdentity(
+    user: User,
+    passwordHash: string,
+    link: IdentityLink,
+  ): Promise<'ok' | 'email_taken' | 'identity_taken'>;
+
+  /** Throws when the store is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LimitResult {
+  allowed: boolean;
+  /** Whole seconds until a retry can succeed (≥ 1 when not allowed). */
+  retryAfterSec: number;
+}
+
+export interface BackoffPolicy {
+  /** Failures allowed before backoff starts. */
+  freeFailures: number;
+  baseSec: number;
+  maxSec: number;
+}
+
+/**
+ * An attempt at a secret check, counted before the secret is verified: either refused (the key
+ * backs off) or reserved. Every reserved attempt counts as a failure until it is reported as a
+ * success, so a burst of concurrent attempts can never evaluate more than the policy allows.
+ */
+export type AttemptReservation =
+  | { allowed: false; retryAfterSec: number }
+  | {
+      allowed: true;
+      /**
+       * The secret was right: forget the attempts reserved up to and including this one (those
+       * reserved after it stay counted) and lift the backoff if fewer than the free failures remain.
+       */
+      succeeded(): Promise<void>;
+    };
+
+/** Shared counters: fixed windows, exponential backoff, single-use claims. */
+export interface Limiter {
+  /** Counts one hit against `limit` per `windowSec`. */
+  consume(key: string, limit: number, windowSec: number): Promise<LimitResult>;
+  /**
+   * Reserves one attempt at a secret check under `key`, in one atomic counter operation: refused
+   * while the key backs off; otherwise counted (as a failure, until `succeeded()`), and once the
+   * count reaches `freeFailures` the key backs off (doubling) before any later attempt is reserved.
+   */
+  reserveAttempt(key: string, policy: BackoffPolicy): Promise<AttemptReservation>;
+  /** Whether `key` is currently backing off. Does not count anything. */
+  backoffStatus(key: string): Promise<LimitResult>;
+  /** True for the first claim of `key` within `ttlSec`, false afterwards (replay caches). */
+  claimOnce(key: string, ttlSec: number): Promise<boolean>;
+  /**
+   * Gives a claim back (e.g. a step-up grant whose guarded request failed), so the next
+   * `claimOnce(key)` succeeds again.
+   */
+  releaseClaim(key: string): Promise<void>;
+  /** 'ok', or 'degraded' when a shared backend is unreachable and the limiter fell back to local counting. */
+  health(): 'ok' | 'degraded';
+  close(): Promise<void>;
+}
+
+/** Fan-out of revoked session ids between nodes. */
+export interface RevocationBus {
+  publish(revocations: Array<{ sessionId: string; at: number }>): Promise<void>;
+  /** Returns an unsubscribe function. */
+  subscribe(handler: (revocations: Array<{ sessionId: string; at: number }>) => void): () => void;
+  health(): 'ok' | 'degraded';
+  close(): Promise<void>;
+}
+
+/** Password hashing (argon2id); runs off the event loop. */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+  /** True when the hash was made with other parameters than the current ones (upgrade on login). */
+  needsRehash(hash: string): boolean;
+  /** A valid hash of a random password: verified against when the user is unknown, so timing matches. */
+  dummyHash(): Promise<string>;
+}
