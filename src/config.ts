@@ -1,208 +1,44 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { type OidcConfig, oidcOptionsSchema, resolveOidcConfig } from './features/oidc-login/options.js';
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './kernel/tokens/access-token.js';
+import { FEATURES } from './features/index.js';
+import {
+  KERNEL_ENV_NAMES,
+  type KernelConfig,
+  type KernelOptions,
+  kernelOptionShape,
+  resolveKernelConfig,
+} from './kernel/config/kernel-config.js';
 
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+export { parseDuration } from './kernel/config/option-types.js';
 
-/** Parses `600`, `"600"`, `"10m"`, `"14d"`, `"1h30m"` into whole seconds; null when invalid. */
-export function parseDuration(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : null;
-  if (typeof value !== 'string') return null;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text);
-  if (!/^(\d+[smhdw])+$/.test(text)) return null;
-  let total = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+)([smhdw])/g)) total += Number(n) * (UNITS[unit ?? 's'] ?? 1);
-  return total;
-}
+type Features = (typeof FEATURES)[number];
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+type SliceOptions<F> = F extends { options: { key: infer K extends string; schema: infer S extends z.ZodType } }
+  ? { [P in K]?: z.input<S> }
+  : Record<never, never>;
+// biome-ignore lint/suspicious/noExplicitAny: matching any resolver's parameters.
+type SliceConfig<F> = F extends { options: { key: infer K extends string; resolve: (...args: any[]) => infer R } }
+  ? { [P in K]: R }
+  : Record<never, never>;
 
-const duration = (name: string) =>
-  z.union([z.number(), z.string()]).transform((value, ctx) => {
-    const seconds = parseDuration(value);
-    if (seconds === null) {
-      ctx.addIssue({ code: 'custom', message: `${name} must be seconds or a duration like "10m", "14d"` });
-      return z.NEVER;
-    }
-    return seconds;
-  });
+/** Options accepted by `createTokenward()`: the kernel's and every feature's slice (all optional; defaults from API.md). */
+export type TokenwardOptions = z.input<z.ZodObject<typeof kernelOptionShape>> &
+  UnionToIntersection<SliceOptions<Features>>;
 
-/** `"100/15m"` or `{count, window}`. */
-const rate = (name: string) =>
-  z
-    .union([z.string(), z.object({ count: z.number(), window: z.union([z.number(), z.string()]) })])
-    .transform((value, ctx) => {
-      const [countText, windowText] =
-        typeof value === 'string' ? value.split('/') : [String(value.count), value.window];
-      const count = Number(countText);
-      const windowSec = parseDuration(windowText);
-      if (!Number.isInteger(count) || count < 1 || windowSec === null || windowSec < 1) {
-        ctx.addIssue({ code: 'custom', message: `${name} must look like "100/15m" (count/window)` });
-        return z.NEVER;
-      }
-      return { count, windowSec };
-    });
+/** Fully resolved configuration: the kernel's, and each feature's slice under its key. */
+export type TokenwardConfig = KernelConfig & UnionToIntersection<SliceConfig<Features>>;
 
-const bool = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
-  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
-const int = (min: number) =>
-  z
-    .union([z.number(), z.string().regex(/^\d+$/)])
-    .transform(Number)
-    .pipe(z.number().int().min(min));
+/** The features that contribute an options slice. */
+const SLICES = FEATURES.flatMap((f) => ('options' in f && f.options ? [f.options] : []));
+
+/** Environment variable → option path (TOKENWARD_<UPPER_SNAKE_OPTION>; `PORT` too). */
+const ENV_NAMES: Readonly<Record<string, string>> = Object.assign({}, KERNEL_ENV_NAMES, ...SLICES.map((s) => s.env));
 
 const optionsSchema = z
-  .object({
-    port: int(0).pipe(z.number().max(65535)).default(3000),
-    publicOrigin: z.string().optional(),
-    trustedOrigins: z.union([z.array(z.string()), z.string()]).default([]),
-    basePath: z
-      .string()
-      .regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'basePath must look like "/auth"')
-      .default('/auth'),
-    dataDir: z.string().min(1).default('./.tokenward'),
-    databaseUrl: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'databaseUrl must start with postgres://')
-      .optional(),
-    autoMigrate: bool.default(false),
-    redisUrl: z
-      .string()
-      .regex(/^rediss?:\/\//, 'redisUrl must start with redis:// or rediss://')
-      .optional(),
-    secret: z.string().min(32, 'secret must be at least 32 characters (32+ random bytes, e.g. base64)').optional(),
-    accessTtl: duration('accessTtl').default(600),
-    refreshGrace: duration('refreshGrace').default(10),
-    refreshIdle: duration('refreshIdle').default(14 * 86400),
-    refreshAbsolute: duration('refreshAbsolute').default(30 * 86400),
-    stepUpTtl: duration('stepUpTtl').default(300),
-    eventsRetention: duration('eventsRetention').default(90 * 86400),
-    limitLoginPerAccount: int(1).default(5),
-    limitLoginBackoffMax: duration('limitLoginBackoffMax').default(900),
-    limitLoginPerIp: rate('limitLoginPerIp').default({ count: 100, windowSec: 900 }),
-    limitSignupPerIp: rate('limitSignupPerIp').default({ count: 20, windowSec: 3600 }),
-    limitConcurrentSessions: int(1).default(20),
-    ipPrefixV6: int(16).pipe(z.number().max(128)).default(64),
-    ipPrefixV6Wide: int(8).pipe(z.number().max(128)).optional(),
-    cookies: z
-      .object({
-        split: bool.default(false),
-        domain: z
-          .string()
-          .regex(/^[a-z0-9.-]+$/i, 'cookies.domain must be a host name')
-          .optional(),
-      })
-      .default({ split: false }),
-    insecureHttp: bool.default(false),
-    trustProxy: int(0).default(0),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    algorithm: z.enum(SIGNING_ALGORITHMS as [SigningAlgorithm, ...SigningAlgorithm[]]).default('EdDSA'),
-    clearSiteData: z.string().default('"cache", "storage"'),
-    // One core stays with the event loop: with every core hashing, a login storm stalls protected
-    // routes for tens of ms (bench/README.md, login storm).
-    hashConcurrency: int(1).default(Math.max(1, availableParallelism() - 1)),
-    serviceTokens: z
-      .union([z.array(z.string()), z.string()])
-      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
-      .pipe(z.array(z.string().min(32, 'serviceTokens must each be at least 32 characters')))
-      .default([]),
-    oidc: oidcOptionsSchema.optional(),
-  })
+  .object({ ...kernelOptionShape, ...Object.fromEntries(SLICES.map((s) => [s.key, s.schema.optional()])) })
   .strict();
-
-/** Options accepted by `createTokenward()` (all optional; defaults from API.md). */
-export type TokenwardOptions = z.input<typeof optionsSchema>;
-
-/** Fully resolved configuration. */
-export interface TokenwardConfig {
-  port: number;
-  publicOrigin: string;
-  /** Host part of the public origin. */
-  publicHost: string;
-  trustedOrigins: string[];
-  basePath: string;
-  dataDir: string;
-  databaseUrl: string | undefined;
-  /**
-   * PostgreSQL: apply pending migrations when the server starts (several nodes starting at once
-   * are serialised by the migration lock). Off by default: an unmigrated database is refused.
-   * The embedded store always migrates itself.
-   */
-  autoMigrate: boolean;
-  redisUrl: string | undefined;
-  secret: string | undefined;
-  accessTtlSec: number;
-  refreshGraceSec: number;
-  refreshIdleSec: number;
-  refreshAbsoluteSec: number;
-  stepUpTtlSec: number;
-  eventsRetentionSec: number;
-  limits: {
-    loginPerAccount: number;
-    loginBackoffMaxSec: number;
-    loginPerIp: { count: number; windowSec: number };
-    signupPerIp: { count: number; windowSec: number };
-    concurrentSessions: number;
-    /** Per-IP limits key IPv6 addresses by this prefix length (IPv4 by the address). */
-    ipv6Prefix: number;
-    /** An optional coarser IPv6 bucket (prefix length) every per-IP limit also counts, with 16× the budget. */
-    ipv6WidePrefix: number | null;
-  };
-  cookies: { split: boolean; domain: string | undefined };
-  insecureHttp: boolean;
-  /** Whether cookies get `Secure` and `__Host-`/`__Secure-` prefixes. */
-  secureCookies: boolean;
-  trustProxy: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  algorithm: SigningAlgorithm;
-  clearSiteData: string;
-  hashConcurrency: number;
-  /** Bearer tokens that other services use for `GET {basePath}/revocations` (empty: endpoint disabled). */
-  serviceTokens: string[];
-  /** OpenID Connect identity providers for `{basePath}/oidc/<name>/login` (docs/oidc.md). */
-  oidc: OidcConfig;
-}
-
-/** Environment variable → option name (TOKENWARD_<UPPER_SNAKE_OPTION>). */
-const ENV_NAMES: Record<string, string> = {
-  PORT: 'port',
-  TOKENWARD_PORT: 'port',
-  TOKENWARD_PUBLIC_ORIGIN: 'publicOrigin',
-  TOKENWARD_TRUSTED_ORIGINS: 'trustedOrigins',
-  TOKENWARD_BASE_PATH: 'basePath',
-  TOKENWARD_DATA_DIR: 'dataDir',
-  TOKENWARD_DATABASE_URL: 'databaseUrl',
-  TOKENWARD_AUTO_MIGRATE: 'autoMigrate',
-  TOKENWARD_REDIS_URL: 'redisUrl',
-  TOKENWARD_SECRET: 'secret',
-  TOKENWARD_ACCESS_TTL: 'accessTtl',
-  TOKENWARD_REFRESH_GRACE: 'refreshGrace',
-  TOKENWARD_REFRESH_IDLE: 'refreshIdle',
-  TOKENWARD_REFRESH_ABSOLUTE: 'refreshAbsolute',
-  TOKENWARD_STEP_UP_TTL: 'stepUpTtl',
-  TOKENWARD_EVENTS_RETENTION: 'eventsRetention',
-  TOKENWARD_LIMIT_LOGIN_PER_ACCOUNT: 'limitLoginPerAccount',
-  TOKENWARD_LIMIT_LOGIN_BACKOFF_MAX: 'limitLoginBackoffMax',
-  TOKENWARD_LIMIT_LOGIN_PER_IP: 'limitLoginPerIp',
-  TOKENWARD_LIMIT_SIGNUP_PER_IP: 'limitSignupPerIp',
-  TOKENWARD_LIMIT_CONCURRENT_SESSIONS: 'limitConcurrentSessions',
-  TOKENWARD_IP_PREFIX_V6: 'ipPrefixV6',
-  TOKENWARD_IP_PREFIX_V6_WIDE: 'ipPrefixV6Wide',
-  TOKENWARD_COOKIES_SPLIT: 'cookies.split',
-  TOKENWARD_COOKIES_DOMAIN: 'cookies.domain',
-  TOKENWARD_INSECURE_HTTP: 'insecureHttp',
-  TOKENWARD_TRUST_PROXY: 'trustProxy',
-  TOKENWARD_LOG_LEVEL: 'logLevel',
-  TOKENWARD_ALGORITHM: 'algorithm',
-  TOKENWARD_CLEAR_SITE_DATA: 'clearSiteData',
-  TOKENWARD_HASH_CONCURRENCY: 'hashConcurrency',
-  TOKENWARD_SERVICE_TOKENS: 'serviceTokens',
-  TOKENWARD_OIDC_PROVIDERS: 'oidc.providers',
-};
 
 /** Reads `TOKENWARD_*` variables (and `PORT`) into an options object. Empty values are ignored. */
 export function optionsFromEnv(env: Record<string, string | undefined>): Record<string, unknown> {
@@ -233,37 +69,42 @@ function envNameFor(path: string): string {
   return entry ? ` (env ${entry[0]})` : '';
 }
 
-function originOf(value: string, option: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`${option}: "${value}" is not a URL origin like https://app.example.com`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new ConfigError(`${option}: must be http(s), got ${url.protocol}`);
-  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
-    throw new ConfigError(`${option}: must be an origin only (scheme://host[:port]), got "${value}"`);
-  }
-  return url.origin;
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.getPrototypeOf(value) === Object.prototype
+  );
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+/**
+ * Deep-merges option sources: nested plain objects (`cookies`, `oidc`, …) merge key by key, so a
+ * partial group never drops what another source set in it; anything else is replaced.
+ */
+function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...target };
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
 
 /**
- * Validates options (object, then file, then env — later wins is NOT used: explicit options win over env,
- * env over file) and resolves defaults. Throws {@link ConfigError} naming the option.
+ * Validates options (explicit options win over the environment, the environment over
+ * `tokenward.config.json`) and resolves defaults, for the kernel and every feature's slice.
+ * Throws {@link ConfigError} with one line naming the option (and its environment variable).
  */
 export function resolveConfig(
   options: TokenwardOptions = {},
   sources: { env?: Record<string, string | undefined>; file?: Record<string, unknown> } = {},
 ): TokenwardConfig {
-  const merged: Record<string, unknown> = { ...(sources.file ?? {}), ...optionsFromEnv(sources.env ?? {}) };
-  for (const [k, v] of Object.entries(options)) {
-    if (v === undefined) continue;
-    merged[k] =
-      k === 'cookies' && typeof v === 'object' ? { ...((merged.cookies as object | undefined) ?? {}), ...v } : v;
-  }
+  const merged = deepMerge(
+    deepMerge(sources.file ?? {}, optionsFromEnv(sources.env ?? {})),
+    options as Record<string, unknown>,
+  );
   const parsed = optionsSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -274,105 +115,11 @@ export function resolveConfig(
         : issue?.message;
     throw new ConfigError(`Invalid configuration: ${path}${envNameFor(path)}: ${message}`);
   }
-  const o = parsed.data;
-  const publicOrigin = originOf(
-    o.publicOrigin ?? `http://localhost:${o.port}`,
-    `publicOrigin${envNameFor('publicOrigin')}`,
-  );
-  const url = new URL(publicOrigin);
-  const trustedList = Array.isArray(o.trustedOrigins) ? o.trustedOrigins : o.trustedOrigins.split(',');
-  const trustedOrigins = trustedList
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => originOf(s, `trustedOrigins${envNameFor('trustedOrigins')}`));
-  const loopback = LOOPBACK_HOSTS.has(url.hostname);
-  if (o.insecureHttp) {
-    if (url.protocol !== 'http:' || loopback) {
-      throw new ConfigError(
-        `Invalid configuration: insecureHttp (env TOKENWARD_INSECURE_HTTP) is only allowed with a plain http: public origin that is not localhost; ${publicOrigin} ${url.protocol === 'https:' ? 'is https' : 'is localhost, where secure cookies already work'}`,
-      );
-    }
-  } else if (url.protocol === 'http:' && !loopback) {
-    throw new ConfigError(
-      `Invalid configuration: publicOrigin${envNameFor('publicOrigin')}: ${publicOrigin} is plain http; use https, http://localhost, or set insecureHttp (TOKENWARD_INSECURE_HTTP=true) for a trusted private network`,
-    );
+  const kernel = resolveKernelConfig(parsed.data as unknown as KernelOptions, envNameFor);
+  const config: Record<string, unknown> = { ...kernel };
+  for (const slice of SLICES) {
+    const value = (parsed.data as Record<string, unknown>)[slice.key];
+    config[slice.key] = (slice.resolve as (parsed: unknown, kernel: KernelConfig) => unknown)(value, kernel);
   }
-  const domain = o.cookies.domain?.toLowerCase().replace(/^\./, '');
-  if (domain !== undefined) {
-    if (o.insecureHttp)
-      throw new ConfigError('Invalid configuration: cookies.domain cannot be combined with insecureHttp');
-    if (url.hostname !== domain && !url.hostname.endsWith(`.${domain}`)) {
-      throw new ConfigError(
-        `Invalid configuration: cookies.domain (env TOKENWARD_COOKIES_DOMAIN): "${domain}" is not ${url.hostname} or a parent of it`,
-      );
-    }
-    if (!domain.includes('.'))
-      throw new ConfigError(
-        `Invalid configuration: cookies.domain: "${domain}" must be a registrable domain like example.com`,
-      );
-  }
-  if (o.refreshAbsolute < o.refreshIdle && o.refreshAbsolute > 0) {
-    // idle can never outlive absolute; cap instead of failing (the absolute lifetime always wins).
-  }
-  if (o.accessTtl < 10 || o.accessTtl > 86400)
-    throw new ConfigError('Invalid configuration: accessTtl (env TOKENWARD_ACCESS_TTL): must be between 10s and 24h');
-  if (o.refreshIdle < 60)
-    throw new ConfigError('Invalid configuration: refreshIdle (env TOKENWARD_REFRESH_IDLE): must be at least 60s');
-  if (o.refreshAbsolute < 60)
-    throw new ConfigError(
-      'Invalid configuration: refreshAbsolute (env TOKENWARD_REFRESH_ABSOLUTE): must be at least 60s',
-    );
-  if (o.refreshGrace > 60)
-    throw new ConfigError(
-      'Invalid configuration: refreshGrace (env TOKENWARD_REFRESH_GRACE): must be at most 60s (0 disables)',
-    );
-  if (o.stepUpTtl < 1 || o.stepUpTtl > 300)
-    throw new ConfigError('Invalid configuration: stepUpTtl (env TOKENWARD_STEP_UP_TTL): must be between 1s and 300s');
-  if (o.ipPrefixV6Wide !== undefined && o.ipPrefixV6Wide >= o.ipPrefixV6) {
-    throw new ConfigError(
-      `Invalid configuration: ipPrefixV6Wide (env TOKENWARD_IP_PREFIX_V6_WIDE): must be a shorter prefix than ipPrefixV6 (${o.ipPrefixV6})`,
-    );
-  }
-  if (o.databaseUrl && !o.secret) {
-    throw new ConfigError(
-      'Invalid configuration: secret (env TOKENWARD_SECRET) is required with databaseUrl (PostgreSQL): every node must share it',
-    );
-  }
-  return {
-    port: o.port,
-    publicOrigin,
-    publicHost: url.hostname,
-    trustedOrigins,
-    basePath: o.basePath,
-    dataDir: resolve(o.dataDir),
-    databaseUrl: o.databaseUrl,
-    autoMigrate: o.autoMigrate,
-    redisUrl: o.redisUrl,
-    secret: o.secret,
-    accessTtlSec: o.accessTtl,
-    refreshGraceSec: o.refreshGrace,
-    refreshIdleSec: o.refreshIdle,
-    refreshAbsoluteSec: o.refreshAbsolute,
-    stepUpTtlSec: o.stepUpTtl,
-    eventsRetentionSec: o.eventsRetention,
-    limits: {
-      loginPerAccount: o.limitLoginPerAccount,
-      loginBackoffMaxSec: o.limitLoginBackoffMax,
-      loginPerIp: o.limitLoginPerIp,
-      signupPerIp: o.limitSignupPerIp,
-      concurrentSessions: o.limitConcurrentSessions,
-      ipv6Prefix: o.ipPrefixV6,
-      ipv6WidePrefix: o.ipPrefixV6Wide ?? null,
-    },
-    cookies: { split: o.cookies.split, domain },
-    insecureHttp: o.insecureHttp,
-    secureCookies: !o.insecureHttp,
-    trustProxy: o.trustProxy,
-    logLevel: o.logLevel,
-    algorithm: o.algorithm,
-    clearSiteData: o.clearSiteData,
-    hashConcurrency: o.hashConcurrency,
-    serviceTokens: o.serviceTokens,
-    oidc: resolveOidcConfig(o.oidc),
-  };
+  return config as TokenwardConfig;
 }

@@ -1,42 +1,38 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Hono, type MiddlewareHandler } from 'hono';
+import type { CryptoKey } from 'jose';
 import { type Logger, pino } from 'pino';
 import { MemoryBus } from './bus/memory-bus.js';
 import { resolveConfig, type TokenwardConfig, type TokenwardOptions } from './config.js';
 import { ConfigError, isTokenwardError } from './errors.js';
-import { type DpopPolicy, DpopVerifier } from './features/dpop/dpop-verifier.js';
-import { tokenRoutes } from './features/oauth-server/token-endpoint.js';
-import { oidcRoutes } from './features/oidc-login/endpoints.js';
-import { operationRoutes } from './features/operations/endpoints.js';
-import { passwordRoutes } from './features/password/change-password-endpoint.js';
-import { credentialRoutes } from './features/password/credential-endpoints.js';
-import { sessionLifecycleRoutes } from './features/session/endpoints.js';
-import { sessionRoutes } from './features/sessions-ui/endpoints.js';
-import { eventRoutes } from './features/sessions-ui/events-endpoint.js';
-import { stepUpRoutes } from './features/step-up/endpoints.js';
-import { type RequireStepUpOptions, requireStepUp } from './features/step-up/require-step-up.js';
-import { totpRoutes } from './features/totp/endpoints.js';
+import type { DpopPolicy } from './features/dpop/dpop-verifier.js';
+import type { FeatureInstance } from './features/feature.js';
+import { FEATURES } from './features/index.js';
+import { loadCommonPasswords } from './features/password/common-passwords.js';
 import { Argon2Hasher } from './hasher/argon2-hasher.js';
-import { AuthService } from './kernel/auth-service.js';
 import { sha256Sync } from './kernel/crypto/node-crypto.js';
 import { deriveHmacKey, deriveSealKey } from './kernel/crypto/seal.js';
+import { Kernel } from './kernel/kernel.js';
+import type { KernelDeps } from './kernel/kernel-deps.js';
 import { KeyRing } from './kernel/keys/key-ring.js';
-import type { Clock, Limiter, RevocationBus, Store } from './kernel/ports.js';
+import type { Clock, Limiter, RevocationBus, Session, Store, User } from './kernel/ports.js';
 import { describeUserAgent } from './kernel/sessions/device.js';
+import type { NewDeviceAlert, NewDeviceHook } from './kernel/sessions/new-device-alert.js';
 import { RevocationList } from './kernel/sessions/revocation-list.js';
-import { MAX_CLIENT_ID_LENGTH } from './kernel/tokens/client-id.js';
+import { SessionActivity } from './kernel/sessions/session-activity.js';
+import { browserClientId, MAX_CLIENT_ID_LENGTH } from './kernel/tokens/client-id.js';
 import { VerifiedTokenCache } from './kernel/tokens/verified-token-cache.js';
 import { MemoryLimiter } from './limiter/memory-limiter.js';
-import { createAccountSecurity, type NewDeviceAlert, type NewDeviceHook } from './server/account-security.js';
 import type { ServerContext, SessionInfo, TokenwardEnv } from './server/context.js';
 import { CookieJar } from './server/cookies.js';
+import { type AnyEndpoint, endpointPath, mountEndpoints } from './server/define-endpoint.js';
 import { errorResponse, problemResponse } from './server/http.js';
 import { Metrics } from './server/metrics.js';
+import { type RequireStepUpOptions, requireStepUp } from './server/middleware/require-step-up.js';
 import { securityHeaders } from './server/middleware/security-headers.js';
 import { authenticateRequest, type RequireSessionOptions, requireSession } from './server/middleware/session.js';
 import { loadOrCreateSecret } from './server/secret.js';
+import { artifactStoreFor } from './store/artifacts/index.js';
 import { openStore } from './store/index.js';
 
 /** Replaceable parts (tests, custom deployments). Anything omitted is built from the config. */
@@ -75,25 +71,15 @@ export interface Tokenward {
   /** The problem+json response for an error thrown by Tokenward middleware (used by framework adapters). */
   errorResponse: (error: unknown) => Response;
   config: TokenwardConfig;
+  /**
+   * Tokenward's internals (kernel, store, limiter, …), for Tokenward's own adapters and tests.
+   * @internal Not a stable API: it changes without notice.
+   */
   context: ServerContext;
+  /** Every endpoint the enabled features mounted (method, full path, guard kind): the contract as data. */
+  endpoints: ReadonlyArray<{ method: string; path: string; guard: string }>;
   /** Stops background work and closes the store, limiter and bus. */
   close: () => Promise<void>;
-}
-
-let commonPasswordsCache: Set<string> | undefined;
-/** The bundled list of common/breached passwords (data/common-passwords.txt). */
-export function loadCommonPasswords(): Set<string> {
-  if (!commonPasswordsCache) {
-    // src/ in development, dist/src/ when built: the list sits in the package's data/.
-    const candidates = ['../data/common-passwords.txt', '../../data/common-passwords.txt'].map((p) =>
-      fileURLToPath(new URL(p, import.meta.url)),
-    );
-    const file = candidates.find((p) => existsSync(p));
-    if (!file) throw new ConfigError('data/common-passwords.txt is missing from the package');
-    const text = readFileSync(file, 'utf8');
-    commonPasswordsCache = new Set(text.split('\n').filter(Boolean));
-  }
-  return commonPasswordsCache;
 }
 
 // 57014: statement timeout (a stalled database), 57P0x: server shutting down / restarting, 08xxx: connection.
@@ -197,10 +183,13 @@ export async function createTokenward(
 
   const store = deps.store ?? (await openConfiguredStore(config));
   const { limiter, bus } = await openSharedState(config, deps, clock, logger);
-  const [sealKey, csrfKey, dpopNonceKey] = await Promise.all([
-    deriveSealKey(secret, 'key-encryption'),
-    deriveHmacKey(secret, 'csrf'),
-    deriveHmacKey(secret, 'dpop-nonce'),
+  // Every key is derived from the server secret with its own purpose (HKDF), features' included.
+  const deriveKey = (kind: 'seal' | 'hmac', purpose: string): Promise<CryptoKey> =>
+    kind === 'seal' ? deriveSealKey(secret, purpose) : deriveHmacKey(secret, purpose);
+  const [sealKey, csrfKey, pendingLoginKey] = await Promise.all([
+    deriveKey('seal', 'key-encryption'),
+    deriveKey('hmac', 'csrf'),
+    deriveKey('seal', 'pending-login'),
   ]);
   const keys = new KeyRing({ store, sealKey, algorithm: config.algorithm, clock, accessTtlSec: config.accessTtlSec });
   try {
@@ -212,16 +201,7 @@ export async function createTokenward(
   const revocations = new RevocationList(config.accessTtlSec);
   const metrics = new Metrics();
   const cookies = new CookieJar(config);
-  const security = await createAccountSecurity({
-    secret,
-    config,
-    store,
-    limiter,
-    clock,
-    logger,
-    onNewDevice: deps.onNewDevice,
-  });
-  const service = new AuthService({
+  const kernelDeps: KernelDeps = {
     store,
     limiter,
     bus,
@@ -231,7 +211,6 @@ export async function createTokenward(
     cache: new VerifiedTokenCache(),
     clock,
     csrfKey,
-    commonPasswords: loadCommonPasswords(),
     // SHA-256 of the exact token string (one-shot crypto.hash where Node has it: ≈ half the cost).
     cacheKey: (token) => sha256Sync(token) ?? createHash('sha256').update(token).digest('base64url'),
     onEvent: (event) => {
@@ -239,29 +218,31 @@ export async function createTokenward(
       logger.info({ event: event.type, userId: event.userId, sessionId: event.sessionId, ip: event.ip }, 'auth event');
     },
     describeDevice: (userAgent) => describeUserAgent(userAgent).label,
-    onNewDevice: (user, session) => security.alertNewDevice(user, session),
+    onNewDevice: (user, session) => {
+      for (const notify of newDeviceListeners) notify(user, session);
+    },
     policy: {
       issuer: config.publicOrigin,
       audience: config.publicOrigin,
-      // The browser client is the web app at the public origin (core/client-id.ts).
-      browserClientId: config.publicOrigin,
+      browserClientId: browserClientId(config.publicOrigin),
       accessTtlSec: config.accessTtlSec,
       refreshGraceSec: config.refreshGraceSec,
       refreshIdleSec: config.refreshIdleSec,
       refreshAbsoluteSec: config.refreshAbsoluteSec,
       limits: config.limits,
     },
-  });
-  const dpop = new DpopVerifier({
-    limiter,
-    clock,
-    nonceKey: dpopNonceKey,
-    ...(deps.dpop ? { policy: deps.dpop } : {}),
-  });
+    factors: [],
+    gates: [],
+    cacheState: { version: -1 },
+  };
+  const newDeviceListeners: Array<(user: User, session: Session) => void> = [];
+  const artifacts = artifactStoreFor(store);
+  const kernel = new Kernel(kernelDeps);
   const ctx: ServerContext = {
     config,
-    service,
+    kernel,
     store,
+    artifacts,
     limiter,
     bus,
     keys,
@@ -270,9 +251,30 @@ export async function createTokenward(
     clock,
     logger,
     metrics,
-    security,
-    dpop,
+    activity: new SessionActivity({ store, clock, logger }),
+    pendingLoginKey,
+    deriveKey,
+    dpop: null,
+    stepUp: null,
+    stepUpMethods: [],
+    grants: new Map(),
+    dependencies: { ...deps },
   };
+
+  // The features: each enabled one is loaded (lazily: a disabled one's libraries are never
+  // imported) and set up in order; what they add is registered with the kernel and the app.
+  const endpoints: AnyEndpoint[] = [];
+  const instances: FeatureInstance[] = [];
+  for (const feature of FEATURES) {
+    if (!feature.enabled(config)) continue;
+    const instance: FeatureInstance = await (await feature.load()).setup(ctx);
+    instances.push(instance);
+    endpoints.push(...(instance.endpoints ?? []));
+    kernelDeps.factors.push(...(instance.factors ?? []));
+    kernelDeps.gates.push(...(instance.loginGates ?? []));
+    ctx.stepUpMethods.push(...(instance.stepUpMethods ?? []));
+    if (instance.onNewDevice) newDeviceListeners.push(instance.onNewDevice);
+  }
   await checkCookieBudget(ctx);
 
   // Revocations recorded by other nodes (or other processes on the same store) reach this node
@@ -308,6 +310,10 @@ export async function createTokenward(
       store
         .prune(clock.now() - config.eventsRetentionSec * 1000)
         .catch((error: Error) => logger.warn({ err: error.message }, 'prune failed'));
+      // Spent and expired links and challenges are useless a day after they expire.
+      artifacts
+        .prune(clock.now() - 86_400_000)
+        .catch((error: Error) => logger.warn({ err: error.message }, 'artifact prune failed'));
     }, 3600_000),
   ];
   for (const t of timers) t.unref();
@@ -325,16 +331,7 @@ export async function createTokenward(
   };
   app.onError(toErrorResponse);
   app.notFound(() => problemResponse('not_found'));
-  credentialRoutes(app, ctx);
-  sessionLifecycleRoutes(app, ctx);
-  operationRoutes(app, ctx);
-  sessionRoutes(app, ctx);
-  eventRoutes(app, ctx);
-  stepUpRoutes(app, ctx);
-  totpRoutes(app, ctx);
-  passwordRoutes(app, ctx);
-  tokenRoutes(app, ctx);
-  oidcRoutes(app, ctx, { secret });
+  mountEndpoints(app, ctx, endpoints);
 
   let closed = false;
   return {
@@ -345,11 +342,13 @@ export async function createTokenward(
     errorResponse: toErrorResponse,
     config,
     context: ctx,
+    endpoints: endpoints.map((e) => ({ method: e.method, path: endpointPath(ctx, e), guard: e.guard })),
     close: async () => {
       if (closed) return;
       closed = true;
       for (const t of timers) clearInterval(t);
       unsubscribe?.();
+      await Promise.allSettled(instances.map((i) => i.close?.()));
       await Promise.allSettled([store.close(), limiter.close(), bus?.close()]);
     },
   };
@@ -400,9 +399,9 @@ async function checkCookieBudget(ctx: ServerContext): Promise<void> {
     deviceId: null,
     newDevice: false,
     dpopJkt: null,
-    clientId: 'x'.repeat(Math.max(MAX_CLIENT_ID_LENGTH, ctx.service.deps.policy.browserClientId.length)),
+    clientId: 'x'.repeat(Math.max(MAX_CLIENT_ID_LENGTH, browserClientId(ctx.config.publicOrigin).length)),
   };
-  const { accessToken } = await ctx.service.issueAccessToken(fakeSession, { cnf: { jkt: 'x'.repeat(43) } });
+  const { accessToken } = await ctx.kernel.issueAccessToken(fakeSession, { cnf: { jkt: 'x'.repeat(43) } });
   const worst = ctx.cookies.serialize('at', accessToken, ctx.config.refreshAbsoluteSec).length;
   if (worst > 4096) {
     throw new ConfigError(
@@ -411,5 +410,5 @@ async function checkCookieBudget(ctx: ServerContext): Promise<void> {
   }
 }
 
-export type { NewDeviceAlert, RequireStepUpOptions, SessionInfo };
-export { authenticateRequest };
+export type { NewDeviceAlert, NewDeviceHook, RequireStepUpOptions, SessionInfo };
+export { authenticateRequest, loadCommonPasswords };

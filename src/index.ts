@@ -16,7 +16,6 @@ export { parseDuration, resolveConfig, type TokenwardConfig, type TokenwardOptio
 export { createTokenward, type Tokenward, type TokenwardDependencies } from './create-tokenward.js';
 export { ConfigError, ERRORS, type ErrorCode, type ProblemDetails, TokenwardError } from './errors.js';
 export type { OidcConfig, OidcProviderConfig } from './features/oidc-login/options.js';
-export type { RequireStepUpOptions } from './features/step-up/require-step-up.js';
 export type {
   AuthEvent,
   Clock,
@@ -28,5 +27,6 @@ export type {
   Store,
   User,
 } from './kernel/ports.js';
-export type { NewDeviceAlert, NewDeviceHook } from './server/account-security.js';
+export type { NewDeviceAlert, NewDeviceHook } from './kernel/sessions/new-device-alert.js';
 export type { SessionInfo, TokenwardEnv } from './server/context.js';
+export type { RequireStepUpOptions } from './server/middleware/require-step-up.js';

@@ -1,8 +1,8 @@
 import { Context, Hono, type MiddlewareHandler } from 'hono';
 import type { Tokenward } from '../create-tokenward.js';
-import { DEFERRED_STEP_UP, type RequireStepUpOptions, type StepUpClaim } from '../features/step-up/require-step-up.js';
 import { isStateChanging } from '../kernel/csrf.js';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
+import { DEFERRED_STEP_UP, type RequireStepUpOptions, type StepUpClaim } from '../server/middleware/require-step-up.js';
 import { securityHeaders } from '../server/middleware/security-headers.js';
 import {
   type AuthRequest,
@@ -165,16 +165,19 @@ export class GuardFactory {
 }
 
 /**
- * Whether a path belongs to Tokenward: everything under the base path (`/auth`), the JWKS, and
- * (unless disabled) `/healthz` and `/metrics`. Other paths stay the app's.
+ * Whether a path belongs to Tokenward: everything under the base path (`/auth`), and every
+ * endpoint the enabled features mounted outside it (the JWKS, `/healthz` and `/metrics` unless
+ * disabled, …) — computed from `tw.endpoints`, never a hand-kept list. Other paths stay the app's.
  */
 export function tokenwardPaths(tw: Tokenward, options: { operations?: boolean } = {}): (pathname: string) => boolean {
   const base = tw.config.basePath;
-  const exact = new Set([
-    base,
-    '/.well-known/jwks.json',
-    ...(options.operations === false ? [] : ['/healthz', '/metrics']),
-  ]);
   const prefix = `${base}/`;
+  const operations = new Set(['/healthz', '/metrics']);
+  const exact = new Set([base]);
+  for (const endpoint of tw.endpoints) {
+    if (endpoint.path.startsWith(prefix)) continue;
+    if (options.operations === false && operations.has(endpoint.path)) continue;
+    exact.add(endpoint.path);
+  }
   return (pathname) => pathname.startsWith(prefix) || exact.has(pathname);
 }

@@ -5,8 +5,8 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Tokenward } from '../create-tokenward.js';
-import { isSuccess } from '../features/step-up/require-step-up.js';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
+import { isSuccess } from '../server/middleware/require-step-up.js';
 import { nodeHeaders } from '../server/middleware/session.js';
 import {
   type Guard,

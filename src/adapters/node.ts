@@ -6,8 +6,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Tokenward } from '../create-tokenward.js';
-import { isSuccess, type StepUpClaim } from '../features/step-up/require-step-up.js';
 import type { SessionInfo, TokenwardEnv } from '../server/context.js';
+import { isSuccess, type StepUpClaim } from '../server/middleware/require-step-up.js';
 import { bindRequestIdentity } from '../server/middleware/session.js';
 import {
   type Guard,

@@ -1,5 +1,5 @@
-import { normalizeEmail } from '../kernel/auth-service.js';
 import type { Store, User } from '../kernel/ports.js';
+import { normalizeEmail } from '../kernel/users/normalize-email.js';
 import { CliFailure } from './admin-store.js';
 
 /**

@@ -2,19 +2,19 @@ import { destination, pino } from 'pino';
 import type { TokenwardConfig } from '../config.js';
 import { optionsFromFile } from '../config.js';
 import { createTokenward } from '../create-tokenward.js';
-import type { AuthService } from '../kernel/auth-service.js';
+import type { Kernel } from '../kernel/kernel.js';
 import type { Store } from '../kernel/ports.js';
 import { assertStoreExists } from './admin-store.js';
 
 /** The service an administrator's revocation goes through, with its store. */
 export interface RevocationService {
-  service: AuthService;
+  service: Kernel;
   store: Store;
   close(): Promise<void>;
 }
 
 /**
- * Builds the same {@link AuthService} the servers run (same store, same Redis bus when
+ * Builds the same {@link Kernel} the servers run (same store, same Redis bus when
  * TOKENWARD_REDIS_URL is set), so that an administrator's revocation takes the path of a user's
  * logout-all: the store records the revocation rows that every node polls (≤ 1 s), the bus
  * pushes them at once, and an event with reason `admin` lands in the user's audit trail.
@@ -32,5 +32,5 @@ export async function openRevocationService(config: TokenwardConfig): Promise<Re
     {},
     { env: process.env, file: optionsFromFile(), logger: pino({ level: 'error', base: null }, destination(2)) },
   );
-  return { service: tw.context.service, store: tw.context.store, close: () => tw.close() };
+  return { service: tw.context.kernel, store: tw.context.store, close: () => tw.close() };
 }

@@ -351,3 +351,41 @@ export interface PasswordHasher {
   /** A valid hash of a random password: verified against when the user is unknown, so timing matches. */
   dummyHash(): Promise<string>;
 }
+
+/**
+ * A short-lived, single-use record: an email link (verification, reset, magic link, email
+ * change), an OAuth authorization code, a WebAuthn or DBSC challenge. Only the SHA-256 of its
+ * secret is stored (a database dump yields no usable link).
+ */
+export interface Artifact {
+  /** What it is for (`email-verify`, `password-reset`, `oauth-code`, …): a link of one kind never works as another. */
+  kind: string;
+  /** SHA-256 (base64url) of the secret the holder presents. Unique. */
+  hash: string;
+  userId: string | null;
+  sessionId: string | null;
+  /** Kind-specific fields (e.g. the PKCE challenge and redirect URI of an OAuth code). */
+  data: Record<string, unknown> | null;
+  createdAt: number;
+  expiresAt: number;
+  /** Set once, by the one `consume` that wins. */
+  consumedAt: number | null;
+}
+
+/** The artifacts table: one generic store for every single-use record (see {@link Artifact}). */
+export interface ArtifactStore {
+  /** Stores a new artifact (a hash collision is a bug: it throws). */
+  put(artifact: Omit<Artifact, 'consumedAt'>): Promise<void>;
+  /**
+   * Consumes an artifact in one atomic statement: only an unconsumed, unexpired artifact of this
+   * kind. Of any number of concurrent callers (on any node), exactly one receives it; the others,
+   * and every later caller, get null.
+   */
+  consume(kind: string, hash: string, now: number): Promise<Artifact | null>;
+  /** Reads an artifact without consuming it (null when unknown or of another kind). */
+  find(kind: string, hash: string): Promise<Artifact | null>;
+  /** Deletes a user's artifacts (of the given kinds, or all): links die when the password or email changes. */
+  deleteForUser(userId: string, kinds?: readonly string[]): Promise<number>;
+  /** Deletes artifacts that expired before `before`. */
+  prune(before: number): Promise<number>;
+}

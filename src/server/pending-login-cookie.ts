@@ -13,20 +13,14 @@ export async function setPendingLoginCookie(
   userId: string,
   amr: string[],
 ): Promise<void> {
-  const { value } = await sealPendingLogin(
-    ctx.security.pendingLoginKey,
-    userId,
-    amr,
-    ctx.clock.now(),
-    PENDING_LOGIN_TTL_SEC,
-  );
+  const { value } = await sealPendingLogin(ctx.pendingLoginKey, userId, amr, ctx.clock.now(), PENDING_LOGIN_TTL_SEC);
   c.header('Set-Cookie', ctx.cookies.serialize('mfa', value, PENDING_LOGIN_TTL_SEC), { append: true });
 }
 
 /** The request's pending login, or null (missing, forged or expired). */
 export async function readPendingLogin(ctx: ServerContext, c: Context): Promise<PendingLogin | null> {
   return openPendingLogin(
-    ctx.security.pendingLoginKey,
+    ctx.pendingLoginKey,
     readCookie(c.req.header('cookie'), ctx.cookies.name('mfa')),
     ctx.clock.now(),
   );

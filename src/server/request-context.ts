@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import type { RequestContext } from '../kernel/auth-service.js';
 import { canonicalIp } from '../kernel/limits/ip-network.js';
+import type { RequestContext } from '../kernel/request-context.js';
 import type { ServerContext, TokenwardEnv } from './context.js';
 import { readCookie } from './cookies.js';
 

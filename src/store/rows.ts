@@ -98,8 +98,21 @@ export interface FederatedIdentityRow {
   created_at: number;
 }
 
+/** A row of `artifacts` (migration 0005). */
+export interface ArtifactRow {
+  hash: string;
+  kind: string;
+  user_id: string | null;
+  session_id: string | null;
+  data: string | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
 /** The typed database for Kysely. */
 export interface Database {
+  artifacts: ArtifactRow;
   users: UserRow;
   credentials: CredentialsRow;
   sessions: SessionRow;

@@ -1,10 +1,9 @@
-import type { Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { ERRORS, type ErrorCode, isTokenwardError, TokenwardError } from '../../errors.js';
-import type { IssuedSession } from '../../kernel/auth-service.js';
-import { DEFAULT_NATIVE_CLIENT_ID, isValidClientId } from '../../kernel/tokens/client-id.js';
-import type { ServerContext, TokenwardEnv } from '../../server/context.js';
-import { defineRoute } from '../../server/define-route.js';
-import { MAX_BODY_BYTES, readJsonObject, stringField } from '../../server/http.js';
+import { browserClientId, DEFAULT_NATIVE_CLIENT_ID, isValidClientId } from '../../kernel/tokens/client-id.js';
+import type { ServerContext, TokenGrant, TokenwardEnv } from '../../server/context.js';
+import { type AnyEndpoint, defineEndpoint } from '../../server/define-endpoint.js';
+import { readBodyText, readJsonObject, stringField } from '../../server/http.js';
 import { requestContext } from '../../server/request-context.js';
 
 /** RFC 6749 §5.2 `error` values (and RFC 9449 §5/§8 for DPoP) for the problem codes of this endpoint. */
@@ -62,32 +61,7 @@ const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;\s*charset="?utf-8"
 
 /** Reads an `application/x-www-form-urlencoded` body (64 KiB cap); a repeated parameter is 400 (RFC 6749 §3.2). */
 async function readForm(c: Context): Promise<Record<string, unknown>> {
-  const declared = c.req.header('content-length');
-  if (declared !== undefined && (!/^\d+$/.test(declared) || Number(declared) > MAX_BODY_BYTES)) {
-    throw new TokenwardError(/^\d+$/.test(declared) ? 'payload_too_large' : 'invalid_request');
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const body = c.req.raw.body;
-  if (body) {
-    const reader = body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_BODY_BYTES) {
-        await reader.cancel().catch(() => {});
-        throw new TokenwardError('payload_too_large');
-      }
-      chunks.push(value);
-    }
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
-  } catch {
-    throw new TokenwardError('invalid_request', { detail: 'The body is not valid UTF-8.' });
-  }
+  const text = await readBodyText(c.req.raw);
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [name, value] of new URLSearchParams(text)) {
     // RFC 6749 §3.2: parameters sent without a value are treated as omitted.
@@ -113,14 +87,14 @@ async function readTokenRequest(c: Context): Promise<Record<string, unknown>> {
  * No CSRF rule: the endpoint reads no cookie and sets none, so a cross-site request can do
  * nothing its sender could not do directly (and cannot read the answer).
  */
-export function tokenRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
-  const endpoint = `${ctx.config.basePath}/token`;
-  const htu = `${ctx.config.publicOrigin}${endpoint}`;
+export function tokenEndpoint(ctx: ServerContext, grants: ReadonlyMap<string, TokenGrant>): AnyEndpoint {
+  const htu = `${ctx.config.publicOrigin}${ctx.config.basePath}/token`;
 
   /** The key of the request's DPoP proof, null without one; throws for a bad proof. */
   const proofKey = async (c: Context): Promise<string | null> => {
     const proof = c.req.header('dpop');
     if (proof === undefined) return null;
+    if (ctx.dpop === null) throw new TokenwardError('invalid_dpop_proof', { detail: 'DPoP is not available.' });
     const result = await ctx.dpop.verify({ proof, method: c.req.method, url: htu });
     if (result.ok) return result.jkt;
     if (result.reason === 'nonce')
@@ -141,33 +115,26 @@ export function tokenRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
       throw new TokenwardError('invalid_request', {
         detail: 'client_id must be 1 to 128 printable ASCII characters without spaces.',
       });
-    if (clientId === ctx.service.deps.policy.browserClientId)
+    if (clientId === browserClientId(ctx.config.publicOrigin))
       throw new TokenwardError('invalid_request', {
         detail: 'client_id names the browser client; use the native client id.',
       });
     return clientId;
   };
 
-  const grant = async (c: Context<TokenwardEnv>): Promise<Response> => {
+  const answer = async (c: Context<TokenwardEnv>): Promise<Response> => {
     const body = await readTokenRequest(c);
     const grantType = stringField(body, 'grant_type', { max: 64 }) as string;
-    let issue: (jkt: string | null) => Promise<IssuedSession>;
     const rc = { ...requestContext(ctx, c), clientId: clientIdOf(body) };
-    if (grantType === 'password') {
-      const username = stringField(body, 'username', { max: 320 }) as string;
-      const password = stringField(body, 'password', { max: 1024, allowControl: true }) as string;
-      issue = (jkt) => ctx.service.login({ email: username, password }, rc, { dpopJkt: jkt });
-    } else if (grantType === 'refresh_token') {
-      const refreshToken = stringField(body, 'refresh_token', { max: 256 }) as string;
-      issue = (jkt) => ctx.service.refresh(refreshToken, rc, { dpopJkt: jkt });
-    } else {
-      throw new TokenwardError('unsupported_grant_type');
-    }
+    // Grants are a registry (RFC 6749 §4): each feature registers the ones it provides.
+    const grant = grants.get(grantType);
+    if (grant === undefined) throw new TokenwardError('unsupported_grant_type');
+    const parsed = grant.parse(body);
     const jkt = await proofKey(c);
-    const issued = await issue(jkt);
+    const issued = await grant.issue(parsed, rc, jkt);
     const tokenType = issued.session.dpopJkt !== null || jkt !== null ? 'DPoP' : 'Bearer';
     const headers: Record<string, string> = { ...NO_STORE };
-    if (jkt !== null && ctx.dpop.requireNonce) headers['DPoP-Nonce'] = await ctx.dpop.nonce();
+    if (jkt !== null && ctx.dpop?.requireNonce) headers['DPoP-Nonce'] = await ctx.dpop.nonce();
     return c.json(
       {
         access_token: issued.accessToken,
@@ -180,14 +147,13 @@ export function tokenRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
     );
   };
 
-  defineRoute(app, endpoint, {
-    POST: async (c) => {
-      try {
-        return await grant(c);
-      } catch (error) {
-        if (isTokenwardError(error)) return tokenErrorResponse(error);
-        throw error;
-      }
-    },
+  // No CSRF rule and no authentication guard: the grant is the credential, and every error is RFC 6749 JSON.
+  return defineEndpoint({ method: 'POST', path: '/token', guard: 'none', body: 'raw' }, async ({ c }) => {
+    try {
+      return await answer(c);
+    } catch (error) {
+      if (isTokenwardError(error)) return tokenErrorResponse(error);
+      throw error;
+    }
   });
 }

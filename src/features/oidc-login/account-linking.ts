@@ -1,6 +1,6 @@
-import { normalizeEmail } from '../../kernel/auth-service.js';
 import { randomId, randomToken } from '../../kernel/crypto/encoding.js';
 import type { Clock, PasswordHasher, Store, User } from '../../kernel/ports.js';
+import { normalizeEmail } from '../../kernel/users/normalize-email.js';
 import type { FederatedIdentity } from './provider-client.js';
 
 /** Where a federated login leads. */

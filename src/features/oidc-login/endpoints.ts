@@ -3,30 +3,19 @@ import type { CryptoKey } from 'jose';
 import * as oidc from 'openid-client';
 import { isTokenwardError, TokenwardError } from '../../errors.js';
 import { sha256, timingSafeEqualStrings } from '../../kernel/crypto/encoding.js';
-import { deriveSealKey } from '../../kernel/crypto/seal.js';
 import { enforceIpLimit } from '../../kernel/limits/attempts.js';
 import type { ServerContext, TokenwardEnv } from '../../server/context.js';
 import { readCookie } from '../../server/cookies.js';
-import { defineRoute } from '../../server/define-route.js';
+import { type AnyEndpoint, defineEndpoint, mountEndpoints } from '../../server/define-endpoint.js';
 import { errorResponse } from '../../server/http.js';
 import { setPendingLoginCookie } from '../../server/pending-login-cookie.js';
 import { requestContext } from '../../server/request-context.js';
-import { loadOrCreateSecret } from '../../server/secret.js';
 import { setSessionCookies } from '../../server/session-cookies.js';
 import { resolveFederatedAccount } from './account-linking.js';
 import { OIDC_LOGIN_TTL_SEC, openLoginState, sealLoginState } from './login-state.js';
+import type { OidcConfig } from './options.js';
 import { type FederatedIdentity, OidcProviderClient, ProviderError } from './provider-client.js';
 import { parseReturnTo, withQuery } from './return-to.js';
-
-/** Options of {@link oidcRoutes}. */
-export interface OidcRoutesOptions {
-  /**
-   * The server secret the `tw_oidc` cookie key is derived from. `createTokenward` passes it;
-   * when absent it is read the way `createTokenward` reads it (`config.secret`, else the
-   * embedded store's `<dataDir>/secret`).
-   */
-  secret?: string;
-}
 
 /**
  * RFC 8176 method values passed through from the provider's `amr` (others are dropped, so a
@@ -61,39 +50,45 @@ export const OIDC_ERROR_PARAM = 'error';
 /** Query parameter added to `returnTo` when the account needs its second factor (`POST {basePath}/login/totp`). */
 export const OIDC_MFA_PARAM = 'mfa';
 
+/** The resolved `oidc` slice of the configuration. */
+function oidcConfig(ctx: ServerContext): OidcConfig {
+  return ctx.config.oidc as OidcConfig;
+}
+
+/**
+ * Mounts the OIDC login endpoints on an app (createTokenward does this when providers are configured).
+ *
+ * @example
+ * ```ts
+ * oidcRoutes(app, ctx);
+ * ```
+ */
+export function oidcRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
+  mountEndpoints(app, ctx, oidcEndpoints(ctx));
+}
+
 /**
  * `GET {basePath}/oidc/:provider/login?returnTo=/path` and `GET {basePath}/oidc/:provider/callback`:
  * backend-driven OpenID Connect login (authorization code flow with PKCE S256, state and nonce
  * sealed in the browser's `tw_oidc` cookie). Providers come from the `oidc` option; an unknown
  * provider is 404. See docs/oidc.md.
- *
- * @example
- * ```ts
- * // inside createTokenward, after the other routes:
- * oidcRoutes(app, ctx, { secret });
- * ```
  */
-export function oidcRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext, options: OidcRoutesOptions = {}): void {
-  const { config } = ctx;
-  const base = config.basePath;
+export function oidcEndpoints(ctx: ServerContext): AnyEndpoint[] {
+  const config = oidcConfig(ctx);
   const clients = new Map<string, OidcProviderClient>();
-  for (const [name, provider] of Object.entries(config.oidc.providers)) {
+  for (const [name, provider] of Object.entries(config.providers)) {
     clients.set(
       name,
       new OidcProviderClient(provider, {
         redirectUri: callbackUrl(ctx, name),
-        timeoutMs: config.oidc.timeoutMs,
+        timeoutMs: config.timeoutMs,
         now: () => ctx.clock.now(),
       }),
     );
   }
   let stateKey: Promise<CryptoKey> | undefined;
-  // Derived on first use: no file read at start, and nothing at all without providers.
   const key = (): Promise<CryptoKey> => {
-    stateKey ??= deriveSealKey(
-      options.secret ?? loadOrCreateSecret({ secret: config.secret, dataDir: config.dataDir, embedded: true }).secret,
-      'oidc-login',
-    );
+    stateKey ??= ctx.deriveKey('seal', 'oidc-login');
     return stateKey;
   };
   const clientFor = (c: Context<TokenwardEnv>): { name: string; client: OidcProviderClient } => {
@@ -103,15 +98,15 @@ export function oidcRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext, options:
     return { name, client };
   };
 
-  defineRoute(app, `${base}/oidc/:provider/login`, {
-    GET: async (c) => {
+  const start = defineEndpoint(
+    { method: 'GET', path: '/oidc/:provider/login', guard: 'none', body: 'none' },
+    async ({ c, rc }) => {
       const { name, client } = clientFor(c);
       const returnToParam = c.req.query('returnTo');
-      const returnTo = parseReturnTo(returnToParam ?? '/', config.publicOrigin);
+      const returnTo = parseReturnTo(returnToParam ?? '/', ctx.config.publicOrigin);
       if (returnTo === null) throw new TokenwardError('invalid_return_to');
       // Each start may cost a discovery and a provider round trip: the login rate limit per IP applies.
-      const { ip } = requestContext(ctx, c);
-      await enforceIpLimit(ctx.limiter, 'oidc', ip, config.limits.loginPerIp, config.limits);
+      await enforceIpLimit(ctx.limiter, 'oidc', rc.ip, ctx.config.limits.loginPerIp, ctx.config.limits);
 
       const checks = {
         state: oidc.randomState(),
@@ -132,10 +127,11 @@ export function oidcRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext, options:
       c.header('Set-Cookie', ctx.cookies.serialize('oidc', sealed, OIDC_LOGIN_TTL_SEC), { append: true });
       return c.redirect(authorizationUrl.href, 302);
     },
-  });
+  );
 
-  defineRoute(app, `${base}/oidc/:provider/callback`, {
-    GET: async (c) => {
+  const callback = defineEndpoint(
+    { method: 'GET', path: '/oidc/:provider/callback', guard: 'none', body: 'none' },
+    async ({ c }) => {
       const { name, client } = clientFor(c);
       // Single use: whatever happens next, the browser's login state is gone after this request.
       const clear = ctx.cookies.clear('oidc');
@@ -151,7 +147,9 @@ export function oidcRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext, options:
         return response;
       }
     },
-  });
+  );
+
+  return [start, callback];
 }
 
 /** Provider failures are answered with a bare 502; the reason goes to the log (never a token or code). */
@@ -218,9 +216,9 @@ async function completeCallback(
   }
 
   const outcome = await resolveFederatedAccount(
-    { store: ctx.store, hasher: ctx.service.deps.hasher, clock: ctx.clock },
+    { store: ctx.store, hasher: ctx.kernel.hasher, clock: ctx.clock },
     identity,
-    { linkVerifiedEmail: ctx.config.oidc.providers[name]?.linkVerifiedEmail ?? false },
+    { linkVerifiedEmail: oidcConfig(ctx).providers[name]?.linkVerifiedEmail ?? false },
   );
   const rc = requestContext(ctx, c);
   if (outcome.kind === 'refused') {
@@ -229,7 +227,7 @@ async function completeCallback(
   }
   const { user, via } = outcome;
   if (via !== 'linked') {
-    await ctx.service.recordEvent({
+    await ctx.kernel.recordEvent({
       type: via === 'signup' ? 'user.signup' : 'oidc.linked',
       userId: user.id,
       ip: rc.ip,
@@ -243,14 +241,12 @@ async function completeCallback(
     });
   }
   const amr = ['fed', ...identity.amr.filter((m) => AMR_VALUES.has(m))].slice(0, 4);
-  const uniqueAmr = [...new Set(amr)];
-  const credentials = await ctx.store.getCredentials(user.id);
-  if (credentials !== null && credentials.totpConfirmedAt !== null && credentials.totpSecretSealed !== null) {
-    // The account's own second factor still applies: the provider proved the first one only.
-    await setPendingLoginCookie(ctx, c, user.id, uniqueAmr);
+  // The account's own second factor still applies (even when the provider says "mfa"): the provider proved the first one only.
+  const finished = await ctx.kernel.finishLogin(user, [...new Set(amr)], rc, { detectNewDevice: via !== 'signup' });
+  if (finished.kind === 'second_factor') {
+    await setPendingLoginCookie(ctx, c, user.id, finished.amr);
     return c.redirect(withQuery(login.returnTo, OIDC_MFA_PARAM, 'required'), 302);
   }
-  const issued = await ctx.service.completeLogin(user.id, uniqueAmr, rc, { detectNewDevice: via !== 'signup' });
-  setSessionCookies(ctx, c, issued, rc.deviceId);
+  setSessionCookies(ctx, c, finished.issued, rc.deviceId);
   return c.redirect(login.returnTo, 302);
 }

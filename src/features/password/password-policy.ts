@@ -1,3 +1,5 @@
+import { TokenwardError } from '../../errors.js';
+
 /** Password policy from API.md "Limits": 8–256 characters after NFKC, not in the common list. */
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 256;
@@ -26,4 +28,28 @@ export function checkPasswordPolicy(
   if (common.has(lower)) return 'common';
   if (email && lower === email.toLowerCase()) return 'contains_email';
   return null;
+}
+
+/** What a client is told for each policy problem (one wording, signup and password change alike). */
+const PROBLEM_DETAIL: Record<PasswordProblem, string> = {
+  too_short: 'The password must be at least 8 characters.',
+  too_long: 'The password must be at most 256 characters.',
+  common: 'This password is too common; it appears in lists of breached passwords.',
+  contains_email: 'The password must not be your email address.',
+};
+
+/**
+ * Refuses a new password that breaks the policy: 422 `weak_password` whose detail says which rule
+ * (and NUL characters, which some hashing front ends would cut the password at).
+ *
+ * @example
+ * ```ts
+ * assertPasswordPolicy(body.newPassword, commonPasswords, user.email);
+ * ```
+ */
+export function assertPasswordPolicy(password: string, common: ReadonlySet<string>, email?: string): void {
+  if (password.includes('\u0000'))
+    throw new TokenwardError('weak_password', { detail: 'The password must not contain NUL characters.' });
+  const problem = checkPasswordPolicy(password, common, email);
+  if (problem !== null) throw new TokenwardError('weak_password', { detail: PROBLEM_DETAIL[problem] });
 }

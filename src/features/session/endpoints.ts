@@ -1,13 +1,11 @@
-import type { Context, Hono } from 'hono';
 import { isTokenwardError, TokenwardError } from '../../errors.js';
 import { ANONYMOUS_BINDING, createCsrfToken } from '../../kernel/csrf.js';
-import type { ServerContext, SessionInfo, TokenwardEnv } from '../../server/context.js';
+import type { ServerContext, SessionInfo } from '../../server/context.js';
 import { readCookie } from '../../server/cookies.js';
-import { defineRoute } from '../../server/define-route.js';
-import { discardBody, errorResponse } from '../../server/http.js';
-import { enforceCsrf } from '../../server/middleware/csrf.js';
+import { type AnyEndpoint, defineEndpoint } from '../../server/define-endpoint.js';
+import { errorResponse } from '../../server/http.js';
 import { authenticateRequest } from '../../server/middleware/session.js';
-import { requestContext } from '../../server/request-context.js';
+import { optionalSession, refreshCookie } from '../../server/middleware/signed-in.js';
 import {
   clearingHeaders,
   clearSessionCookies,
@@ -16,34 +14,13 @@ import {
   userJson,
 } from '../../server/session-cookies.js';
 
-/** The access token's session if valid, else null (never throws for a bad token). */
-async function optionalSession(ctx: ServerContext, c: Context): Promise<SessionInfo | null> {
-  try {
-    return await authenticateRequest(ctx, c);
-  } catch (error) {
-    if (isTokenwardError(error)) return null;
-    throw error;
-  }
-}
-
 /** `POST /auth/refresh`, `POST /auth/logout`, `POST /auth/logout-all`, `GET /auth/me`. */
-export function sessionLifecycleRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
-  const base = ctx.config.basePath;
-  const refreshCookie = (c: Context): string | null => readCookie(c.req.header('cookie'), ctx.cookies.name('rt'));
-  /** Double-submit bindings for requests authenticated by the refresh cookie. */
-  const refreshBindings = (c: Context) => async (): Promise<Array<string | null>> => {
-    const session = await ctx.service.sessionForRefreshToken(refreshCookie(c));
-    const fromAccess = await optionalSession(ctx, c);
-    return [session?.id ?? null, fromAccess?.sessionId ?? null].filter((v, i, a) => v !== null && a.indexOf(v) === i);
-  };
-
-  defineRoute(app, `${base}/refresh`, {
-    POST: async (c) => {
-      await enforceCsrf(ctx, c, { setsCookies: true, bindings: refreshBindings(c) });
-      await discardBody(c);
-      const rc = requestContext(ctx, c);
+export function sessionEndpoints(ctx: ServerContext): AnyEndpoint[] {
+  const refresh = defineEndpoint(
+    { method: 'POST', path: '/refresh', guard: 'refresh-cookie', body: 'none' },
+    async ({ c, rc }) => {
       try {
-        const issued = await ctx.service.refresh(refreshCookie(c), rc);
+        const issued = await ctx.kernel.refresh(refreshCookie(ctx, c), rc);
         ctx.metrics.refreshes.inc({ outcome: 'ok' });
         setSessionCookies(ctx, c, issued, rc.deviceId);
         return c.json({ session: sessionJson(issued.session, issued.accessExpiresAt) }, 200);
@@ -58,61 +35,54 @@ export function sessionLifecycleRoutes(app: Hono<TokenwardEnv>, ctx: ServerConte
         return response;
       }
     },
-  });
+  );
 
-  defineRoute(app, `${base}/logout`, {
-    POST: async (c) => {
-      await enforceCsrf(ctx, c, { setsCookies: true, bindings: refreshBindings(c) });
-      await discardBody(c);
-      const rc = requestContext(ctx, c);
+  const logout = defineEndpoint(
+    { method: 'POST', path: '/logout', guard: 'refresh-cookie', body: 'none' },
+    async ({ c, rc }) => {
       const fromAccess = await optionalSession(ctx, c);
-      const sessionId = fromAccess?.sessionId ?? (await ctx.service.sessionForRefreshToken(refreshCookie(c)))?.id;
-      if (sessionId) await ctx.service.revokeSession(sessionId, 'logout', rc);
+      const sessionId = fromAccess?.sessionId ?? (await ctx.kernel.sessionForRefreshToken(refreshCookie(ctx, c)))?.id;
+      if (sessionId) await ctx.kernel.revokeSession(sessionId, 'logout', rc);
       clearSessionCookies(ctx, c);
       return c.body(null, 204);
     },
-  });
+  );
 
-  defineRoute(app, `${base}/logout-all`, {
-    POST: async (c) => {
-      await enforceCsrf(ctx, c, { setsCookies: true, bindings: refreshBindings(c) });
-      await discardBody(c);
-      const rc = requestContext(ctx, c);
+  const logoutAll = defineEndpoint(
+    { method: 'POST', path: '/logout-all', guard: 'refresh-cookie', body: 'none' },
+    async ({ c, rc }) => {
       const fromAccess = await optionalSession(ctx, c);
-      const userId = fromAccess?.userId ?? (await ctx.service.sessionForRefreshToken(refreshCookie(c)))?.userId;
+      const userId = fromAccess?.userId ?? (await ctx.kernel.sessionForRefreshToken(refreshCookie(ctx, c)))?.userId;
       if (!userId) {
         throw new TokenwardError('unauthenticated', {
           headers: { 'WWW-Authenticate': `Bearer realm="${new URL(ctx.config.publicOrigin).host}"` },
         });
       }
-      await ctx.service.revokeUserSessions(userId, 'logout_all', rc);
+      await ctx.kernel.revokeUserSessions(userId, 'logout_all', rc);
       clearSessionCookies(ctx, c);
       return c.body(null, 204);
     },
+  );
+
+  const me = defineEndpoint({ method: 'GET', path: '/me', guard: 'none', body: 'none' }, async ({ c }) => {
+    let info: SessionInfo;
+    try {
+      info = await authenticateRequest(ctx, c);
+    } catch (error) {
+      // Give anonymous visitors a CSRF token for login (old browsers without Fetch Metadata/Origin).
+      if (isTokenwardError(error) && readCookie(c.req.header('cookie'), ctx.cookies.name('csrf')) === null) {
+        const token = await createCsrfToken(ctx.csrfKey, ANONYMOUS_BINDING, ctx.clock.now() + 3600_000);
+        const response = errorResponse(error);
+        response.headers.append('Set-Cookie', ctx.cookies.serialize('csrf', token, 3600));
+        return response;
+      }
+      throw error;
+    }
+    const described = await ctx.kernel.describe(info.claims);
+    if (!described)
+      throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+    return c.json({ user: userJson(described.user), session: sessionJson(described.session, info.claims.exp * 1000) });
   });
 
-  defineRoute(app, `${base}/me`, {
-    GET: async (c) => {
-      let info: SessionInfo;
-      try {
-        info = await authenticateRequest(ctx, c);
-      } catch (error) {
-        // Give anonymous visitors a CSRF token for login (old browsers without Fetch Metadata/Origin).
-        if (isTokenwardError(error) && readCookie(c.req.header('cookie'), ctx.cookies.name('csrf')) === null) {
-          const token = await createCsrfToken(ctx.csrfKey, ANONYMOUS_BINDING, ctx.clock.now() + 3600_000);
-          const response = errorResponse(error);
-          response.headers.append('Set-Cookie', ctx.cookies.serialize('csrf', token, 3600));
-          return response;
-        }
-        throw error;
-      }
-      const described = await ctx.service.describe(info.claims);
-      if (!described)
-        throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
-      return c.json({
-        user: userJson(described.user),
-        session: sessionJson(described.session, info.claims.exp * 1000),
-      });
-    },
-  });
+  return [refresh, logout, logoutAll, me];
 }

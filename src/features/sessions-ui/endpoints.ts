@@ -1,24 +1,18 @@
-import type { Context, Hono } from 'hono';
-import { isTokenwardError, TokenwardError } from '../../errors.js';
+import type { Context } from 'hono';
+import type { CryptoKey } from 'jose';
+import { TokenwardError } from '../../errors.js';
 import type { Session } from '../../kernel/ports.js';
 import { describeUserAgent } from '../../kernel/sessions/device.js';
-import type { ServerContext, SessionInfo, TokenwardEnv } from '../../server/context.js';
-import { defineRoute } from '../../server/define-route.js';
+import { isSessionLive } from '../../kernel/sessions/is-session-live.js';
+import type { ServerContext, TokenwardEnv } from '../../server/context.js';
+import { type AnyEndpoint, defineEndpoint } from '../../server/define-endpoint.js';
 import { discardBody, iso, problemResponse, readJsonObject, stringField } from '../../server/http.js';
-import { authenticateRequest } from '../../server/middleware/session.js';
-import { requestContext } from '../../server/request-context.js';
+import { optionalSession } from '../../server/middleware/signed-in.js';
 import { clearingHeaders, clearSessionCookies } from '../../server/session-cookies.js';
-import { signedIn } from '../step-up/require-step-up.js';
 import { verifyNotMeToken } from './not-me-link.js';
 
 /** Session ids are UUIDs; anything else is "not found" without a store lookup. */
 const SESSION_ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-function isLive(session: Session | null, now: number): session is Session {
-  return (
-    session !== null && session.revokedAt === null && session.idleExpiresAt > now && session.absoluteExpiresAt > now
-  );
-}
 
 /** The JSON view of a session in the sessions list (API.md). */
 export function listedSessionJson(session: Session, currentId: string): Record<string, unknown> {
@@ -73,55 +67,38 @@ async function notMeToken(c: Context<TokenwardEnv>): Promise<string> {
   return c.req.query('token') ?? '';
 }
 
-/** The request's own session, if it carries a valid access token (for clearing cookies). */
-async function currentSessionId(ctx: ServerContext, c: Context<TokenwardEnv>): Promise<string | null> {
-  try {
-    return (await authenticateRequest(ctx, c)).sessionId;
-  } catch (error) {
-    if (isTokenwardError(error)) return null;
-    throw error;
-  }
-}
-
 /**
  * `GET /auth/sessions`, `DELETE /auth/sessions/:id`, `POST /auth/sessions/revoke-others`,
  * `GET /auth/sessions/not-me?token=…` (the confirmation page), `POST /auth/sessions/not-me` with
  * `{token}` (JSON) or `?token=…` (the page's form).
  */
-export function sessionRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
-  const base = ctx.config.basePath;
-
-  defineRoute(app, `${base}/sessions`, {
-    GET: async (c) => {
-      const info = await signedIn(ctx, c);
-      const sessions = await ctx.store.listActiveSessions(info.userId, ctx.clock.now());
-      return c.json({ sessions: sessions.map((s) => listedSessionJson(s, info.sessionId)) });
+export function sessionsUiEndpoints(ctx: ServerContext, notMeKey: CryptoKey): AnyEndpoint[] {
+  const list = defineEndpoint(
+    { method: 'GET', path: '/sessions', guard: 'session', body: 'none' },
+    async ({ c, session }) => {
+      const sessions = await ctx.store.listActiveSessions(session.userId, ctx.clock.now());
+      return c.json({ sessions: sessions.map((s) => listedSessionJson(s, session.sessionId)) });
     },
-  });
+  );
 
-  defineRoute(app, `${base}/sessions/revoke-others`, {
-    POST: async (c) => {
-      const info = await signedIn(ctx, c);
-      await discardBody(c);
-      const revoked = await ctx.service.revokeUserSessions(
-        info.userId,
-        'revoke_others',
-        requestContext(ctx, c),
-        info.sessionId,
-      );
+  const revokeOthers = defineEndpoint(
+    { method: 'POST', path: '/sessions/revoke-others', guard: 'session', body: 'none' },
+    async ({ c, rc, session }) => {
+      const revoked = await ctx.kernel.revokeUserSessions(session.userId, 'revoke_others', rc, session.sessionId);
       return c.json({ revoked: revoked.length });
     },
-  });
+  );
 
   // GET shows a confirmation page (mail scanners prefetch links: a GET must change nothing);
   // POST revokes. The token is the credential: no cookie is needed (the link is opened anywhere).
-  defineRoute(app, `${base}/sessions/not-me`, {
-    GET: async (c) => {
+  const notMePreview = defineEndpoint(
+    { method: 'GET', path: '/sessions/not-me', guard: 'none', body: 'none' },
+    async ({ c }) => {
       const token = c.req.query('token') ?? '';
       const sessionId =
-        token.length <= MAX_NOT_ME_TOKEN ? await verifyNotMeToken(ctx.security.notMeKey, token, ctx.clock.now()) : null;
+        token.length <= MAX_NOT_ME_TOKEN ? await verifyNotMeToken(notMeKey, token, ctx.clock.now()) : null;
       const session = sessionId === null ? null : await ctx.store.getSession(sessionId);
-      if (!isLive(session, ctx.clock.now())) {
+      if (!isSessionLive(session, ctx.clock.now())) {
         if (!wantsHtml(c)) return problemResponse('invalid_link');
         return notMePage(
           'Link expired',
@@ -146,21 +123,23 @@ export function sessionRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void
         200,
       );
     },
-    POST: async (c) => {
+  );
+
+  const notMe = defineEndpoint(
+    { method: 'POST', path: '/sessions/not-me', guard: 'none', body: 'raw' },
+    async ({ c, rc }) => {
       const token = await notMeToken(c);
       const now = ctx.clock.now();
-      const sessionId =
-        token.length <= MAX_NOT_ME_TOKEN ? await verifyNotMeToken(ctx.security.notMeKey, token, now) : null;
+      const sessionId = token.length <= MAX_NOT_ME_TOKEN ? await verifyNotMeToken(notMeKey, token, now) : null;
       // Single use: the first claim wins, and a revoked session cannot be revoked again.
       const claimed =
         sessionId !== null && (await ctx.limiter.claimOnce(`notme:${sessionId}`, ctx.config.refreshAbsoluteSec));
-      const rc = requestContext(ctx, c);
-      const revoked = claimed && sessionId !== null ? await ctx.service.revokeSession(sessionId, 'not_me', rc) : null;
+      const revoked = claimed && sessionId !== null ? await ctx.kernel.revokeSession(sessionId, 'not_me', rc) : null;
       if (revoked === null) {
         if (!wantsHtml(c)) return problemResponse('invalid_link');
         return notMePage('Link expired', '<p>This link is invalid, expired or was already used.</p>', 400);
       }
-      await ctx.service.recordEvent({
+      await ctx.kernel.recordEvent({
         type: 'session.reported_not_me',
         userId: revoked.userId,
         ip: rc.ip,
@@ -174,24 +153,27 @@ export function sessionRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void
             200,
           )
         : c.json({ revoked: 1 });
-      if ((await currentSessionId(ctx, c)) === revoked.id) {
+      if ((await optionalSession(ctx, c))?.sessionId === revoked.id) {
         for (const [name, value] of clearingHeaders(ctx)) response.headers.append(name, value);
       }
       return response;
     },
-  });
+  );
 
-  defineRoute(app, `${base}/sessions/:id`, {
-    DELETE: async (c) => {
-      const info: SessionInfo = await signedIn(ctx, c);
-      await discardBody(c);
+  const revokeOne = defineEndpoint(
+    { method: 'DELETE', path: '/sessions/:id', guard: 'session', body: 'none' },
+    async ({ c, rc, session: info }) => {
       const id = c.req.param('id') ?? '';
       // Another user's session answers exactly like an unknown one: no oracle.
       const session = SESSION_ID_SHAPE.test(id) ? await ctx.store.getSession(id) : null;
-      if (!isLive(session, ctx.clock.now()) || session.userId !== info.userId) throw new TokenwardError('not_found');
-      await ctx.service.revokeSession(session.id, 'revoked_by_user', requestContext(ctx, c));
+      if (!isSessionLive(session, ctx.clock.now()) || session.userId !== info.userId)
+        throw new TokenwardError('not_found');
+      await ctx.kernel.revokeSession(session.id, 'revoked_by_user', rc);
       if (session.id === info.sessionId) clearSessionCookies(ctx, c);
       return c.body(null, 204);
     },
-  });
+  );
+
+  // Specific paths before `/sessions/:id`.
+  return [list, revokeOthers, notMePreview, notMe, revokeOne];
 }

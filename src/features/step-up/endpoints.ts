@@ -1,68 +1,71 @@
-import type { Hono } from 'hono';
+import type { CryptoKey } from 'jose';
+import { z } from 'zod';
 import { isTokenwardError, TokenwardError } from '../../errors.js';
 import { enforceIpLimit } from '../../kernel/limits/attempts.js';
-import type { ServerContext, TokenwardEnv } from '../../server/context.js';
-import { defineRoute } from '../../server/define-route.js';
-import { iso, readJsonObject, stringField } from '../../server/http.js';
-import { requestContext } from '../../server/request-context.js';
-import { confirmPassword } from '../password/confirm-password.js';
-import { signedIn } from './require-step-up.js';
+import type { StepUpMethod } from '../../kernel/login/factors.js';
+import type { ServerContext } from '../../server/context.js';
+import { type AnyEndpoint, defineEndpoint } from '../../server/define-endpoint.js';
+import { iso } from '../../server/http.js';
 import { issueStepUpGrant } from './step-up-grant.js';
 
 /** API.md: a step-up grant is valid at most 5 minutes. */
 const MAX_GRANT_TTL_SEC = 300;
 
-/** `POST /auth/step-up` `{password}` or `{totp}` → `{stepUpUntil}` + the `tw_su` grant cookie. */
-export function stepUpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
-  defineRoute(app, `${ctx.config.basePath}/step-up`, {
-    POST: async (c) => {
-      const info = await signedIn(ctx, c);
-      const body = await readJsonObject(c);
-      const password = stringField(body, 'password', { max: 1024, allowControl: true, optional: true });
-      const totp = stringField(body, 'totp', { max: 16, optional: true });
-      if ((password === undefined) === (totp === undefined))
-        throw new TokenwardError('invalid_request', { detail: 'Send exactly one of password or totp.' });
-      const user = await ctx.store.findUserById(info.userId);
+/**
+ * `POST /auth/step-up` with exactly one proof — `{password}`, `{totp}`, or any other method a
+ * feature registered — → `{stepUpUntil}` + the `tw_su` grant cookie. Every kind of wrong proof
+ * answers the same 401 `invalid_credentials` (which one was wrong is not told).
+ */
+export function stepUpEndpoints(ctx: ServerContext, grantKey: CryptoKey): AnyEndpoint[] {
+  const stepUp = defineEndpoint(
+    { method: 'POST', path: '/step-up', guard: 'session', body: z.record(z.string(), z.unknown()) },
+    async ({ c, body, rc, session }) => {
+      const methods = ctx.stepUpMethods;
+      const chosen = methods.filter(
+        (m) => Object.hasOwn(body, m.field) && body[m.field] !== undefined && body[m.field] !== null,
+      );
+      const method: StepUpMethod | undefined = chosen[0];
+      if (chosen.length !== 1 || method === undefined) {
+        const fields = methods.map((m) => m.field);
+        throw new TokenwardError('invalid_request', {
+          detail: `Send exactly one of ${fields.slice(0, -1).join(', ')}${fields.length > 1 ? ' or ' : ''}${fields.at(-1) ?? ''}.`,
+        });
+      }
+      const proof = method.parse(body[method.field]);
+      const user = await ctx.store.findUserById(session.userId);
       if (!user)
         throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
-      const rc = requestContext(ctx, c);
       // Per network too: a stolen session (or many) cannot turn one address into a guessing engine.
       await enforceIpLimit(ctx.limiter, 'step_up', rc.ip, ctx.config.limits.loginPerIp, ctx.config.limits);
+      const data = { method: method.amr[0] ?? method.field };
       try {
-        if (password !== undefined) {
-          await confirmPassword(
-            { store: ctx.store, hasher: ctx.service.deps.hasher, limiter: ctx.limiter, limits: ctx.config.limits },
-            user,
-            password,
-          );
-        } else {
-          await ctx.security.totp.verify(user.id, { code: totp ?? '' });
-        }
+        await method.verify(user, proof, rc);
       } catch (error) {
         if (!isTokenwardError(error) || error.code === 'too_many_attempts') throw error;
-        await ctx.service.recordEvent({
+        await ctx.kernel.recordEvent({
           type: 'step_up.failed',
           userId: user.id,
           ip: rc.ip,
-          sessionId: info.sessionId,
+          sessionId: session.sessionId,
           userAgent: rc.userAgent,
-          data: { method: password !== undefined ? 'pwd' : 'otp' },
+          data,
         });
         // Wrong password and wrong (or replayed, or absent) TOTP look the same from outside.
         throw new TokenwardError('invalid_credentials', { detail: 'The password or code is incorrect.' });
       }
       const ttl = Math.min(MAX_GRANT_TTL_SEC, ctx.config.stepUpTtlSec);
-      const { value, grant } = await issueStepUpGrant(ctx.security.grantKey, info.sessionId, ctx.clock.now(), ttl);
-      await ctx.service.recordEvent({
+      const { value, grant } = await issueStepUpGrant(grantKey, session.sessionId, ctx.clock.now(), ttl);
+      await ctx.kernel.recordEvent({
         type: 'step_up.success',
         userId: user.id,
         ip: rc.ip,
-        sessionId: info.sessionId,
+        sessionId: session.sessionId,
         userAgent: rc.userAgent,
-        data: { method: password !== undefined ? 'pwd' : 'otp' },
+        data,
       });
       c.header('Set-Cookie', ctx.cookies.serialize('su', value, ttl), { append: true });
       return c.json({ stepUpUntil: iso(grant.expiresAt) });
     },
-  });
+  );
+  return [stepUp];
 }

@@ -1,142 +1,101 @@
-import type { Context, Hono } from 'hono';
 import QRCode from 'qrcode';
+import { z } from 'zod';
 import { TokenwardError } from '../../errors.js';
-import type { ServerContext, TokenwardEnv } from '../../server/context.js';
-import { defineRoute } from '../../server/define-route.js';
-import { discardBody, readJsonObject, stringField } from '../../server/http.js';
-import { enforceCsrf } from '../../server/middleware/csrf.js';
+import { parseBody, text } from '../../server/body-schema.js';
+import type { ServerContext } from '../../server/context.js';
+import { type AnyEndpoint, defineEndpoint } from '../../server/define-endpoint.js';
+import { readJsonObject } from '../../server/http.js';
+import { loginResponse } from '../../server/login-response.js';
 import { clearPendingLoginCookie, readPendingLogin } from '../../server/pending-login-cookie.js';
-import { requestContext } from '../../server/request-context.js';
-import { sessionJson, setSessionCookies, userJson } from '../../server/session-cookies.js';
-import { signedIn, withStepUp } from '../step-up/require-step-up.js';
+import type { TotpManager } from './totp-manager.js';
 
 /** Wrong second factors allowed per pending login before it is dropped (the per-user backoff applies too). */
 const ATTEMPTS_PER_PENDING_LOGIN = 5;
 
 /**
+ * Changing the second factor needs the second factor: a current TOTP code besides the step-up
+ * (a password alone — which step-up accepts — must never turn TOTP off or mint new recovery codes).
+ */
+const currentCodeBody = z.object({ code: text({ max: 16 }).nullish() });
+function currentCode(body: z.output<typeof currentCodeBody>): string {
+  if (body.code === undefined || body.code === null)
+    throw new TokenwardError('invalid_code', { detail: 'A current code from the authenticator app is required.' });
+  return body.code.trim();
+}
+
+const secondStepBody = z.object({ code: text({ max: 16 }).nullish(), recoveryCode: text({ max: 64 }).nullish() });
+
+/**
  * `GET /auth/totp`, `POST /auth/totp/enroll` (step-up), `POST /auth/totp/confirm`,
- * `POST /auth/totp/recovery-codes` (step-up), `POST /auth/totp/disable` (step-up),
+ * `POST /auth/totp/recovery-codes` (step-up + code), `POST /auth/totp/disable` (step-up + code),
  * `POST /auth/login/totp` (the second login step).
  */
-export function totpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
-  const base = ctx.config.basePath;
-  const { totp } = ctx.security;
-  const stepUpMaxAge = ctx.config.stepUpTtlSec;
+export function totpEndpoints(ctx: ServerContext, totp: TotpManager): AnyEndpoint[] {
+  const event = (
+    type: 'totp.enrollment_started' | 'totp.enabled' | 'totp.disabled' | 'totp.recovery_codes_regenerated',
+    userId: string,
+    sessionId: string,
+    rc: { ip: string; userAgent: string },
+  ) => ctx.kernel.recordEvent({ type, userId, ip: rc.ip, sessionId, userAgent: rc.userAgent });
 
-  defineRoute(app, `${base}/totp`, {
-    GET: async (c) => {
-      const info = await signedIn(ctx, c);
-      return c.json(await totp.status(info.userId));
-    },
-  });
+  const status = defineEndpoint(
+    { method: 'GET', path: '/totp', guard: 'session', body: 'none' },
+    async ({ c, session }) => c.json(await totp.status(session.userId)),
+  );
 
-  defineRoute(app, `${base}/totp/enroll`, {
-    POST: async (c) => {
-      const info = await signedIn(ctx, c);
-      await discardBody(c);
-      const user = await ctx.store.findUserById(info.userId);
+  const enroll = defineEndpoint(
+    { method: 'POST', path: '/totp/enroll', guard: 'step-up', body: 'none' },
+    async ({ c, rc, session }) => {
+      const user = await ctx.store.findUserById(session.userId);
       if (!user)
         throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
-      // Refuse before claiming the grant, so a pointless request does not cost the user a step-up.
+      // A 409 gives the step-up grant back (only a successful answer consumes it).
       if ((await totp.status(user.id)).enabled) throw new TokenwardError('totp_already_enabled');
-      return withStepUp(ctx, c, info, stepUpMaxAge, async () => {
-        const { otpauthUri } = await totp.beginEnrollment(user);
-        const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-        const rc = requestContext(ctx, c);
-        await ctx.service.recordEvent({
-          type: 'totp.enrollment_started',
-          userId: user.id,
-          ip: rc.ip,
-          sessionId: info.sessionId,
-          userAgent: rc.userAgent,
-        });
-        return c.json({ otpauthUri, qrSvg });
-      });
+      const { otpauthUri } = await totp.beginEnrollment(user);
+      const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+      await event('totp.enrollment_started', user.id, session.sessionId, rc);
+      return c.json({ otpauthUri, qrSvg });
     },
-  });
+  );
 
-  defineRoute(app, `${base}/totp/confirm`, {
-    POST: async (c) => {
-      const info = await signedIn(ctx, c);
-      const body = await readJsonObject(c);
-      const code = stringField(body, 'code', { max: 16 }) as string;
-      const { recoveryCodes } = await totp.confirmEnrollment(info.userId, code.trim());
-      const rc = requestContext(ctx, c);
-      await ctx.service.recordEvent({
-        type: 'totp.enabled',
-        userId: info.userId,
-        ip: rc.ip,
-        sessionId: info.sessionId,
-        userAgent: rc.userAgent,
-      });
+  const confirm = defineEndpoint(
+    { method: 'POST', path: '/totp/confirm', guard: 'session', body: z.object({ code: text({ max: 16 }) }) },
+    async ({ c, body, rc, session }) => {
+      const { recoveryCodes } = await totp.confirmEnrollment(session.userId, body.code.trim());
+      await event('totp.enabled', session.userId, session.sessionId, rc);
       return c.json({ enabled: true, recoveryCodes });
     },
-  });
+  );
 
-  /**
-   * Changing the second factor needs the second factor: a current TOTP code besides the step-up
-   * (a password alone — which step-up accepts — must never turn TOTP off or mint new recovery codes).
-   */
-  const currentCode = async (c: Context<TokenwardEnv>): Promise<string> => {
-    const body = await readJsonObject(c, { optional: true });
-    const code = stringField(body, 'code', { max: 16, optional: true });
-    if (code === undefined)
-      throw new TokenwardError('invalid_code', { detail: 'A current code from the authenticator app is required.' });
-    return code.trim();
-  };
-
-  defineRoute(app, `${base}/totp/recovery-codes`, {
-    POST: async (c) => {
-      const info = await signedIn(ctx, c);
-      if (!(await totp.status(info.userId)).enabled)
+  const recoveryCodes = defineEndpoint(
+    { method: 'POST', path: '/totp/recovery-codes', guard: 'step-up', body: currentCodeBody, optionalBody: true },
+    async ({ c, body, rc, session }) => {
+      if (!(await totp.status(session.userId)).enabled)
         throw new TokenwardError('invalid_request', { detail: 'TOTP is not enabled.' });
-      return withStepUp(ctx, c, info, stepUpMaxAge, async () => {
-        await totp.verify(info.userId, { code: await currentCode(c) });
-        const { recoveryCodes } = await totp.regenerateRecoveryCodes(info.userId);
-        const rc = requestContext(ctx, c);
-        await ctx.service.recordEvent({
-          type: 'totp.recovery_codes_regenerated',
-          userId: info.userId,
-          ip: rc.ip,
-          sessionId: info.sessionId,
-          userAgent: rc.userAgent,
-        });
-        return c.json({ recoveryCodes });
-      });
+      await totp.verify(session.userId, { code: currentCode(body) });
+      const { recoveryCodes } = await totp.regenerateRecoveryCodes(session.userId);
+      await event('totp.recovery_codes_regenerated', session.userId, session.sessionId, rc);
+      return c.json({ recoveryCodes });
     },
-  });
+  );
 
-  defineRoute(app, `${base}/totp/disable`, {
-    POST: async (c) => {
-      const info = await signedIn(ctx, c);
-      return withStepUp(ctx, c, info, stepUpMaxAge, async () => {
-        await totp.verify(info.userId, { code: await currentCode(c) });
-        const wasEnabled = await totp.disable(info.userId);
-        if (wasEnabled) {
-          const rc = requestContext(ctx, c);
-          await ctx.service.recordEvent({
-            type: 'totp.disabled',
-            userId: info.userId,
-            ip: rc.ip,
-            sessionId: info.sessionId,
-            userAgent: rc.userAgent,
-          });
-        }
-        return c.body(null, 204);
-      });
+  const disable = defineEndpoint(
+    { method: 'POST', path: '/totp/disable', guard: 'step-up', body: currentCodeBody, optionalBody: true },
+    async ({ c, body, rc, session }) => {
+      await totp.verify(session.userId, { code: currentCode(body) });
+      if (await totp.disable(session.userId)) await event('totp.disabled', session.userId, session.sessionId, rc);
+      return c.body(null, 204);
     },
-  });
+  );
 
-  defineRoute(app, `${base}/login/totp`, {
-    POST: async (c) => {
-      // Login CSRF: the pending-login cookie is SameSite=Strict, and the rule applies as for login.
-      await enforceCsrf(ctx, c, { loginCsrf: true, bindings: () => [null] });
+  const secondStep = defineEndpoint(
+    // Login CSRF: the pending-login cookie is SameSite=Strict, and the rule applies as for login.
+    { method: 'POST', path: '/login/totp', guard: 'anonymous', body: 'raw' },
+    async ({ c, rc }) => {
       const pending = await readPendingLogin(ctx, c);
       if (pending === null) throw new TokenwardError('mfa_pending_invalid');
-      const body = await readJsonObject(c);
-      const code = stringField(body, 'code', { max: 16, optional: true });
-      const recoveryCode = stringField(body, 'recoveryCode', { max: 64, optional: true });
-      if ((code === undefined) === (recoveryCode === undefined))
+      const { code, recoveryCode } = parseBody(secondStepBody, await readJsonObject(c));
+      if ((code == null) === (recoveryCode == null))
         throw new TokenwardError('invalid_request', { detail: 'Send exactly one of code or recoveryCode.' });
       const attempts = await ctx.limiter.consume(
         `mfa:pending:${pending.id}`,
@@ -149,16 +108,15 @@ export function totpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
           detail: 'Too many wrong codes for this login; log in again.',
         });
       }
-      const rc = requestContext(ctx, c);
       let method: 'totp' | 'recovery_code';
       try {
         method = await totp.verify(
           pending.userId,
-          code !== undefined ? { code: code.trim() } : { recoveryCode: recoveryCode ?? '' },
+          code != null ? { code: code.trim() } : { recoveryCode: recoveryCode ?? '' },
         );
       } catch (error) {
         if (error instanceof TokenwardError && error.code === 'invalid_code') {
-          await ctx.service.recordEvent({
+          await ctx.kernel.recordEvent({
             type: 'login.second_factor_failed',
             userId: pending.userId,
             ip: rc.ip,
@@ -173,20 +131,23 @@ export function totpRoutes(app: Hono<TokenwardEnv>, ctx: ServerContext): void {
       // The pending login completes once: a replayed cookie cannot mint a second session.
       if (!(await ctx.limiter.claimOnce(`mfa:done:${pending.id}`, 3600)))
         throw new TokenwardError('mfa_pending_invalid');
+      const user = await ctx.store.findUserById(pending.userId);
+      if (!user) throw new TokenwardError('mfa_pending_invalid');
       const amr = method === 'totp' ? [...pending.amr, 'otp', 'mfa'] : [...pending.amr, 'mfa'];
-      const issued = await ctx.service.completeLogin(pending.userId, [...new Set(amr)], rc);
-      if (method === 'recovery_code') {
-        await ctx.service.recordEvent({
+      const outcome = await ctx.kernel.finishLogin(user, amr, rc, { secondFactorDone: true });
+      if (method === 'recovery_code' && outcome.kind === 'session') {
+        await ctx.kernel.recordEvent({
           type: 'totp.recovery_code_used',
-          userId: pending.userId,
+          userId: user.id,
           ip: rc.ip,
-          sessionId: issued.session.id,
+          sessionId: outcome.issued.session.id,
           userAgent: rc.userAgent,
         });
       }
       clearPendingLoginCookie(ctx, c);
-      setSessionCookies(ctx, c, issued, rc.deviceId);
-      return c.json({ user: userJson(issued.user), session: sessionJson(issued.session, issued.accessExpiresAt) }, 200);
+      return loginResponse(ctx, c, outcome, rc);
     },
-  });
+  );
+
+  return [status, enroll, confirm, recoveryCodes, disable, secondStep];
 }

@@ -2,7 +2,7 @@
  * OAuth client ids (RFC 6749 §2.2) as they appear in access tokens (RFC 9068 §2.2 `client_id`).
  *
  * - Cookie sessions belong to the browser client: the web app served at the public origin, so
- *   its id is that origin (`AuthPolicy.browserClientId`).
+ *   its id is that origin ({@link browserClientId}).
  * - `/auth/token` sessions belong to the client the request names in `client_id`, or to
  *   {@link DEFAULT_NATIVE_CLIENT_ID} when it names none.
  */
@@ -28,4 +28,9 @@ const CLIENT_ID_SHAPE = /^[\x21-\x7e]+$/;
  */
 export function isValidClientId(value: string): boolean {
   return value.length > 0 && value.length <= MAX_CLIENT_ID_LENGTH && CLIENT_ID_SHAPE.test(value);
+}
+
+/** The browser client's id: the public origin the web app is served at. */
+export function browserClientId(publicOrigin: string): string {
+  return publicOrigin;
 }

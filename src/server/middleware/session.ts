@@ -81,7 +81,7 @@ export function authenticateRequest(ctx: ServerContext, c: Context): Promise<Ses
 export async function authenticate(ctx: ServerContext, req: AuthRequest): Promise<SessionInfo> {
   const presented = presentedToken(ctx, req);
   if (presented === null) throw new TokenwardError('unauthenticated', { headers: { 'WWW-Authenticate': realm(ctx) } });
-  const claims = presented.token.length > MAX_TOKEN_CHARS ? null : await ctx.service.authenticate(presented.token);
+  const claims = presented.token.length > MAX_TOKEN_CHARS ? null : await ctx.kernel.authenticate(presented.token);
   if (claims === null) {
     ctx.metrics.rejectedTokens.inc();
     throw new TokenwardError('invalid_token', {
@@ -94,7 +94,7 @@ export async function authenticate(ctx: ServerContext, req: AuthRequest): Promis
   // Bearer or cookie); the DPoP scheme only with a bound token.
   if (presented.via === 'dpop' || claims.cnf !== undefined) await checkDpopProof(ctx, req, presented, claims);
   // Throttled last_active_at (≤ 1 write per session per minute, fire-and-forget).
-  ctx.security.activity.touch(claims.sid);
+  ctx.activity.touch(claims.sid);
   return { userId: claims.sub, sessionId: claims.sid, claims, via: presented.via };
 }
 
@@ -106,7 +106,7 @@ function dpopChallenge(
   error: 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce',
   description: string,
 ): string {
-  return `DPoP realm="${new URL(ctx.config.publicOrigin).host}", algs="${ctx.dpop.algorithms.join(' ')}", error="${error}", error_description="${description}"`;
+  return `DPoP realm="${new URL(ctx.config.publicOrigin).host}", algs="${(ctx.dpop?.algorithms ?? []).join(' ')}", error="${error}", error_description="${description}"`;
 }
 
 /** Verifies the `DPoP` proof of a resource request against the token's `cnf.jkt` (RFC 9449 §7.1). */
@@ -133,7 +133,10 @@ async function checkDpopProof(
   const proof = req.header('dpop') ?? null;
   const identity = requestIdentities.get(req.raw) ?? req.raw;
   if (proof !== null && verifiedProofs.get(identity) === proof) return;
-  const result = await ctx.dpop.verify({
+  // Without the dpop feature no proof can be verified: a bound token is refused, never accepted unbound.
+  const dpop = ctx.dpop;
+  if (dpop === null) return reject('invalid_token', 'DPoP-bound tokens are not accepted here');
+  const result = await dpop.verify({
     proof,
     method: req.method,
     // htu is the URI the client addressed: the public origin (not the Host header) + the path.
@@ -147,7 +150,7 @@ async function checkDpopProof(
   }
   if (result.reason === 'nonce')
     reject('use_dpop_nonce', 'Resend the request with the server nonce in the DPoP proof', {
-      'DPoP-Nonce': await ctx.dpop.nonce(),
+      'DPoP-Nonce': await dpop.nonce(),
     });
   reject('invalid_dpop_proof', `The DPoP proof is invalid (${result.reason})`);
 }
@@ -247,8 +250,8 @@ function isUntouchedNodeRequest(raw: Request, incoming: object): boolean {
 export function authenticateCached(ctx: ServerContext, req: Pick<AuthRequest, 'header'>): SessionInfo | undefined {
   const presented = presentedToken(ctx, req);
   if (presented === null || presented.via === 'dpop' || presented.token.length > MAX_TOKEN_CHARS) return undefined;
-  const claims = ctx.service.authenticateCached(presented.token);
+  const claims = ctx.kernel.authenticateCached(presented.token);
   if (claims === null || claims === undefined || claims.cnf !== undefined) return undefined;
-  ctx.security.activity.touch(claims.sid);
+  ctx.activity.touch(claims.sid);
   return { userId: claims.sub, sessionId: claims.sid, claims, via: presented.via };
 }

@@ -1,20 +1,39 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { ConfigError } from '../../errors.js';
+import { FEATURE_MIGRATIONS } from '../../features/migrations.js';
 import { initialSchema } from './0001-initial.js';
-import { federatedIdentities } from './0002-federated-identities.js';
 import { rotationDeviceAndClient } from './0003-rotation-device-and-client.js';
 import { usersEmailVerified } from './0004-users-email-verified.js';
+import { artifacts } from './0005-artifacts.js';
 
-/**
- * Every migration, in order. Static (no directory scan), so it works the same from `src/` under
- * tsx and from `dist/`. Names sort in execution order; never rename or edit a shipped one.
- */
-export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+/** The kernel's own migrations (users, sessions, refresh tokens, events, keys, revocations). */
+export const KERNEL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial': initialSchema,
-  '0002-federated-identities': federatedIdentities,
   '0003-rotation-device-and-client': rotationDeviceAndClient,
   '0004-users-email-verified': usersEmailVerified,
+  '0005-artifacts': artifacts,
 };
+
+/**
+ * Every migration — the kernel's and the features' — in execution order (by name). Static (no
+ * directory scan), so it works the same from `src/` under tsx and from `dist/`. Never rename or
+ * edit a shipped one; a name used twice fails here, at import.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = assembleMigrations(
+  KERNEL_MIGRATIONS,
+  FEATURE_MIGRATIONS,
+);
+
+function assembleMigrations(...sets: ReadonlyArray<Readonly<Record<string, Migration>>>): Record<string, Migration> {
+  const all: Record<string, Migration> = {};
+  for (const set of sets) {
+    for (const [name, migration] of Object.entries(set)) {
+      if (Object.hasOwn(all, name)) throw new Error(`Two migrations are named ${name}`);
+      all[name] = migration;
+    }
+  }
+  return Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
 
 /** Kysely's bookkeeping tables, prefixed so they do not clash with an application's own. */
 export const MIGRATION_TABLE = 'tokenward_migration';

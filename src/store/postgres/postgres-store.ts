@@ -33,6 +33,7 @@ import {
   toUser,
 } from '../rows.js';
 import { isSamePresenter } from '../same-presenter.js';
+import { registerSqlAccess } from '../sql-access.js';
 
 /** Options of {@link openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -109,7 +110,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       const status = await checkSchema(db, { schema });
       if (status !== 'ok') throw new SchemaError(status);
     }
-    return new PostgresStore(db, pool);
+    const store = new PostgresStore(db, pool);
+    registerSqlAccess(store, { db, dialect: 'postgres' });
+    return store;
   } catch (error) {
     await db.destroy().catch(() => {});
     throw error;

@@ -30,6 +30,7 @@ import {
   type RevocationRow,
   type SessionRow,
   type SigningKeyRow,
+  type Database as TypedDatabase,
   toCredentials,
   toEvent,
   toSession,
@@ -38,6 +39,7 @@ import {
   type UserRow,
 } from '../rows.js';
 import { isSamePresenter } from '../same-presenter.js';
+import { registerSqlAccess } from '../sql-access.js';
 import { type AdminStatements, prepareAdminStatements } from './admin-statements.js';
 import { type IdentityStatements, prepareIdentityStatements } from './identity-statements.js';
 import { INLINE_AUTOCHECKPOINT_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
@@ -78,7 +80,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     await migrateSerially(resolve(options.file), db);
     const stopCheckpointer =
       options.file === ':memory:' ? null : startWalCheckpointer(db, resolve(options.file), busyTimeoutMs);
-    return new SqliteStore(db, stopCheckpointer);
+    const store = new SqliteStore(db, stopCheckpointer);
+    // Feature repositories and artifacts query the same connection through Kysely (never destroyed: close() closes the file).
+    registerSqlAccess(store, {
+      db: new Kysely<TypedDatabase>({ dialect: new SqliteDialect({ database: db }) }),
+      dialect: 'sqlite',
+    });
+    return store;
   } catch (error) {
     db.close();
     throw error;

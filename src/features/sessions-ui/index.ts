@@ -1,0 +1,26 @@
+import { defineFeature } from '../feature.js';
+
+/**
+ * What a user sees and ends: the sessions list, revoking one or all others, the audit trail, and
+ * the new-device alert with its single-use "this wasn't me" link. Always on.
+ */
+export const sessionsUiFeature = defineFeature({
+  id: 'sessions-ui',
+  enabled: () => true,
+  errors: ['not_found', 'invalid_link', 'invalid_request', 'unauthenticated', 'invalid_token'],
+  load: async () => ({
+    setup: async (ctx) => {
+      const notMeKey = await ctx.deriveKey('hmac', 'not-me-link');
+      const [{ sessionsUiEndpoints }, { eventsEndpoint }, { newDeviceAlerter }] = await Promise.all([
+        import('./endpoints.js'),
+        import('./events-endpoint.js'),
+        import('./new-device-alert.js'),
+      ]);
+      const hook = ctx.dependencies.onNewDevice;
+      return {
+        endpoints: [...sessionsUiEndpoints(ctx, notMeKey), eventsEndpoint(ctx)],
+        ...(hook ? { onNewDevice: newDeviceAlerter(ctx, notMeKey, hook) } : {}),
+      };
+    },
+  }),
+});

@@ -1,0 +1,35 @@
+import type { User } from '../ports.js';
+import type { RequestContext } from '../request-context.js';
+
+/**
+ * A second factor the login pipeline asks after the first one (TOTP, passkeys): when any is
+ * enrolled, no session starts until one of them is verified.
+ */
+export interface SecondFactor {
+  /** `totp`, `passkey`, … (also what the login answer lists under `methods`). */
+  id: string;
+  /** Whether the user has this factor enrolled. */
+  isEnrolled(userId: string): Promise<boolean>;
+}
+
+/** One way to prove, for a step-up, that it is still the user (password, TOTP code, passkey). */
+export interface StepUpMethod {
+  /** The field of `POST {basePath}/step-up` that carries this proof. */
+  field: string;
+  /** RFC 8176 methods a successful proof shows (for the event and the next token's `amr`). */
+  amr: readonly string[];
+  /** Checks the proof's shape before anything is counted: 400 `invalid_request` naming the field. */
+  parse(proof: unknown): unknown;
+  /**
+   * Verifies the (parsed) proof; counted by the attempt limits. Throws a TokenwardError for a
+   * wrong proof (the step-up answers every kind as 401 `invalid_credentials`) or 429 `too_many_attempts`.
+   */
+  verify(user: User, proof: unknown, rc: RequestContext): Promise<void>;
+}
+
+/** A rule every login passes before a session starts (email verified, MFA enrolled, browser supported). */
+export interface LoginGate {
+  id: string;
+  /** Throws a TokenwardError to refuse the login: no session, no cookies. */
+  check(user: User, amr: readonly string[], rc: RequestContext): Promise<void>;
+}

@@ -1,0 +1,27 @@
+import type { Context } from 'hono';
+import type { LoginOutcome } from '../kernel/login/finish-login.js';
+import type { RequestContext } from '../kernel/request-context.js';
+import type { ServerContext } from './context.js';
+import { setPendingLoginCookie } from './pending-login-cookie.js';
+import { sessionJson, setSessionCookies, userJson } from './session-cookies.js';
+
+/**
+ * The browser answer to a login: `{user, session}` with the session cookies, or — when a second
+ * factor is due — `{mfaRequired: true, methods}` with the sealed pending-login cookie and no
+ * session cookies (API.md `POST /auth/login`).
+ */
+export async function loginResponse(
+  ctx: ServerContext,
+  c: Context,
+  outcome: LoginOutcome,
+  rc: RequestContext,
+  status: 200 | 201 = 200,
+): Promise<Response> {
+  if (outcome.kind === 'second_factor') {
+    await setPendingLoginCookie(ctx, c, outcome.user.id, outcome.amr);
+    return c.json({ mfaRequired: true }, 200);
+  }
+  const { issued } = outcome;
+  setSessionCookies(ctx, c, issued, rc.deviceId);
+  return c.json({ user: userJson(issued.user), session: sessionJson(issued.session, issued.accessExpiresAt) }, status);
+}
