@@ -1,4 +1,4 @@
-import type { TokenwardConfig } from '../config.js';
+import type { KernelConfig } from '../kernel/config/kernel-config.js';
 
 /** The logical cookies of API.md "Cookies". */
 export type CookieKind = 'at' | 'at_hp' | 'at_sig' | 'rt' | 'csrf' | 'dev' | 'su' | 'oidc' | 'mfa';
@@ -39,7 +39,7 @@ export class CookieJar {
   readonly #secure: boolean;
   readonly #domain: string | undefined;
 
-  constructor(config: Pick<TokenwardConfig, 'secureCookies' | 'cookies' | 'basePath'>) {
+  constructor(config: Pick<KernelConfig, 'secureCookies' | 'cookies' | 'basePath'>) {
     this.#secure = config.secureCookies;
     this.#domain = config.cookies.domain;
     const specs = {} as Record<CookieKind, CookieSpec>;

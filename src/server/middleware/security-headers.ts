@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { TokenwardConfig } from '../../config.js';
+import type { KernelConfig } from '../../kernel/config/kernel-config.js';
 
 /** CSP for responses that are not HTML pages: nothing may load, nothing may frame them. */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
@@ -8,7 +8,7 @@ export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'no
  * Default security headers on every response (API.md "Conventions"), `Cache-Control: no-store`
  * on `/auth/*` and `/.well-known/*` (JWKS sets its own), HSTS on https origins.
  */
-export function securityHeaders(config: Pick<TokenwardConfig, 'basePath' | 'publicOrigin'>): MiddlewareHandler {
+export function securityHeaders(config: Pick<KernelConfig, 'basePath' | 'publicOrigin'>): MiddlewareHandler {
   const authPrefix = `${config.basePath}/`;
   const hsts = config.publicOrigin.startsWith('https:');
   return async (c, next) => {
