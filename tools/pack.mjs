@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Everything that can change the packed tarball (sources, build settings, shipped files). */
-const INPUTS = ['package.json', 'package-lock.json', 'README.md', 'LICENSE', 'esm-only.cjs', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.client.json', 'bin', 'data', 'src'];
+const INPUTS = ['package.json', 'package-lock.json', 'README.md', 'LICENSE', 'esm-only.cjs', 'esm-only.d.cts', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.client.json', 'bin', 'data', 'src'];
 /** Where packed tarballs and installed consumer apps are cached between test runs. */
 export const CACHE_DIR = join(tmpdir(), 'tokenward-test-cache');
 
