@@ -7,7 +7,7 @@
 //   node tools/pack.mjs          prints the tarball's path (packing it when not cached)
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,17 @@ export function contentHash(paths, extra = '') {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const PRUNE_AFTER_MS = 24 * 3600_000;
+
+/** Removes cache entries nobody used for a day (every source change makes new ones). */
+function pruneCache() {
+  for (const entry of readdirSync(CACHE_DIR, { withFileTypes: true })) {
+    const path = join(CACHE_DIR, entry.name);
+    const age = Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if (age > PRUNE_AFTER_MS) rmSync(path, { recursive: true, force: true });
+  }
+}
+
 /**
  * Runs `produce(dir)` once for `name`: the result is the directory `CACHE_DIR/name`, made by
  * producing into a staging directory and renaming it, under a lock (a lock older than
@@ -47,8 +58,13 @@ export async function cachedDir(name, produce, { staleMs = 15 * 60_000, log = ()
   const done = join(CACHE_DIR, name);
   const lock = `${done}.lock`;
   mkdirSync(CACHE_DIR, { recursive: true });
+  pruneCache();
   for (;;) {
-    if (existsSync(join(done, '.complete'))) return done;
+    if (existsSync(join(done, '.complete'))) {
+      // Marks it as in use, so pruning (other runs, other work trees) leaves it alone.
+      utimesSync(done, new Date(), new Date());
+      return done;
+    }
     try {
       mkdirSync(lock);
       break;

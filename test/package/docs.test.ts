@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../tools/pack.mjs';
 import { type BackgroundProcess, type ConsumerApp, consumerApp, startInBackground, userEnv, workDir } from '../support/package.js';
 import { freePort } from '../support/process.js';
