@@ -40,7 +40,7 @@ export async function everything(): Promise<void> {
   void [express.routes, hono.routes(), node.listener, tokenwardFastify, ERRORS, TokenwardError];
   const verifier = createVerifier({ issuer: tw.config.publicOrigin, audience: tw.config.publicOrigin, jwksUrl: 'http://localhost:3000/.well-known/jwks.json' });
   const claims: VerifiedAccessToken = await verifier.verify('a.b.c');
-  const next: NextAuth = createNextAuth(() => tw, { loginPath: '/login' });
+  const next: NextAuth = createNextAuth({ options: { publicOrigin: tw.config.publicOrigin }, loginPath: '/login' });
   const middleware = createAuthMiddleware({ issuer: 'http://localhost:3000' });
   const state: AuthState = createClient().state();
   const hooks: [typeof TokenwardProvider, typeof useSession, () => Auth] = [TokenwardProvider, useSession, useAuth];

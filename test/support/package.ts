@@ -40,6 +40,8 @@ export interface ConsumerApp {
   tarball: string;
   /** `npm pack --json` details: files, sizes. */
   info: Awaited<ReturnType<typeof packTarball>>['info'];
+  /** Hash of the dependency versions the app was installed with. */
+  depsKey: string;
 }
 
 let app: Promise<ConsumerApp> | undefined;
@@ -69,7 +71,7 @@ export function consumerApp(): Promise<ConsumerApp> {
       },
       { log },
     );
-    return { dir, tarball, info };
+    return { dir, tarball, info, depsKey };
   })();
   return app;
 }
@@ -136,6 +138,44 @@ export async function startInBackground(cwd: string, command: string, args: stri
       return exited;
     },
   };
+}
+
+/** What the Next.js example installs besides tokenward (and the consumer app's dependencies it starts from). */
+const NEXT_PACKAGES = ['next', 'react', 'react-dom', 'typescript', '@types/node', '@types/react', '@types/react-dom'];
+const NEXT_EXAMPLE = 'examples/next';
+
+/**
+ * examples/next built with `next build` against the packed tarball, cached by the tarball, the
+ * example's files and the dependency versions: `{ dir }` is ready for `next start`. The first
+ * build installs Next.js into a base app seeded with the consumer app's node_modules.
+ */
+export async function nextExampleBuild(): Promise<{ dir: string }> {
+  const log = (line: string) => console.log(`[next] ${line}`);
+  const consumer = await consumerApp();
+  const { key } = await packTarball({ log });
+  const packages = NEXT_PACKAGES.map((name) => `${name}@${installedVersion(name)}`);
+  const depsKey = contentHash([], JSON.stringify({ packages, consumer: consumer.depsKey }));
+  const base = await cachedDir(
+    `next-base-${depsKey}`,
+    async (dir) => {
+      cpSync(join(consumer.dir, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+      writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'next-base', private: true, type: 'module' }, null, 2)}\n`);
+      await npmInstall(dir, [consumer.tarball, ...packages]);
+    },
+    { log },
+  );
+  const dir = await cachedDir(
+    `next-${key}-${contentHash([NEXT_EXAMPLE])}-${depsKey}`,
+    async (staging) => {
+      cpSync(join(base, 'node_modules'), join(staging, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+      cpSync(join(ROOT, NEXT_EXAMPLE), staging, { recursive: true });
+      // The example's own package.json, with the versions tested here and the packed tarball.
+      await npmInstall(staging, [consumer.tarball, ...packages]);
+      await run(join(staging, 'node_modules/.bin/next'), ['build'], { cwd: staging, env: userEnv({ NEXT_TELEMETRY_DISABLED: '1' }), maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
+    },
+    { log },
+  );
+  return { dir };
 }
 
 export { CACHE_DIR };
