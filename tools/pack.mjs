@@ -103,7 +103,8 @@ export async function packTarball({ log = () => {} } = {}) {
       for (const input of INPUTS) if (existsSync(join(ROOT, input))) cpSync(join(ROOT, input), join(copy, input), { recursive: true });
       symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');
       const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', staging], { cwd: copy, maxBuffer: 64 * 1024 * 1024 });
-      const [info] = JSON.parse(stdout.slice(stdout.indexOf('[')));
+      // The lifecycle scripts' output comes first; npm's JSON report starts on a line of its own.
+      const [info] = JSON.parse(stdout.slice(stdout.search(/^\[/m)));
       renameSync(join(staging, info.filename), join(staging, 'tokenward.tgz'));
       writeFileSync(join(staging, 'pack.json'), JSON.stringify(info, null, 2));
       rmSync(copy, { recursive: true, force: true });
