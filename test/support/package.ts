@@ -6,7 +6,7 @@
  * copy of it (npm then only swaps tokenward itself).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CACHE_DIR, cachedDir, contentHash, packTarball, ROOT } from '../../tools/pack.mjs';
@@ -34,6 +34,21 @@ async function npmInstall(cwd: string, args: string[]): Promise<void> {
   await run('npm', ['install', ...args, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd, env: userEnv(), maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
 }
 
+/**
+ * better-sqlite3 compiles from source at install (a minute on two cores, no prebuilt binary can
+ * be downloaded here). The consumer app is installed without scripts; its addon is the one this
+ * repository's install compiled when the versions match, else it is rebuilt.
+ */
+async function buildNativeAddons(dir: string): Promise<void> {
+  const version = (root: string) => (JSON.parse(readFileSync(join(root, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }).version;
+  const compiled = join(ROOT, 'node_modules/better-sqlite3/build');
+  if (version(dir) === version(ROOT) && existsSync(join(compiled, 'Release/better_sqlite3.node'))) {
+    cpSync(compiled, join(dir, 'node_modules/better-sqlite3/build'), { recursive: true });
+  } else {
+    await run('npm', ['rebuild', 'better-sqlite3'], { cwd: dir, env: userEnv(), timeout: 600_000 });
+  }
+}
+
 export interface ConsumerApp {
   /** The app directory (package.json with "type": "module", node_modules with tokenward). */
   dir: string;
@@ -58,7 +73,8 @@ export function consumerApp(): Promise<ConsumerApp> {
       `consumer-base-${depsKey}`,
       async (dir) => {
         writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'consumer-app', version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`);
-        await npmInstall(dir, [tarball, ...packages]);
+        await npmInstall(dir, [tarball, ...packages, '--ignore-scripts']);
+        await buildNativeAddons(dir);
       },
       { log },
     );
