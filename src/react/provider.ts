@@ -22,6 +22,9 @@ export interface TokenwardProviderProps {
   children?: ReactNode;
 }
 
+/** Clients already asked `GET /auth/me` (StrictMode runs effects twice; ask once). */
+const asked = new WeakSet<TokenwardClient>();
+
 interface PendingStepUp {
   waiters: Array<(ok: boolean) => void>;
 }
@@ -61,7 +64,9 @@ export function TokenwardProvider(props: TokenwardProviderProps): ReactNode {
 
   useEffect(() => {
     // Swallowed: a network failure leaves the state `unknown`; the next call or tab retries.
-    if (client && client.state().status === 'unknown') client.me().catch(() => undefined);
+    if (!client || asked.has(client) || client.state().status !== 'unknown') return;
+    asked.add(client);
+    client.me().catch(() => asked.delete(client));
   }, [client]);
 
   const pending = useRef<PendingStepUp | null>(null);

@@ -79,8 +79,11 @@ describe('tokenward/react in Chromium', { timeout: 60_000 }, () => {
   it('signing up in one tab signs in the other; logging out in one tab makes the other tab\'s useSession() signed-out', async () => {
     const context = await newContext(browser);
     try {
+      const meAtStart = app.count('GET', '/auth/me');
       const [first, second] = [await openApp(context), await openApp(context)];
       await expect.poll(() => status(second).textContent()).toBe('anonymous');
+      // One GET /auth/me per tab, although StrictMode runs the provider's effects twice.
+      expect(app.count('GET', '/auth/me') - meAtStart).toBe(2);
       const email = newEmail('react');
       await first.locator('input[name=email]').fill(email);
       await first.locator('input[name=password]').fill(PASSWORD);

@@ -55,7 +55,9 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'entries.ts'), ENTRIES_TS);
   const include = ['examples/*.ts', 'entries.ts'];
   writeFileSync(join(dir, 'tsconfig.nodenext.json'), JSON.stringify({ compilerOptions: { ...STRICT, module: 'nodenext', moduleResolution: 'nodenext', outDir: 'out' }, include }));
-  writeFileSync(join(dir, 'tsconfig.bundler.json'), JSON.stringify({ compilerOptions: { ...STRICT, module: 'esnext', moduleResolution: 'bundler', noEmit: true }, include }));
+  // The declaration files themselves are checked once (nodenext, skipLibCheck off); the bundler
+  // pass checks how the app's imports resolve and type, which is what differs.
+  writeFileSync(join(dir, 'tsconfig.bundler.json'), JSON.stringify({ compilerOptions: { ...STRICT, skipLibCheck: true, module: 'esnext', moduleResolution: 'bundler', noEmit: true }, include }));
 }, 600_000);
 
 describe('package › TypeScript (strict) against the installed tarball', { timeout: 120_000 }, () => {
