@@ -3,8 +3,8 @@
  * http://localhost:3000 (sign up with `POST /auth/signup`, call `GET /api/profile`).
  */
 import express, { type Express } from 'express';
-import { tokenwardExpress } from '../src/adapters/express.js';
-import type { Tokenward } from '../src/create-tokenward.js';
+import type { Tokenward } from 'tokenward';
+import { tokenwardExpress } from 'tokenward/express';
 import { isMain, NoteBook, profileOf, startTokenward } from './shared.js';
 
 export function createExpressApp(tw: Tokenward): Express {

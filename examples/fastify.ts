@@ -3,8 +3,8 @@
  * `POST /auth/signup` and `GET /api/profile` on http://localhost:3000.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { tokenwardFastify } from '../src/adapters/fastify.js';
-import type { Tokenward } from '../src/create-tokenward.js';
+import type { Tokenward } from 'tokenward';
+import { tokenwardFastify } from 'tokenward/fastify';
 import { isMain, NoteBook, profileOf, startTokenward } from './shared.js';
 
 export async function createFastifyApp(tw: Tokenward): Promise<FastifyInstance> {

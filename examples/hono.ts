@@ -4,8 +4,8 @@
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { tokenwardHono } from '../src/adapters/hono.js';
-import type { Tokenward } from '../src/create-tokenward.js';
+import type { Tokenward } from 'tokenward';
+import { tokenwardHono } from 'tokenward/hono';
 import { isMain, NoteBook, profileOf, startTokenward } from './shared.js';
 
 export function createHonoApp(tw: Tokenward): Hono {

@@ -3,8 +3,8 @@
  * `POST /auth/signup` and `GET /api/profile` on http://localhost:3000.
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import { tokenwardNode } from '../src/adapters/node.js';
-import type { Tokenward } from '../src/create-tokenward.js';
+import type { Tokenward } from 'tokenward';
+import { tokenwardNode } from 'tokenward/node';
 import { isMain, NoteBook, profileOf, startTokenward } from './shared.js';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

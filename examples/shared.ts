@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { createTokenward, type Tokenward } from '../src/create-tokenward.js';
+import { createTokenward, type Tokenward } from 'tokenward';
 
 export interface Note {
   id: string;

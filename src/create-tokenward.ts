@@ -32,6 +32,7 @@ import { type RequireStepUpOptions, requireStepUp } from './server/middleware/re
 import { securityHeaders } from './server/middleware/security-headers.js';
 import { authenticateRequest, type RequireSessionOptions, requireSession } from './server/middleware/session.js';
 import { loadOrCreateSecret } from './server/secret.js';
+import { startupLine } from './server/startup-line.js';
 import { artifactStoreFor } from './store/artifacts/index.js';
 import { openStore } from './store/index.js';
 
@@ -332,6 +333,8 @@ export async function createTokenward(
   app.onError(toErrorResponse);
   app.notFound(() => problemResponse('not_found'));
   mountEndpoints(app, ctx, endpoints);
+  // The same one line `tokenward serve` prints (where it listens is the app's to say).
+  logger.info(startupLine({ config }));
 
   let closed = false;
   return {

@@ -43,7 +43,15 @@ Commands:
                       Origin on legitimate requests); --insecure: accept a TLS
                       certificate that does not verify; --password may also come from
                       TOKENWARD_AUDIT_PASSWORD; --timeout per request (default 10).
-  serve               Start the Tokenward server (PORT, HOST, TOKENWARD_*).
+  serve [--port N] [--host ADDRESS] [--static DIR] [--shutdown-timeout SECONDS]
+                      The production server: Tokenward's routes only (no demo),
+                      configured from TOKENWARD_* (and PORT, HOST; the flags win).
+                      --static DIR also serves an SPA build from the same origin:
+                      its files, index.html for client-side routes; never /auth/*,
+                      /.well-known/*, /healthz or /metrics. Prints one start-up
+                      line; on SIGTERM/SIGINT stops accepting, lets requests in
+                      flight finish (at most --shutdown-timeout, default 10 s),
+                      closes the store and exits 0.
   help                Show this text.
 
 Options:

@@ -29,6 +29,7 @@ const OPTIONS_OF: Record<string, readonly string[]> = {
   'sessions list': ['json', 'limit'],
   'sessions revoke': ['json'],
   audit: ['json', 'origin', 'insecure', 'no-signup', 'email', 'password', 'timeout'],
+  serve: ['port', 'host', 'static', 'shutdown-timeout'],
 };
 
 /** Rejects an option given to a command that does not take it (`--json only applies to: keys list, …`). */
@@ -99,6 +100,10 @@ export async function runCli(argv: string[], io: CliOutput): Promise<number> {
         email: { type: 'string' },
         password: { type: 'string' },
         timeout: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        static: { type: 'string' },
+        'shutdown-timeout': { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
@@ -185,7 +190,16 @@ export async function runCli(argv: string[], io: CliOutput): Promise<number> {
       }
       case 'serve':
         if (sub !== undefined) throw new UsageError(`unexpected argument "${sub}"`);
-        return await serveCommand(io);
+        if (values.host !== undefined && values.host.trim() === '')
+          throw new UsageError('--host needs an address such as 127.0.0.1');
+        if (values.static !== undefined && values.static.trim() === '')
+          throw new UsageError('--static needs a directory (your SPA build, e.g. dist)');
+        return await serveCommand(io, {
+          port: intOption('port', values.port, 0, 65535),
+          host: values.host,
+          staticDir: values.static,
+          shutdownTimeoutSec: intOption('shutdown-timeout', values['shutdown-timeout'], 0, 3600),
+        });
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
