@@ -81,7 +81,7 @@ describe.each(deployments.filter(([name]) => only === undefined || only === '' |
         }
         console.log(`[concurrency] ${report.summary.replaceAll('\n', '\n[concurrency]   ')}`);
         for (const note of report.notes)
-          console.log(`[concurrency] known issue (not a failure): ${note}`);
+          console.log(`[concurrency] known issue (not a failure here, see known-issues.test.ts): ${note}`);
         const violations = report.violations.map((v) => `burst ${v.burst} [${v.invariant}] ${v.message}`);
         const failing = new Set(report.violations.map((v) => `burst ${v.burst} `));
         const trace = report.trace.filter(
