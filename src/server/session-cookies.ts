@@ -13,12 +13,19 @@ export function splitJws(token: string): [string, string] {
   return [token.slice(0, cut), token.slice(cut + 1)];
 }
 
-/** Sets the access, refresh and CSRF cookies of an issued session (and the device cookie when new). */
+/**
+ * Sets the access, refresh and CSRF cookies of an issued session, and — for a session that just
+ * started (`origin: 'login'`) in a browser without one — the device cookie with the id the session
+ * stores. A refresh never sets it: the session's device id identifies the browser that logged in,
+ * and handing it to whoever presents a refresh token without it would let a thief pose as that
+ * device (the grace window and new-device detection trust it).
+ */
 export function setSessionCookies(
   ctx: ServerContext,
   c: Context,
   issued: IssuedSession,
   deviceId: string | null,
+  origin: 'login' | 'refresh' = 'login',
 ): void {
   const now = ctx.clock.now();
   const { cookies, config } = ctx;
@@ -37,7 +44,7 @@ export function setSessionCookies(
   c.header('Set-Cookie', cookies.serialize('rt', issued.refreshToken, refreshMaxAge), { append: true });
   c.header('Set-Cookie', cookies.serialize('csrf', issued.csrfToken, refreshMaxAge), { append: true });
   // The device cookie carries the id stored with the session, so the next login from this browser is recognised.
-  if (deviceId === null)
+  if (deviceId === null && origin === 'login')
     c.header(
       'Set-Cookie',
       cookies.serialize('dev', issued.session.deviceId ?? randomToken(24), DEVICE_COOKIE_MAX_AGE),

@@ -22,7 +22,7 @@ export function sessionEndpoints(ctx: ServerContext): AnyEndpoint[] {
       try {
         const issued = await ctx.kernel.refresh(refreshCookie(ctx, c), rc);
         ctx.metrics.refreshes.inc({ outcome: 'ok' });
-        setSessionCookies(ctx, c, issued, rc.deviceId);
+        setSessionCookies(ctx, c, issued, rc.deviceId, 'refresh');
         return c.json({ session: sessionJson(issued.session, issued.accessExpiresAt) }, 200);
       } catch (error) {
         if (!isTokenwardError(error)) throw error;

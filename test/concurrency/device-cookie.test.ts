@@ -1,14 +1,11 @@
-// A bug the seeded concurrency test found and notes on every seed where a thief wins a refresh
-// race ("device-id-handed-out"): POST /auth/refresh from a presenter without a device cookie
-// answers with `Set-Cookie: __Host-tw_dev=<the session's device id>` — the victim's device id.
-// Since the grace window trusts that cookie (API.md "Tokens": the successor goes "only to the
-// same device that made the rotation"), a thief who once presented a stolen refresh token
-// before its victim is from then on "the same device": the graced successor of a later stolen
-// token is handed to it, which is the attack fixed in ac1ec39, reopened.
-//
-// These tests are `it.fails` while the bug is in src/: each passes only if its last assertion
-// (the contract) fails. When the server stops handing out the device id they turn red; make
-// them plain `it` then (and the concurrency test stops noting the issue).
+// A bug the seeded concurrency test found ("device-id-handed-out"): POST /auth/refresh from a
+// presenter without a device cookie answered with `Set-Cookie: __Host-tw_dev=<the session's
+// device id>` — the victim's device id. Since the grace window trusts that cookie (API.md
+// "Tokens": the successor goes "only to the same device that made the rotation"), a thief who
+// once presented a stolen refresh token before its victim was from then on "the same device":
+// the graced successor of a later stolen token was handed to it. A refresh never sets the device
+// cookie now; these tests keep it that way (and the concurrency test fails on any device id
+// handed to another actor).
 import { afterEach, describe, expect, it } from 'vitest';
 import { PASSWORD } from '../support/account.js';
 import { createTestInstance, parseSetCookies, type TestInstance } from '../support/instance.js';
@@ -57,8 +54,8 @@ async function victim(instance: TestInstance): Promise<{ email: string; refresh:
   return signup.status === 201 && refresh && device ? { email, refresh, device } : null;
 }
 
-describe('known issue › a refresh-token thief is handed the victim’s device cookie', () => {
-  it.fails('a thief presenting a stolen refresh token first (no device cookie) is not sent the victim’s __Host-tw_dev', async () => {
+describe('device cookie › a refresh-token thief is never handed the victim’s device id', () => {
+  it('a thief presenting a stolen refresh token first (no device cookie) is not sent the victim’s __Host-tw_dev', async () => {
     t = await createTestInstance();
     const v = await victim(t);
     if (!v) return;
@@ -68,7 +65,7 @@ describe('known issue › a refresh-token thief is handed the victim’s device 
     expect(parseSetCookies(theft).get(DEV)?.value).not.toBe(v.device);
   });
 
-  it.fails('with the leaked device id, a stolen token of the victim’s next session, rotated by the victim, is reuse for the thief', async () => {
+  it('with the leaked device id, a stolen token of the victim’s next session, rotated by the victim, is reuse for the thief', async () => {
     t = await createTestInstance();
     const v = await victim(t);
     if (!v) return;
