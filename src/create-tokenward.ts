@@ -187,10 +187,11 @@ export async function createTokenward(
   // Every key is derived from the server secret with its own purpose (HKDF), features' included.
   const deriveKey = (kind: 'seal' | 'hmac', purpose: string): Promise<CryptoKey> =>
     kind === 'seal' ? deriveSealKey(secret, purpose) : deriveHmacKey(secret, purpose);
-  const [sealKey, csrfKey, pendingLoginKey] = await Promise.all([
+  const [sealKey, csrfKey, pendingLoginKey, refreshKey] = await Promise.all([
     deriveKey('seal', 'key-encryption'),
     deriveKey('hmac', 'csrf'),
     deriveKey('seal', 'pending-login'),
+    deriveKey('hmac', 'refresh-token'),
   ]);
   const keys = new KeyRing({ store, sealKey, algorithm: config.algorithm, clock, accessTtlSec: config.accessTtlSec });
   try {
@@ -212,6 +213,7 @@ export async function createTokenward(
     cache: new VerifiedTokenCache(),
     clock,
     csrfKey,
+    refreshKey,
     // SHA-256 of the exact token string (one-shot crypto.hash where Node has it: ≈ half the cost).
     cacheKey: (token) => sha256Sync(token) ?? createHash('sha256').update(token).digest('base64url'),
     onEvent: (event) => {

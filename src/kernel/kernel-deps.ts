@@ -29,6 +29,8 @@ export interface KernelDeps {
   clock: Clock;
   policy: KernelPolicy;
   csrfKey: CryptoKey;
+  /** HMAC key refresh tokens carry their session and generation under (refresh/refresh-token.ts). */
+  refreshKey: CryptoKey;
   /** Digest of a token string for the verified-token cache (sync, fast). */
   cacheKey: (token: string) => string;
   /** Called with each recorded event (logging, metrics, hooks); must not throw. */

@@ -89,19 +89,6 @@ export interface IdentityLink {
   createdAt: number;
 }
 
-/** A row of `refresh_tokens`: only the SHA-256 of the token is stored. */
-export interface RefreshTokenRecord {
-  hash: string;
-  sessionId: string;
-  createdAt: number;
-  usedAt: number | null;
-  successorHash: string | null;
-  /** The successor token sealed with a key derived from this (presented) token: only its holder can open it. */
-  successorSealed: string | null;
-  /** {@link RotateInput.presenter} of the rotation that used this token (null: unused, or no device identity). */
-  rotatedBy: string | null;
-}
-
 export interface AuthEvent {
   id: string;
   userId: string | null;
@@ -129,28 +116,31 @@ export interface SigningKeyRecord {
   updatedAt: number;
 }
 
-/** What happened to a presented refresh token, decided in one transaction. */
+/** What happened to a presented refresh token, decided in one transaction (kernel/refresh/decide-rotation.ts). */
 export type RotateOutcome =
-  /** First use: the successor passed in was stored; the session's idle expiry moved. */
-  | { kind: 'rotated'; session: Session }
-  /** Already rotated, within the grace window, by the same presenter: the original successor is returned (sealed). */
+  /** Rotated (`retry`: the previous token again, from its device, after a lost response): the successor passed in is now current. */
+  | { kind: 'rotated'; session: Session; retry: boolean }
+  /** The previous token again, within the grace window, from the device that rotated it: the same successor (sealed). */
   | { kind: 'grace'; session: Session; successorSealed: string }
-  /**
-   * Already rotated, and either after the grace window or by another presenter than the one that
-   * rotated it: the session was revoked (and a revocation + event recorded).
-   */
+  /** An earlier token from elsewhere, too old, or superseded: the session was revoked (and a revocation + event recorded). */
   | { kind: 'reused'; session: Session }
   /** The session is revoked, idle-expired or past its absolute lifetime. */
   | { kind: 'expired'; session: Session }
-  /** No such token. */
+  /** No such session (or a token this store never issued). */
   | { kind: 'invalid' }
-  /** The session is DPoP-bound to another key than `RotateInput.dpopJkt` (nothing changed). */
-  | { kind: 'dpop_mismatch' };
+  /** The session is DPoP-bound to another key than the request's proof (nothing changed). */
+  | { kind: 'binding_mismatch' };
 
+/** A presented refresh token and the successor that replaces it if it rotates. */
 export interface RotateInput {
+  sessionId: string;
+  /** The generation the presented token names (0: a legacy token found by its hash). */
+  generation: number;
+  /** SHA-256 of the presented token. */
   presentedHash: string;
+  /** SHA-256 of the successor (a token of generation `generation + 1`). */
   successorHash: string;
-  /** Successor token sealed with a key derived from the presented token. */
+  /** The successor sealed with a key derived from the presented token: only its holder reads it back (grace). */
   successorSealed: string;
   now: number;
   graceMs: number;
@@ -158,24 +148,22 @@ export interface RotateInput {
   /**
    * A digest identifying the presenting device: SHA-256 of its device id (cookie clients) or of
    * its DPoP key thumbprint (native clients), computed by the caller; never the raw device id.
-   * Stored with the rotation. Within the grace window only the same presenter (compared in
-   * constant time, inside the transaction that decides the rotation) gets the successor again;
-   * any other presenter is reuse. Null (no device identity) never gets grace, and a token rotated
-   * by a null presenter gives grace to nobody.
+   * Stored with the rotation; only the same presenter (compared in constant time) gets the grace
+   * successor or a retry. Null (no device identity) never does.
    */
   presenter: string | null;
+  /**
+   * Key of the request's verified DPoP proof (null: no proof). A session bound to a key rotates
+   * only with it; an unbound session refreshed with a proof becomes bound to it (RFC 9449 §5).
+   */
+  proofJkt: string | null;
   /** Event recorded when reuse is detected (ip/device of the presenter). */
   reuseEvent: Omit<AuthEvent, 'userId' | 'sessionId'>;
-  /**
-   * Key of the request's verified DPoP proof (null: no proof). When given, the token of a session
-   * bound to another key is refused with `dpop_mismatch` before anything else is decided (the
-   * check rides on the rotation's own lookup). Undefined: not checked.
-   */
-  dpopJkt?: string | null;
 }
 
 export interface CreateSessionInput {
   session: Session;
+  /** SHA-256 of the session's first refresh token (generation 1). */
   refreshHash: string;
   /** Revoke the least recently active sessions so that at most this many stay active. */
   maxSessions: number;
@@ -227,7 +215,10 @@ export interface Store {
   /** Inserts a session and its first refresh token; evicts beyond `maxSessions`. Returns evicted ids. */
   createSession(input: CreateSessionInput): Promise<{ evicted: string[] }>;
   getSession(id: string): Promise<Session | null>;
-  /** The session a refresh token (by hash, used or not) belongs to, or null. */
+  /**
+   * The session a legacy refresh token (one issued before the constant-space format, found by its
+   * hash) belongs to, or null. Current tokens name their session themselves.
+   */
   findSessionByRefreshHash(hash: string): Promise<Session | null>;
   /** Sessions of a user that are neither revoked nor expired at `now`, most recently active first. */
   listActiveSessions(userId: string, now: number): Promise<Session[]>;
@@ -253,7 +244,11 @@ export interface Store {
   recordEvent(event: AuthEvent): Promise<void>;
   /** The user's events, newest first; `before` is a cursor from a previous page. */
   listEvents(userId: string, options: { limit: number; before?: string | undefined }): Promise<EventPage>;
-  /** Deletes events, revocations and dead sessions older than `before`. Returns rows deleted. */
+  /**
+   * Deletes events, revocations and sessions (revoked or past their absolute lifetime) older than
+   * `before`, in small bounded batches that yield between them (never one long block of the event
+   * loop or the database; through indexes, so nothing is scanned when nothing is due). Returns rows deleted.
+   */
   prune(before: number): Promise<number>;
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;

@@ -1,13 +1,13 @@
 import type {
   AuthEvent,
   Credentials,
-  RefreshTokenRecord,
   RevokeReason,
   Session,
   SigningKeyRecord,
   SigningKeyState,
   User,
 } from '../kernel/ports.js';
+import type { RefreshState } from '../kernel/refresh/decide-rotation.js';
 
 /*
  * Row shapes of the SQL tables (snake_case, times as epoch-ms numbers, booleans as 0/1, JSON as
@@ -49,6 +49,13 @@ export interface SessionRow {
   dpop_jkt: string | null;
   /** Migration 0003. */
   client_id: string | null;
+  /** Migration 0006: the refresh state (kernel/refresh/decide-rotation.ts), constant per session. */
+  refresh_generation: number;
+  refresh_hash: string | null;
+  refresh_previous_hash: string | null;
+  refresh_rotated_at: number | null;
+  refresh_rotated_by: string | null;
+  refresh_successor_sealed: string | null;
 }
 
 export interface RefreshTokenRow {
@@ -141,6 +148,12 @@ export const SESSION_COLUMNS = [
   'new_device',
   'dpop_jkt',
   'client_id',
+  'refresh_generation',
+  'refresh_hash',
+  'refresh_previous_hash',
+  'refresh_rotated_at',
+  'refresh_rotated_by',
+  'refresh_successor_sealed',
 ] as const satisfies ReadonlyArray<keyof SessionRow>;
 
 export function toUser(row: UserRow): User {
@@ -202,18 +215,12 @@ export function fromSession(s: Session): SessionRow {
     new_device: s.newDevice ? 1 : 0,
     dpop_jkt: s.dpopJkt,
     client_id: s.clientId,
-  };
-}
-
-export function toRefreshToken(row: RefreshTokenRow): RefreshTokenRecord {
-  return {
-    hash: row.hash,
-    sessionId: row.session_id,
-    createdAt: Number(row.created_at),
-    usedAt: nullableNumber(row.used_at),
-    successorHash: row.successor_hash,
-    successorSealed: row.successor_sealed,
-    rotatedBy: row.rotated_by,
+    refresh_generation: 0,
+    refresh_hash: null,
+    refresh_previous_hash: null,
+    refresh_rotated_at: null,
+    refresh_rotated_by: null,
+    refresh_successor_sealed: null,
   };
 }
 
@@ -274,4 +281,16 @@ function nullableNumber(value: number | string | null): number | null {
 function parseAmr(text: string): string[] {
   const value: unknown = JSON.parse(text);
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** The refresh state of a session row (see {@link RefreshState}). */
+export function toRefreshState(row: SessionRow): RefreshState {
+  return {
+    generation: Number(row.refresh_generation),
+    hash: row.refresh_hash,
+    previousHash: row.refresh_previous_hash,
+    rotatedAt: nullableNumber(row.refresh_rotated_at),
+    rotatedBy: row.refresh_rotated_by,
+    successorSealed: row.refresh_successor_sealed,
+  };
 }

@@ -45,7 +45,7 @@ describe('signup', () => {
     expect(at?.attributes.has('domain')).toBe(false);
     expect(at?.attributes.get('max-age')).toBe('600');
     const rt = c.get('__Secure-tw_rt');
-    expect(rt?.value).toMatch(/^twr_[A-Za-z0-9_-]{43}$/);
+    expect(rt?.value).toMatch(/^twr_[A-Za-z0-9_-]{92}$/);
     expect(rt?.attributes.get('httponly')).toBe(true);
     expect(rt?.attributes.get('samesite')).toBe('Strict');
     expect(rt?.attributes.get('path')).toBe('/auth');

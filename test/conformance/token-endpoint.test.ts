@@ -85,7 +85,7 @@ describe('token endpoint › password grant (RFC 6749 §4.3, §5.1)', () => {
     expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type']);
     expect(body.token_type).toBe('Bearer');
     expect(body.expires_in).toBe(600);
-    expect(body.refresh_token).toMatch(/^twr_[A-Za-z0-9_-]{43}$/);
+    expect(body.refresh_token).toMatch(/^twr_[A-Za-z0-9_-]{92}$/);
     const claims = decodeJwt(body.access_token);
     expect(claims.cnf).toBeUndefined();
     expect(claims.amr).toEqual(['pwd']);

@@ -56,7 +56,7 @@ if (url === undefined || url === '') {
 
     async function userWithSession(
       maxSessions = 20,
-    ): Promise<{ userId: string; session: Session; refreshHash: string }> {
+    ): Promise<{ userId: string; session: Session; refreshHash: string; token: Token }> {
       const userId = randomUUID();
       expect(
         await storeAt(0).createUser(
@@ -67,7 +67,7 @@ if (url === undefined || url === '') {
       const session = newSession(userId, T0);
       const refreshHash = `rt-${randomUUID()}`;
       await storeAt(0).createSession({ session, refreshHash, maxSessions });
-      return { userId, session, refreshHash };
+      return { userId, session, refreshHash, token: { sessionId: session.id, generation: 1, hash: refreshHash } };
     }
 
     function newSession(userId: string, at: number): Session {
@@ -95,10 +95,20 @@ if (url === undefined || url === '') {
     const VICTIM = 'V1aX0uG2b5Xb7d4c6Q3f5rT9yW8eK2mN4pL6sA1dZ0c';
     const THIEF = 'K9wQ2eR4tY6uI8oP0aS2dF4gH6jK8lZ0xC2vB4nM6qE';
 
-    function rotateInput(presentedHash: string, now: number, presenter: string | null = VICTIM): RotateInput {
+    /** A refresh token as the store sees it (its session, generation and hash). */
+    interface Token {
+      sessionId: string;
+      generation: number;
+      hash: string;
+    }
+
+    function rotateInput(token: Token, now: number, presenter: string | null = VICTIM): RotateInput {
       const successorHash = `rt-${randomUUID()}`;
       return {
-        presentedHash,
+        sessionId: token.sessionId,
+        generation: token.generation,
+        presentedHash: token.hash,
+        proofJkt: null,
         successorHash,
         successorSealed: `sealed:${successorHash}`,
         now,
@@ -110,10 +120,10 @@ if (url === undefined || url === '') {
     }
 
     it('grace window › through 3 pools, a stolen rotated token from another device is reuse: one revocation, one event, no successor', async () => {
-      const { userId, session, refreshHash } = await userWithSession();
-      expect((await storeAt(0).rotateRefreshToken(rotateInput(refreshHash, T0 + 1000))).kind).toBe('rotated');
+      const { userId, session, token } = await userWithSession();
+      expect((await storeAt(0).rotateRefreshToken(rotateInput(token, T0 + 1000))).kind).toBe('rotated');
       // 1 s later, the thief on every node at once, and the victim's own racing tab on one of them.
-      const thefts = Array.from({ length: 12 }, () => rotateInput(refreshHash, T0 + 2000, THIEF));
+      const thefts = Array.from({ length: 12 }, () => rotateInput(token, T0 + 2000, THIEF));
       const outcomes = await Promise.all(thefts.map((input, i) => storeAt(i).rotateRefreshToken(input)));
       expect(outcomes.filter((o) => o.kind === 'reused')).toHaveLength(1);
       expect(outcomes.filter((o) => o.kind === 'expired')).toHaveLength(11);
@@ -122,14 +132,12 @@ if (url === undefined || url === '') {
       expect((await storeAt(2).listEvents(userId, { limit: 100 })).events.map((e) => e.type)).toEqual([
         'refresh.reuse_detected',
       ]);
-      expect((await storeAt(0).rotateRefreshToken(rotateInput(refreshHash, T0 + 3000))).kind).toBe('expired');
+      expect((await storeAt(0).rotateRefreshToken(rotateInput(token, T0 + 3000))).kind).toBe('expired');
     });
 
     it('grace window › racing presentations from the victim and a thief through 3 pools: never a successor for the thief, the session ends revoked', async () => {
-      const { session, refreshHash } = await userWithSession();
-      const inputs = Array.from({ length: 30 }, (_, i) =>
-        rotateInput(refreshHash, T0 + 1000, i % 10 === 5 ? THIEF : VICTIM),
-      );
+      const { session, token } = await userWithSession();
+      const inputs = Array.from({ length: 30 }, (_, i) => rotateInput(token, T0 + 1000, i % 10 === 5 ? THIEF : VICTIM));
       const outcomes = await Promise.all(inputs.map((input, i) => storeAt(i).rotateRefreshToken(input)));
       const thiefOutcomes = outcomes.filter((_, i) => inputs[i]?.presenter === THIEF);
       // A thief who won the first rotation holds a successor the victim's tabs then reveal as reuse.
@@ -140,21 +148,27 @@ if (url === undefined || url === '') {
     });
 
     it('50 concurrent rotations of one token from one device through 3 pools: exactly one successor', async () => {
-      const { refreshHash } = await userWithSession();
-      const inputs = Array.from({ length: 50 }, () => rotateInput(refreshHash, T0 + 1000));
+      const { token } = await userWithSession();
+      const inputs = Array.from({ length: 50 }, () => rotateInput(token, T0 + 1000));
       const outcomes = await Promise.all(inputs.map((input, i) => storeAt(i).rotateRefreshToken(input)));
       const rotated = outcomes.flatMap((o, i) => (o.kind === 'rotated' ? [inputs[i]] : []));
       expect(rotated).toHaveLength(1);
       expect(outcomes.filter((o) => o.kind === 'grace')).toHaveLength(49);
       for (const o of outcomes) if (o.kind === 'grace') expect(o.successorSealed).toBe(rotated[0]?.successorSealed);
-      const stored = await Promise.all(inputs.map((input) => storeAt(0).findSessionByRefreshHash(input.successorHash)));
-      expect(stored.filter((s) => s !== null)).toHaveLength(1);
+      const winner = rotated[0] as RotateInput;
+      expect(
+        (
+          await storeAt(1).rotateRefreshToken(
+            rotateInput({ sessionId: winner.sessionId, generation: 2, hash: winner.successorHash }, T0 + 2000),
+          )
+        ).kind,
+      ).toBe('rotated');
     });
 
-    it('50 concurrent replays after the grace window through 3 pools: one revocation, one event, no successor', async () => {
-      const { userId, session, refreshHash } = await userWithSession();
-      await storeAt(0).rotateRefreshToken(rotateInput(refreshHash, T0 + 1000));
-      const inputs = Array.from({ length: 50 }, () => rotateInput(refreshHash, T0 + 60_000));
+    it('50 concurrent replays from another device after the grace window through 3 pools: one revocation, one event, no successor', async () => {
+      const { userId, session, token } = await userWithSession();
+      await storeAt(0).rotateRefreshToken(rotateInput(token, T0 + 1000));
+      const inputs = Array.from({ length: 50 }, () => rotateInput(token, T0 + 60_000, THIEF));
       const outcomes = await Promise.all(inputs.map((input, i) => storeAt(i).rotateRefreshToken(input)));
       expect(outcomes.filter((o) => o.kind === 'reused')).toHaveLength(1);
       expect(outcomes.filter((o) => o.kind === 'expired')).toHaveLength(49);
@@ -164,18 +178,32 @@ if (url === undefined || url === '') {
       expect((await storeAt(2).listEvents(userId, { limit: 100 })).events.map((e) => e.type)).toEqual([
         'refresh.reuse_detected',
       ]);
-      const stored = await Promise.all(inputs.map((input) => storeAt(0).findSessionByRefreshHash(input.successorHash)));
-      expect(stored.filter((s) => s !== null)).toHaveLength(0);
+      // None of their successors became current: the session is revoked.
+      expect((await storeAt(0).getSession(session.id))?.revokeReason).toBe('refresh_reuse');
+    });
+
+    it('lost answer › 50 concurrent retries from the rotating device after the grace window through 3 pools: one rotation, the rest its successor, no revocation', async () => {
+      const { session, token } = await userWithSession();
+      await storeAt(0).rotateRefreshToken(rotateInput(token, T0 + 1000));
+      const inputs = Array.from({ length: 50 }, () => rotateInput(token, T0 + 60_000));
+      const outcomes = await Promise.all(inputs.map((input, i) => storeAt(i).rotateRefreshToken(input)));
+      expect(outcomes.filter((o) => o.kind === 'rotated')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.kind === 'grace')).toHaveLength(49);
+      expect((await storeAt(1).getSession(session.id))?.revokedAt).toBeNull();
     });
 
     it('a rotation chain driven from alternating pools never forks', async () => {
-      let { refreshHash } = await userWithSession();
+      let { token } = await userWithSession();
       for (let i = 0; i < 20; i++) {
-        const inputs = [0, 1, 2].map(() => rotateInput(refreshHash, T0 + 1000 + i * 100));
+        const inputs = [0, 1, 2].map(() => rotateInput(token, T0 + 1000 + i * 100));
         const outcomes = await Promise.all(inputs.map((input, j) => storeAt(i + j).rotateRefreshToken(input)));
         const winner = outcomes.findIndex((o) => o.kind === 'rotated');
         expect(outcomes.filter((o) => o.kind === 'rotated')).toHaveLength(1);
-        refreshHash = inputs[winner]?.successorHash ?? '';
+        token = {
+          sessionId: token.sessionId,
+          generation: token.generation + 1,
+          hash: inputs[winner]?.successorHash ?? '',
+        };
       }
     });
 

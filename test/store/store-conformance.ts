@@ -76,16 +76,30 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
     const PRESENTER = 'V1aX0uG2b5Xb7d4c6Q3f5rT9yW8eK2mN4pL6sA1dZ0c';
     const OTHER_PRESENTER = 'K9wQ2eR4tY6uI8oP0aS2dF4gH6jK8lZ0xC2vB4nM6qE';
 
-    function rotateInput(presentedHash: string, now: number, overrides: Partial<RotateInput> = {}): RotateInput {
+    /** A refresh token as the store sees it: its session, its generation (from its MAC'd body) and its hash. */
+    interface Token {
+      sessionId: string;
+      generation: number;
+      hash: string;
+    }
+
+    function firstToken(added: { session: Session; refreshHash: string }): Token {
+      return { sessionId: added.session.id, generation: 1, hash: added.refreshHash };
+    }
+
+    function rotateInput(token: Token, now: number, overrides: Partial<RotateInput> = {}): RotateInput {
       const successor = `rt-${randomUUID()}`;
       return {
-        presentedHash,
+        sessionId: token.sessionId,
+        generation: token.generation,
+        presentedHash: token.hash,
         successorHash: successor,
         successorSealed: `sealed:${successor}`,
         now,
         graceMs: 10 * SEC,
         idleMs: 14 * DAY,
         presenter: PRESENTER,
+        proofJkt: null,
         reuseEvent: {
           id: randomUUID(),
           type: 'refresh.reuse_detected',
@@ -96,6 +110,11 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         },
         ...overrides,
       };
+    }
+
+    /** The token a rotation made current. */
+    function successorOf(input: RotateInput): Token {
+      return { sessionId: input.sessionId, generation: input.generation + 1, hash: input.successorHash };
     }
 
     function event(userId: string | null, at: number, overrides: Partial<AuthEvent> = {}): AuthEvent {
@@ -240,8 +259,15 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
           clientId: 'com.example.native',
         });
         expect(await store.getSession(session.id)).toEqual(session);
-        expect(await store.findSessionByRefreshHash(refreshHash)).toEqual(session);
-        expect(await store.findSessionByRefreshHash('rt-unknown')).toBeNull();
+        // The first token is current: it rotates. Nothing is looked up by hash for it (legacy tokens only).
+        expect(await store.findSessionByRefreshHash(refreshHash)).toBeNull();
+        expect(
+          (
+            await store.rotateRefreshToken(
+              rotateInput({ sessionId: session.id, generation: 1, hash: refreshHash }, T0 + SEC, { proofJkt: 'jkt-1' }),
+            )
+          ).kind,
+        ).toBe('rotated');
         expect(await store.getSession(randomUUID())).toBeNull();
       });
 
@@ -357,74 +383,124 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
     });
 
     describe('refresh rotation', () => {
-      it('first use rotates: the successor is stored and the idle expiry moves; the session keeps its client', async () => {
+      it('the current token rotates: the successor becomes current and the idle expiry moves; the session keeps its client', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id, T0, { clientId: 'com.example.native' });
+        const added = await addSession(user.id, T0, { clientId: 'com.example.native' });
         const now = T0 + DAY;
-        const input = rotateInput(refreshHash, now);
+        const input = rotateInput(firstToken(added), now);
         const outcome = await store.rotateRefreshToken(input);
-        const expected = { ...session, lastActiveAt: now, idleExpiresAt: now + 14 * DAY };
-        expect(outcome).toEqual({ kind: 'rotated', session: expected });
-        expect(await store.getSession(session.id)).toEqual(expected);
-        expect(await store.findSessionByRefreshHash(input.successorHash)).toEqual(expected);
-        const next = await store.rotateRefreshToken(rotateInput(input.successorHash, now + 60 * SEC));
+        const expected = { ...added.session, lastActiveAt: now, idleExpiresAt: now + 14 * DAY };
+        expect(outcome).toEqual({ kind: 'rotated', session: expected, retry: false });
+        expect(await store.getSession(added.session.id)).toEqual(expected);
+        const next = await store.rotateRefreshToken(rotateInput(successorOf(input), now + 60 * SEC));
         expect(next.kind).toBe('rotated');
+      });
+
+      it('constant space: 2,000 rotations of one session store nothing per rotation, and every earlier token is reuse', async () => {
+        const user = await addUser();
+        const added = await addSession(user.id);
+        const earlier: Token[] = [];
+        let token = firstToken(added);
+        for (let i = 0; i < 2000; i++) {
+          const input = rotateInput(token, T0 + (i + 1) * SEC, { graceMs: 0 });
+          expect((await store.rotateRefreshToken(input)).kind).toBe('rotated');
+          if (i % 40 === 0) earlier.push(token);
+          token = successorOf(input);
+        }
+        // Any one of 50 earlier tokens, presented from another device, revokes the session.
+        const old = earlier[Math.floor(earlier.length / 2)] as Token;
+        const outcome = await store.rotateRefreshToken(
+          rotateInput(old, T0 + 3000 * SEC, { presenter: OTHER_PRESENTER }),
+        );
+        expect(outcome.kind).toBe('reused');
+      });
+
+      it('every one of 50 earlier tokens is reuse, whoever presents it (one session each)', async () => {
+        const user = await addUser();
+        for (let k = 0; k < 50; k++) {
+          const added = await addSession(user.id);
+          let token = firstToken(added);
+          const chain: Token[] = [token];
+          for (let i = 0; i < 3; i++) {
+            const input = rotateInput(token, T0 + (i + 1) * SEC);
+            await store.rotateRefreshToken(input);
+            token = successorOf(input);
+            chain.push(token);
+          }
+          // Two generations back (the one before the predecessor): reuse even from the rotating device.
+          const old = chain[k % 2] as Token;
+          expect((await store.rotateRefreshToken(rotateInput(old, T0 + 10 * SEC))).kind, `session ${k}`).toBe('reused');
+        }
       });
 
       it('the idle expiry never passes the absolute expiry', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id, T0, { idleExpiresAt: T0 + 29 * DAY });
+        const added = await addSession(user.id, T0, { idleExpiresAt: T0 + 29 * DAY });
         const now = T0 + 25 * DAY;
-        const outcome = await store.rotateRefreshToken(rotateInput(refreshHash, now));
-        expect(outcome.kind === 'rotated' && outcome.session.idleExpiresAt).toBe(session.absoluteExpiresAt);
+        const outcome = await store.rotateRefreshToken(rotateInput(firstToken(added), now));
+        expect(outcome.kind === 'rotated' && outcome.session.idleExpiresAt).toBe(added.session.absoluteExpiresAt);
       });
 
-      it('the same token within the grace window returns the same sealed successor and stores nothing new', async () => {
+      it('the predecessor within the grace window, from the rotating device: the same sealed successor, nothing changes', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id);
-        const first = rotateInput(refreshHash, T0 + SEC);
+        const added = await addSession(user.id);
+        const first = rotateInput(firstToken(added), T0 + SEC);
         expect((await store.rotateRefreshToken(first)).kind).toBe('rotated');
-        const again = rotateInput(refreshHash, T0 + SEC + 9_999);
+        const again = rotateInput(firstToken(added), T0 + SEC + 9_999);
         const outcome = await store.rotateRefreshToken(again);
         expect(outcome).toEqual({
           kind: 'grace',
-          session: { ...session, lastActiveAt: T0 + SEC, idleExpiresAt: T0 + SEC + 14 * DAY },
+          session: { ...added.session, lastActiveAt: T0 + SEC, idleExpiresAt: T0 + SEC + 14 * DAY },
           successorSealed: first.successorSealed,
         });
-        expect(await store.findSessionByRefreshHash(again.successorHash)).toBeNull();
         expect(await store.listRevocationsSince(0)).toEqual([]);
+        // The successor handed out by the grace answer is still the current token.
+        expect((await store.rotateRefreshToken(rotateInput(successorOf(first), T0 + 20 * SEC))).kind).toBe('rotated');
       });
 
-      it('after the grace window it is reuse: the session is revoked with a revocation and an event', async () => {
+      it('lost answer › the predecessor after the grace window, from the rotating device, with its successor unused: rotates again', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id);
-        const first = rotateInput(refreshHash, T0 + SEC);
+        const added = await addSession(user.id);
+        const first = rotateInput(firstToken(added), T0 + SEC);
         await store.rotateRefreshToken(first);
-        const now = T0 + SEC + 10 * SEC; // exactly at the end of the window: no longer grace
-        const replay = rotateInput(refreshHash, now);
-        const outcome = await store.rotateRefreshToken(replay);
-        expect(outcome.kind).toBe('reused');
-        expect(outcome.kind === 'reused' && outcome.session).toMatchObject({
-          id: session.id,
-          revokedAt: now,
-          revokeReason: 'refresh_reuse',
-        });
-        expect(await store.getSession(session.id)).toMatchObject({ revokedAt: now, revokeReason: 'refresh_reuse' });
-        expect(await store.listRevocationsSince(0)).toEqual([{ sessionId: session.id, at: now }]);
-        const { events } = await store.listEvents(user.id, { limit: 10 });
-        expect(events).toEqual([{ ...replay.reuseEvent, userId: user.id, sessionId: session.id }]);
-        expect(await store.findSessionByRefreshHash(replay.successorHash)).toBeNull();
-        // The legitimate holder's successor is dead too.
-        expect((await store.rotateRefreshToken(rotateInput(first.successorHash, now + 1))).kind).toBe('expired');
+        // The answer never arrived; the client retries long after the window.
+        const retry = rotateInput(firstToken(added), T0 + 3600 * SEC);
+        const outcome = await store.rotateRefreshToken(retry);
+        expect(outcome.kind).toBe('rotated');
+        expect(outcome.kind === 'rotated' && outcome.retry).toBe(true);
+        expect(await store.listRevocationsSince(0)).toEqual([]);
+        // The retry's successor is current; the superseded one counts as reuse if it ever surfaces.
+        expect((await store.rotateRefreshToken(rotateInput(successorOf(retry), T0 + 3601 * SEC))).kind).toBe('rotated');
+        const superseded = await store.rotateRefreshToken(rotateInput(successorOf(first), T0 + 3602 * SEC));
+        expect(superseded.kind).toBe('reused');
+      });
+
+      it('lost answer › a superseded successor presented before anything else is reuse', async () => {
+        const user = await addUser();
+        const added = await addSession(user.id);
+        const first = rotateInput(firstToken(added), T0 + SEC);
+        await store.rotateRefreshToken(first);
+        await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + 100 * SEC));
+        expect((await store.rotateRefreshToken(rotateInput(successorOf(first), T0 + 101 * SEC))).kind).toBe('reused');
+      });
+
+      it('lost answer › once the successor was used, the predecessor is reuse even from the rotating device', async () => {
+        const user = await addUser();
+        const added = await addSession(user.id);
+        const first = rotateInput(firstToken(added), T0 + SEC);
+        await store.rotateRefreshToken(first);
+        await store.rotateRefreshToken(rotateInput(successorOf(first), T0 + 2 * SEC));
+        expect((await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + 100 * SEC))).kind).toBe('reused');
       });
 
       it('grace window › a stolen rotated token from another device is reuse and revokes the session', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id);
-        const first = rotateInput(refreshHash, T0 + SEC);
+        const added = await addSession(user.id);
+        const { session } = added;
+        const first = rotateInput(firstToken(added), T0 + SEC);
         expect((await store.rotateRefreshToken(first)).kind).toBe('rotated');
         const now = T0 + 2 * SEC; // well inside the window
-        const theft = rotateInput(refreshHash, now, { presenter: OTHER_PRESENTER });
+        const theft = rotateInput(firstToken(added), now, { presenter: OTHER_PRESENTER });
         const outcome = await store.rotateRefreshToken(theft);
         expect(outcome.kind).toBe('reused');
         expect(outcome).not.toHaveProperty('successorSealed');
@@ -433,118 +509,167 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         expect((await store.listEvents(user.id, { limit: 10 })).events).toEqual([
           { ...theft.reuseEvent, userId: user.id, sessionId: session.id },
         ]);
-        expect(await store.findSessionByRefreshHash(theft.successorHash)).toBeNull();
-        // The rotating device's own re-presentation now finds the session revoked.
-        expect((await store.rotateRefreshToken(rotateInput(refreshHash, now + 1))).kind).toBe('expired');
+        // The rotating device's own re-presentation, and the successor, now find the session revoked.
+        expect((await store.rotateRefreshToken(rotateInput(firstToken(added), now + 1))).kind).toBe('expired');
+        expect((await store.rotateRefreshToken(rotateInput(successorOf(first), now + 1))).kind).toBe('expired');
+      });
+
+      it('lost answer › the predecessor after the window from another device is reuse', async () => {
+        const user = await addUser();
+        const added = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + SEC));
+        const outcome = await store.rotateRefreshToken(
+          rotateInput(firstToken(added), T0 + 3600 * SEC, { presenter: OTHER_PRESENTER }),
+        );
+        expect(outcome.kind).toBe('reused');
       });
 
       it('grace window › a presenter without a device identity gets no grace, and neither does a token rotated without one', async () => {
         const user = await addUser();
         const anonymous = await addSession(user.id);
-        await store.rotateRefreshToken(rotateInput(anonymous.refreshHash, T0 + SEC, { presenter: null }));
+        await store.rotateRefreshToken(rotateInput(firstToken(anonymous), T0 + SEC, { presenter: null }));
         expect(
-          (await store.rotateRefreshToken(rotateInput(anonymous.refreshHash, T0 + 2 * SEC, { presenter: null }))).kind,
+          (await store.rotateRefreshToken(rotateInput(firstToken(anonymous), T0 + 2 * SEC, { presenter: null }))).kind,
         ).toBe('reused');
         const identified = await addSession(user.id);
-        await store.rotateRefreshToken(rotateInput(identified.refreshHash, T0 + SEC));
+        await store.rotateRefreshToken(rotateInput(firstToken(identified), T0 + SEC));
         expect(
-          (await store.rotateRefreshToken(rotateInput(identified.refreshHash, T0 + 2 * SEC, { presenter: null }))).kind,
+          (await store.rotateRefreshToken(rotateInput(firstToken(identified), T0 + 2 * SEC, { presenter: null }))).kind,
         ).toBe('reused');
         const rotatedAnonymously = await addSession(user.id);
-        await store.rotateRefreshToken(rotateInput(rotatedAnonymously.refreshHash, T0 + SEC, { presenter: null }));
-        expect((await store.rotateRefreshToken(rotateInput(rotatedAnonymously.refreshHash, T0 + 2 * SEC))).kind).toBe(
+        await store.rotateRefreshToken(rotateInput(firstToken(rotatedAnonymously), T0 + SEC, { presenter: null }));
+        expect((await store.rotateRefreshToken(rotateInput(firstToken(rotatedAnonymously), T0 + 2 * SEC))).kind).toBe(
           'reused',
         );
       });
 
       it('grace window › the device check rides on the rotation: a presenter that differs only in its last character is reuse', async () => {
         const user = await addUser();
-        const { refreshHash } = await addSession(user.id);
-        await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC));
+        const added = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + SEC));
         const almost = `${PRESENTER.slice(0, -1)}${PRESENTER.endsWith('c') ? 'd' : 'c'}`;
         expect(
-          (await store.rotateRefreshToken(rotateInput(refreshHash, T0 + 2 * SEC, { presenter: almost }))).kind,
+          (await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + 2 * SEC, { presenter: almost }))).kind,
         ).toBe('reused');
       });
 
-      it('a grace window of 0 makes any second presentation reuse', async () => {
+      it('a grace window of 0: the same device rotates again (a retry), another device is reuse', async () => {
         const user = await addUser();
-        const { refreshHash } = await addSession(user.id);
-        await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC, { graceMs: 0 }));
-        expect((await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC, { graceMs: 0 }))).kind).toBe(
-          'reused',
+        const added = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + SEC, { graceMs: 0 }));
+        const retry = await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + SEC, { graceMs: 0 }));
+        expect(retry.kind === 'rotated' && retry.retry).toBe(true);
+        const theft = await store.rotateRefreshToken(
+          rotateInput(firstToken(added), T0 + SEC, { graceMs: 0, presenter: OTHER_PRESENTER }),
         );
+        expect(theft.kind).toBe('reused');
       });
 
-      it('an unknown token is invalid', async () => {
-        expect(await store.rotateRefreshToken(rotateInput('rt-unknown', T0))).toEqual({ kind: 'invalid' });
-      });
-
-      it('a DPoP-bound session rotates only with its key: another key or no proof is dpop_mismatch and nothing changes', async () => {
+      it('a forged token naming a live session (right generation, wrong hash; or a future generation) neither passes nor revokes it', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id, T0, { dpopJkt: 'jkt-of-the-client' });
-        for (const dpopJkt of ['jkt-of-a-thief', null]) {
-          const input = rotateInput(refreshHash, T0 + SEC, { dpopJkt });
-          expect(await store.rotateRefreshToken(input)).toEqual({ kind: 'dpop_mismatch' });
-          expect(await store.findSessionByRefreshHash(input.successorHash)).toBeNull();
+        const added = await addSession(user.id);
+        const future = await store.rotateRefreshToken(rotateInput({ ...firstToken(added), generation: 7 }, T0 + SEC));
+        expect(future).toEqual({ kind: 'invalid' });
+        expect((await store.getSession(added.session.id))?.revokedAt).toBeNull();
+        expect((await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + 2 * SEC))).kind).toBe('rotated');
+      });
+
+      it('a token of an unknown session is invalid', async () => {
+        expect(
+          await store.rotateRefreshToken(
+            rotateInput({ sessionId: randomUUID(), generation: 1, hash: 'rt-unknown' }, T0),
+          ),
+        ).toEqual({
+          kind: 'invalid',
+        });
+      });
+
+      it('a DPoP-bound session rotates only with its key: its current token with another key or no proof is binding_mismatch and nothing changes', async () => {
+        const user = await addUser();
+        const added = await addSession(user.id, T0, { dpopJkt: 'jkt-of-the-client' });
+        for (const proofJkt of ['jkt-of-a-thief', null]) {
+          expect(await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + SEC, { proofJkt }))).toEqual({
+            kind: 'binding_mismatch',
+          });
         }
-        expect(await store.getSession(session.id)).toEqual(session);
-        // Checked before reuse detection too: a mismatched replay of a rotated token revokes nothing.
+        expect(await store.getSession(added.session.id)).toEqual(added.session);
         expect(
-          (await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC, { dpopJkt: 'jkt-of-the-client' }))).kind,
+          (await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + SEC, { proofJkt: 'jkt-of-the-client' })))
+            .kind,
         ).toBe('rotated');
+      });
+
+      it('a DPoP-bound session: its rotated token presented with another key is reuse (another device), and revokes it', async () => {
+        const user = await addUser();
+        const added = await addSession(user.id, T0, { dpopJkt: 'jkt-of-the-client' });
+        await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + SEC, { proofJkt: 'jkt-of-the-client' }));
+        const theft = await store.rotateRefreshToken(
+          rotateInput(firstToken(added), T0 + 2 * SEC, { proofJkt: 'jkt-of-a-thief', presenter: OTHER_PRESENTER }),
+        );
+        expect(theft.kind).toBe('reused');
+        expect((await store.getSession(added.session.id))?.revokeReason).toBe('refresh_reuse');
+      });
+
+      it('RFC 9449 §5: an unbound session refreshed with a proof becomes bound to that key; then no other key (or none) rotates it', async () => {
+        const user = await addUser();
+        const added = await addSession(user.id);
+        const bound = rotateInput(firstToken(added), T0 + SEC, { proofJkt: 'jkt-new' });
+        const outcome = await store.rotateRefreshToken(bound);
+        expect(outcome.kind === 'rotated' && outcome.session.dpopJkt).toBe('jkt-new');
+        expect(await store.rotateRefreshToken(rotateInput(successorOf(bound), T0 + 2 * SEC))).toEqual({
+          kind: 'binding_mismatch',
+        });
         expect(
-          await store.rotateRefreshToken(rotateInput(refreshHash, T0 + DAY, { dpopJkt: 'jkt-of-a-thief' })),
-        ).toEqual({ kind: 'dpop_mismatch' });
-        expect((await store.getSession(session.id))?.revokedAt).toBeNull();
-        // An unbound session ignores the key; without dpopJkt nothing is checked.
-        const unbound = await addSession(user.id);
-        expect(
-          (await store.rotateRefreshToken(rotateInput(unbound.refreshHash, T0 + SEC, { dpopJkt: 'any-key' }))).kind,
+          (await store.rotateRefreshToken(rotateInput(successorOf(bound), T0 + 3 * SEC, { proofJkt: 'jkt-new' }))).kind,
         ).toBe('rotated');
-        const other = await addSession(user.id, T0, { dpopJkt: 'jkt-of-the-client' });
-        expect((await store.rotateRefreshToken(rotateInput(other.refreshHash, T0 + SEC))).kind).toBe('rotated');
+        // Without a proof an unbound session stays unbound.
+        const plain = await addSession(user.id);
+        const unbound = await store.rotateRefreshToken(rotateInput(firstToken(plain), T0 + SEC));
+        expect(unbound.kind === 'rotated' && unbound.session.dpopJkt).toBeNull();
       });
 
       it('an idle-expired session is expired and nothing rotates', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id);
-        const input = rotateInput(refreshHash, session.idleExpiresAt);
-        expect(await store.rotateRefreshToken(input)).toEqual({ kind: 'expired', session });
-        expect(await store.findSessionByRefreshHash(input.successorHash)).toBeNull();
+        const added = await addSession(user.id);
+        const input = rotateInput(firstToken(added), added.session.idleExpiresAt);
+        expect(await store.rotateRefreshToken(input)).toEqual({ kind: 'expired', session: added.session });
       });
 
       it('a session past its absolute lifetime is expired', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id, T0, { idleExpiresAt: T0 + 40 * DAY });
-        expect(await store.rotateRefreshToken(rotateInput(refreshHash, session.absoluteExpiresAt))).toEqual({
-          kind: 'expired',
-          session,
-        });
+        const added = await addSession(user.id, T0, { idleExpiresAt: T0 + 40 * DAY });
+        expect(await store.rotateRefreshToken(rotateInput(firstToken(added), added.session.absoluteExpiresAt))).toEqual(
+          {
+            kind: 'expired',
+            session: added.session,
+          },
+        );
       });
 
       it('a revoked session is expired, also for a token used within the grace window', async () => {
         const user = await addUser();
-        const { session, refreshHash } = await addSession(user.id);
-        await store.rotateRefreshToken(rotateInput(refreshHash, T0 + SEC));
-        await store.revokeSession(session.id, T0 + 2 * SEC, 'logout');
-        const outcome = await store.rotateRefreshToken(rotateInput(refreshHash, T0 + 3 * SEC));
+        const added = await addSession(user.id);
+        await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + SEC));
+        await store.revokeSession(added.session.id, T0 + 2 * SEC, 'logout');
+        const outcome = await store.rotateRefreshToken(rotateInput(firstToken(added), T0 + 3 * SEC));
         expect(outcome.kind).toBe('expired');
         expect(outcome.kind === 'expired' && outcome.session.revokeReason).toBe('logout');
       });
 
-      it('20 concurrent rotations of one token from one device: one rotated, the rest grace with its successor, one successor stored', async () => {
+      it('20 concurrent rotations of one token from one device: one rotated, the rest grace with its successor', async () => {
         const user = await addUser();
-        const { refreshHash } = await addSession(user.id);
-        const inputs = Array.from({ length: 20 }, () => rotateInput(refreshHash, T0 + SEC));
+        const added = await addSession(user.id);
+        const inputs = Array.from({ length: 20 }, () => rotateInput(firstToken(added), T0 + SEC));
         const outcomes = await Promise.all(inputs.map((input) => store.rotateRefreshToken(input)));
         const rotatedIndex = outcomes.findIndex((o) => o.kind === 'rotated');
         expect(outcomes.filter((o) => o.kind === 'rotated')).toHaveLength(1);
         expect(outcomes.filter((o) => o.kind === 'grace')).toHaveLength(19);
-        const winner = inputs[rotatedIndex];
-        for (const o of outcomes) if (o.kind === 'grace') expect(o.successorSealed).toBe(winner?.successorSealed);
-        const stored = await Promise.all(inputs.map((input) => store.findSessionByRefreshHash(input.successorHash)));
-        expect(stored.filter((s) => s !== null)).toHaveLength(1);
+        const winner = inputs[rotatedIndex] as RotateInput;
+        for (const o of outcomes) if (o.kind === 'grace') expect(o.successorSealed).toBe(winner.successorSealed);
+        // Exactly the winner's successor is current; any other (never stored) successor is reuse.
+        expect((await store.rotateRefreshToken(rotateInput(successorOf(winner), T0 + 2 * SEC))).kind).toBe('rotated');
+        const loser = inputs[(rotatedIndex + 1) % inputs.length] as RotateInput;
+        expect((await store.rotateRefreshToken(rotateInput(successorOf(loser), T0 + 3 * SEC))).kind).toBe('reused');
       });
     });
 
@@ -608,7 +733,7 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
     });
 
     describe('prune', () => {
-      it('deletes old events, old revocations and dead sessions with their tokens; keeps the rest', async () => {
+      it('deletes old events, old revocations and dead sessions (revoked or past their absolute lifetime); keeps the rest', async () => {
         const user = await addUser();
         const cutoff = T0 + 40 * DAY;
         await store.recordEvent(event(user.id, cutoff - 1));
@@ -616,25 +741,23 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
         await store.recordEvent(kept);
 
         const revoked = await addSession(user.id, T0);
-        const rotated = rotateInput(revoked.refreshHash, T0 + SEC);
-        await store.rotateRefreshToken(rotated); // two tokens
+        await store.rotateRefreshToken(rotateInput(firstToken(revoked), T0 + SEC));
         await store.revokeSession(revoked.session.id, T0 + 2 * SEC, 'logout'); // + 1 revocation
         const expired = await addSession(user.id, T0); // absolute expiry T0 + 30 d < cutoff
         const live = await addSession(user.id, cutoff - DAY);
         const recentlyRevoked = await addSession(user.id, cutoff - DAY);
         await store.revokeSession(recentlyRevoked.session.id, cutoff + 1, 'logout');
 
-        // 1 event + 1 revocation + 3 tokens + 2 sessions
-        expect(await store.prune(cutoff)).toBe(7);
+        // 1 event + 1 revocation + 2 sessions (their refresh state is on their own row)
+        expect(await store.prune(cutoff)).toBe(4);
         expect((await store.listEvents(user.id, { limit: 10 })).events).toEqual([kept]);
         expect(await store.listRevocationsSince(0)).toEqual([
           { sessionId: recentlyRevoked.session.id, at: cutoff + 1 },
         ]);
         expect(await store.getSession(revoked.session.id)).toBeNull();
-        expect(await store.findSessionByRefreshHash(rotated.successorHash)).toBeNull();
         expect(await store.getSession(expired.session.id)).toBeNull();
         expect(await store.getSession(live.session.id)).not.toBeNull();
-        expect(await store.findSessionByRefreshHash(live.refreshHash)).not.toBeNull();
+        expect((await store.rotateRefreshToken(rotateInput(firstToken(live), cutoff)))?.kind).toBe('rotated');
         expect(await store.getSession(recentlyRevoked.session.id)).not.toBeNull();
         expect(await store.prune(cutoff)).toBe(0);
       });

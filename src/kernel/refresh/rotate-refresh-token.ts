@@ -1,5 +1,5 @@
 import { TokenwardError } from '../../errors.js';
-import { randomId, randomToken, sha256 } from '../crypto/encoding.js';
+import { randomId, sha256 } from '../crypto/encoding.js';
 import { openUnder, sealUnder } from '../crypto/seal.js';
 import type { KernelDeps } from '../kernel-deps.js';
 import type { Session } from '../ports.js';
@@ -7,12 +7,10 @@ import type { RequestContext } from '../request-context.js';
 import { isSessionLive } from '../sessions/is-session-live.js';
 import { publishRevoked } from '../sessions/revoke.js';
 import { type IssuedSession, issueSession } from '../sessions/start-session.js';
+import { MAX_GENERATION, mintRefreshToken, parseRefreshToken } from './refresh-token.js';
 
 /** HKDF purpose of the key a rotated refresh token's successor is sealed under. */
 const SUCCESSOR_PURPOSE = 'refresh-successor';
-
-/** Refresh tokens: `twr_` + 256 random bits (base64url). */
-export const REFRESH_TOKEN_SHAPE = /^twr_[A-Za-z0-9_-]{43}$/;
 
 /** A DPoP key (RFC 7638 thumbprint) the issued tokens are bound to; absent for Bearer tokens. */
 export interface TokenBinding {
@@ -53,18 +51,33 @@ export async function rotateRefreshToken(
   rc: RequestContext,
   binding: TokenBinding = {},
 ): Promise<IssuedSession> {
-  if (presented === null || !REFRESH_TOKEN_SHAPE.test(presented)) throw new TokenwardError('refresh_invalid');
+  const parsed = presented === null ? null : await parseRefreshToken(d.refreshKey, presented);
+  if (presented === null || parsed === null) throw new TokenwardError('refresh_invalid');
   const proofJkt = binding.dpopJkt ?? null;
   const now = d.clock.now();
-  const successor = `twr_${randomToken(32)}`;
+  const presentedHash = await sha256(presented);
+  let sessionId: string;
+  let generation: number;
+  if (parsed.kind === 'current') {
+    ({ sessionId, generation } = parsed);
+  } else {
+    // A token from before the constant-space format: its hash leads to its session (generation 0).
+    const session = await d.store.findSessionByRefreshHash(presentedHash);
+    if (session === null) throw new TokenwardError('refresh_invalid');
+    sessionId = session.id;
+    generation = 0;
+  }
+  if (generation >= MAX_GENERATION) throw new TokenwardError('session_expired');
+  const successor = await mintRefreshToken(d.refreshKey, sessionId, generation + 1);
   // Sealed under a key derived from the presented token: only its holder can read it back (grace window).
-  const [presentedHash, successorHash, successorSealed, presenter] = await Promise.all([
-    sha256(presented),
+  const [successorHash, successorSealed, presenter] = await Promise.all([
     sha256(successor),
     sealUnder(presented, SUCCESSOR_PURPOSE, successor),
     presenterDigest(rc, binding),
   ]);
   const outcome = await d.store.rotateRefreshToken({
+    sessionId,
+    generation,
     presentedHash,
     successorHash,
     successorSealed,
@@ -72,6 +85,7 @@ export async function rotateRefreshToken(
     graceMs: d.policy.refreshGraceSec * 1000,
     idleMs: d.policy.refreshIdleSec * 1000,
     presenter,
+    proofJkt,
     reuseEvent: {
       id: randomId(),
       type: 'refresh.reuse_detected',
@@ -80,11 +94,9 @@ export async function rotateRefreshToken(
       device: d.describeDevice?.(rc.userAgent) ?? null,
       data: null,
     },
-    // The binding is checked by the rotation itself, before anything rotates (no extra lookup).
-    dpopJkt: proofJkt,
   });
   switch (outcome.kind) {
-    case 'dpop_mismatch':
+    case 'binding_mismatch':
       throw new TokenwardError(binding.dpopJkt === undefined ? 'refresh_invalid' : 'invalid_dpop_proof');
     case 'invalid':
       throw new TokenwardError('refresh_invalid');
@@ -118,10 +130,15 @@ async function issueFor(
 
 /** The session a refresh token belongs to, if still live (the double-submit binding of refresh and logout). */
 export async function sessionForRefreshToken(
-  d: Pick<KernelDeps, 'store' | 'clock'>,
+  d: Pick<KernelDeps, 'store' | 'clock' | 'refreshKey'>,
   presented: string | null,
 ): Promise<Session | null> {
-  if (presented === null || !REFRESH_TOKEN_SHAPE.test(presented)) return null;
-  const session = await d.store.findSessionByRefreshHash(await sha256(presented));
+  const parsed = presented === null ? null : await parseRefreshToken(d.refreshKey, presented);
+  if (presented === null || parsed === null) return null;
+  // A MAC-valid token names its session; only the server can mint one.
+  const session =
+    parsed.kind === 'current'
+      ? await d.store.getSession(parsed.sessionId)
+      : await d.store.findSessionByRefreshHash(await sha256(presented));
   return isSessionLive(session, d.clock.now()) ? session : null;
 }

@@ -3,6 +3,7 @@ import { createCsrfToken } from '../csrf.js';
 import { recordEvent } from '../events.js';
 import type { KernelDeps } from '../kernel-deps.js';
 import type { Session, User } from '../ports.js';
+import { mintRefreshToken } from '../refresh/refresh-token.js';
 import type { RequestContext } from '../request-context.js';
 import { issueAccessToken } from '../tokens/issue-access-token.js';
 import { deviceMarkers, isKnownDevice } from './device.js';
@@ -41,7 +42,6 @@ export async function startSession(
 ): Promise<IssuedSession> {
   const now = d.clock.now();
   const { policy } = d;
-  const refreshToken = `twr_${randomToken(32)}`;
   // A browser without the device cookie gets a fresh id now, stored with the session (and set as cookie by the transport).
   const deviceId = rc.deviceId ?? randomToken(24);
   const probe = { deviceId: rc.deviceId, userAgent: rc.userAgent, ip: rc.ip };
@@ -65,6 +65,7 @@ export async function startSession(
     dpopJkt: options.dpopJkt ?? null,
     clientId: rc.clientId ?? policy.browserClientId,
   };
+  const refreshToken = await mintRefreshToken(d.refreshKey, session.id, 1);
   const { evicted } = await d.store.createSession({
     session,
     refreshHash: await sha256(refreshToken),

@@ -5,7 +5,6 @@ import type {
   EventPage,
   IdentityLink,
   ListUsersOptions,
-  RefreshTokenRecord,
   RevokeReason,
   RotateInput,
   RotateOutcome,
@@ -16,8 +15,8 @@ import type {
   User,
   UserPage,
 } from '../../kernel/ports.js';
+import { decideRotation, type RefreshState } from '../../kernel/refresh/decide-rotation.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
-import { isSamePresenter } from '../same-presenter.js';
 
 /**
  * An in-process {@link Store} with the same semantics as the SQL stores, for unit tests of core.
@@ -59,7 +58,10 @@ class MemoryStore implements Store {
   readonly #emails = new Map<string, string>();
   readonly #credentials = new Map<string, Credentials>();
   readonly #sessions = new Map<string, Session>();
-  readonly #refreshTokens = new Map<string, RefreshTokenRecord>();
+  /** Each session's refresh state: one entry per session, however often it rotates. */
+  readonly #refresh = new Map<string, RefreshState>();
+  /** Legacy refresh tokens (hash → session), as a store migrated from the earlier format keeps them. */
+  readonly #legacyTokens = new Map<string, string>();
   readonly #events = new Map<string, AuthEvent>();
   readonly #signingKeys = new Map<string, SigningKeyRecord>();
   readonly #revocations = new Map<string, number>();
@@ -141,16 +143,14 @@ class MemoryStore implements Store {
   async createSession(input: CreateSessionInput): Promise<{ evicted: string[] }> {
     const { session } = input;
     if (this.#sessions.has(session.id)) throw new Error(`duplicate session id ${session.id}`);
-    if (this.#refreshTokens.has(input.refreshHash)) throw new Error('duplicate refresh token hash');
     this.#sessions.set(session.id, copySession(session));
-    this.#refreshTokens.set(input.refreshHash, {
+    this.#refresh.set(session.id, {
+      generation: 1,
       hash: input.refreshHash,
-      sessionId: session.id,
-      createdAt: session.createdAt,
-      usedAt: null,
-      successorHash: null,
-      successorSealed: null,
+      previousHash: null,
+      rotatedAt: null,
       rotatedBy: null,
+      successorSealed: null,
     });
     const now = session.createdAt;
     const others = this.#activeOf(session.userId, now).filter((s) => s.id !== session.id);
@@ -168,8 +168,8 @@ class MemoryStore implements Store {
   }
 
   async findSessionByRefreshHash(hash: string): Promise<Session | null> {
-    const token = this.#refreshTokens.get(hash);
-    const s = token ? this.#sessions.get(token.sessionId) : undefined;
+    const sessionId = this.#legacyTokens.get(hash);
+    const s = sessionId === undefined ? undefined : this.#sessions.get(sessionId);
     return s ? copySession(s) : null;
   }
 
@@ -208,49 +208,49 @@ class MemoryStore implements Store {
   }
 
   async rotateRefreshToken(input: RotateInput): Promise<RotateOutcome> {
+    // No await in here: decided and applied in one step on this event loop (the memory store's transaction).
     const { now } = input;
-    const token = this.#refreshTokens.get(input.presentedHash);
-    const session = token ? this.#sessions.get(token.sessionId) : undefined;
-    if (!token || !session) return { kind: 'invalid' };
-    if (input.dpopJkt !== undefined && session.dpopJkt !== null && session.dpopJkt !== input.dpopJkt)
-      return { kind: 'dpop_mismatch' };
-    if (session.revokedAt !== null || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now)
-      return { kind: 'expired', session: copySession(session) };
-
-    if (token.usedAt === null) {
-      if (this.#refreshTokens.has(input.successorHash)) throw new Error('duplicate refresh token hash');
-      token.usedAt = now;
-      token.successorHash = input.successorHash;
-      token.successorSealed = input.successorSealed;
-      token.rotatedBy = input.presenter;
-      this.#refreshTokens.set(input.successorHash, {
-        hash: input.successorHash,
-        sessionId: session.id,
-        createdAt: now,
-        usedAt: null,
-        successorHash: null,
-        successorSealed: null,
-        rotatedBy: null,
-      });
-      session.lastActiveAt = now;
-      session.idleExpiresAt = Math.min(now + input.idleMs, session.absoluteExpiresAt);
-      return { kind: 'rotated', session: copySession(session) };
+    const session = this.#sessions.get(input.sessionId);
+    const state = this.#refresh.get(input.sessionId);
+    if (!session || !state) return { kind: 'invalid' };
+    const decision = decideRotation(session, state, {
+      generation: input.generation,
+      hash: input.presentedHash,
+      presenter: input.presenter,
+      proofJkt: input.proofJkt,
+      now,
+      graceMs: input.graceMs,
+    });
+    switch (decision.kind) {
+      case 'invalid':
+      case 'binding_mismatch':
+        return { kind: decision.kind };
+      case 'expired':
+        return { kind: 'expired', session: copySession(session) };
+      case 'grace':
+        return { kind: 'grace', session: copySession(session), successorSealed: decision.successorSealed };
+      case 'reused':
+        this.#revoke(session, now, 'refresh_reuse');
+        this.#events.set(
+          input.reuseEvent.id,
+          copyEvent({ ...input.reuseEvent, userId: session.userId, sessionId: session.id }),
+        );
+        return { kind: 'reused', session: copySession(session) };
+      case 'rotate':
+        this.#refresh.set(session.id, {
+          generation: input.generation + 1,
+          hash: input.successorHash,
+          previousHash: input.presentedHash,
+          rotatedAt: now,
+          rotatedBy: input.presenter,
+          successorSealed: input.successorSealed,
+        });
+        // RFC 9449 §5: a session refreshed with a proof is bound to that key from then on.
+        if (session.dpopJkt === null && input.proofJkt !== null) session.dpopJkt = input.proofJkt;
+        session.lastActiveAt = now;
+        session.idleExpiresAt = Math.min(now + input.idleMs, session.absoluteExpiresAt);
+        return { kind: 'rotated', session: copySession(session), retry: decision.retry };
     }
-    // Within the window only the device that rotated gets the successor again; a copy of the
-    // token presented from anywhere else is the theft that reuse detection exists for.
-    if (
-      token.successorSealed !== null &&
-      now < token.usedAt + input.graceMs &&
-      isSamePresenter(token.rotatedBy, input.presenter)
-    ) {
-      return { kind: 'grace', session: copySession(session), successorSealed: token.successorSealed };
-    }
-    this.#revoke(session, now, 'refresh_reuse');
-    this.#events.set(
-      input.reuseEvent.id,
-      copyEvent({ ...input.reuseEvent, userId: session.userId, sessionId: session.id }),
-    );
-    return { kind: 'reused', session: copySession(session) };
   }
 
   async listRevocationsSince(since: number): Promise<Array<{ sessionId: string; at: number }>> {
@@ -294,16 +294,13 @@ class MemoryStore implements Store {
     }
     const dead = new Set<string>();
     for (const [id, s] of this.#sessions) {
-      if ((s.revokedAt !== null && s.revokedAt < before) || s.idleExpiresAt < before || s.absoluteExpiresAt < before)
-        dead.add(id);
+      if ((s.revokedAt !== null && s.revokedAt < before) || s.absoluteExpiresAt < before) dead.add(id);
     }
-    for (const [hash, t] of this.#refreshTokens) {
-      if (dead.has(t.sessionId)) {
-        this.#refreshTokens.delete(hash);
-        deleted++;
-      }
+    for (const [hash, sessionId] of this.#legacyTokens) if (dead.has(sessionId)) this.#legacyTokens.delete(hash);
+    for (const id of dead) {
+      this.#sessions.delete(id);
+      this.#refresh.delete(id);
     }
-    for (const id of dead) this.#sessions.delete(id);
     return deleted + dead.size;
   }
 

@@ -1,4 +1,4 @@
-import { CompiledQuery, Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type {
   AuthEvent,
@@ -17,6 +17,7 @@ import type {
   User,
   UserPage,
 } from '../../kernel/ports.js';
+import { decideRotation } from '../../kernel/refresh/decide-rotation.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 import { checkSchema, migrateToLatest, SchemaError } from '../migrations/index.js';
 import {
@@ -28,12 +29,15 @@ import {
   type SessionRow,
   toCredentials,
   toEvent,
+  toRefreshState,
   toSession,
   toSigningKey,
   toUser,
 } from '../rows.js';
-import { isSamePresenter } from '../same-presenter.js';
 import { registerSqlAccess } from '../sql-access.js';
+
+/** Rows deleted per pruning statement. */
+const PRUNE_BATCH = 1000;
 
 /** Options of {@link openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -125,49 +129,38 @@ async function currentSchema(db: Kysely<Database>): Promise<string> {
 }
 
 /**
- * Marks the token used, stores the successor and the presenter's device digest (the grace window
- * gives the successor to that device only) and extends the session, in one statement, only if
- * the token is unused and its session live. `used_at is null` is the exactly-once guard: a
- * concurrent presenter blocks on the token row, then finds it used and changes nothing.
- * `revoked_at is null` is re-checked on the newest session row version, so a revocation
- * committed meanwhile wins (the statement then returns no row).
- * Parameters: $1 now, $2 successor hash, $3 successor sealed, $4 presented hash, $5 idle ms,
- * $6/$7 DPoP binding, $8 presenter digest.
+ * The hottest statement of the server: the current token of a live session rotates in one
+ * autocommitted UPDATE (prepared once per connection). Its WHERE clause is the plain case of the
+ * rotation rule (kernel/refresh/decide-rotation.ts): current generation and hash, a live session,
+ * the DPoP binding. A concurrent presenter blocks on the row, then finds the generation moved and
+ * changes nothing; every other case takes the locked slow path, which applies the rule itself.
+ * Parameters: $1 session id, $2 presented generation, $3 presented hash, $4 now, $5 successor hash,
+ * $6 presenter, $7 successor sealed, $8 idle ms, $9 proof jkt.
  * Columns are listed (not `*`) so that the per-connection prepared plan survives a later
  * migration adding a column.
  */
-const ROTATE_UNUSED_SQL = `
-  with used as (
-    update refresh_tokens set used_at = $1::bigint, successor_hash = $2::text, successor_sealed = $3::text, rotated_by = $8::text
-    where hash = $4::text and used_at is null
-      and exists (
-        select 1 from sessions s where s.id = refresh_tokens.session_id
-          and s.revoked_at is null and s.idle_expires_at > $1::bigint and s.absolute_expires_at > $1::bigint
-          and (not $7::boolean or s.dpop_jkt is null or s.dpop_jkt = $6::text))
-    returning session_id
-  ), successor as (
-    insert into refresh_tokens (hash, session_id, parent_hash, created_at)
-    select $2::text, session_id, $4::text, $1::bigint from used
-  )
-  update sessions set last_active_at = $1::bigint, idle_expires_at = least($1::bigint + $5::bigint, absolute_expires_at)
-  where id in (select session_id from used) and revoked_at is null
+const ROTATE_CURRENT_SQL = `
+  update sessions set refresh_generation = $2::bigint + 1, refresh_hash = $5::text, refresh_previous_hash = $3::text, refresh_rotated_at = $4::bigint,
+    refresh_rotated_by = $6::text, refresh_successor_sealed = $7::text, last_active_at = $4::bigint,
+    idle_expires_at = least($4::bigint + $8::bigint, absolute_expires_at), dpop_jkt = coalesce(dpop_jkt, $9::text)
+  where id = $1::text and refresh_generation = $2::bigint and refresh_hash = $3::text
+    and revoked_at is null and idle_expires_at > $4::bigint and absolute_expires_at > $4::bigint
+    and (dpop_jkt is null or dpop_jkt = $9::text)
   returning ${SESSION_COLUMNS.join(', ')}`;
 
-function rotateUnusedParams(input: RotateInput): unknown[] {
-  // $6/$7: the DPoP binding check (a bound session's token only with its key's proof).
+function rotateParams(input: RotateInput): unknown[] {
   return [
+    input.sessionId,
+    input.generation,
+    input.presentedHash,
     input.now,
     input.successorHash,
-    input.successorSealed,
-    input.presentedHash,
-    input.idleMs,
-    input.dpopJkt ?? null,
-    input.dpopJkt !== undefined,
     input.presenter,
+    input.successorSealed,
+    input.idleMs,
+    input.proofJkt,
   ];
 }
-
-type TokenStateRow = { used_at: number | null; successor_sealed: string | null; rotated_by: string | null };
 
 class PostgresStore implements Store {
   readonly #db: Kysely<Database>;
@@ -278,19 +271,9 @@ class PostgresStore implements Store {
     return this.#db.transaction().execute(async (trx) => {
       // One session start per user at a time, across every node: the count below stays exact.
       await trx.selectFrom('users').select('id').where('id', '=', session.userId).forUpdate().execute();
-      await trx.insertInto('sessions').values(fromSession(session)).execute();
       await trx
-        .insertInto('refresh_tokens')
-        .values({
-          hash: input.refreshHash,
-          session_id: session.id,
-          parent_hash: null,
-          created_at: session.createdAt,
-          used_at: null,
-          successor_hash: null,
-          successor_sealed: null,
-          rotated_by: null,
-        })
+        .insertInto('sessions')
+        .values({ ...fromSession(session), refresh_generation: 1, refresh_hash: input.refreshHash })
         .execute();
       const now = session.createdAt;
       const others = await sql<{ id: string }>`
@@ -376,70 +359,70 @@ class PostgresStore implements Store {
   }
 
   async rotateRefreshToken(input: RotateInput): Promise<RotateOutcome> {
-    // The common case (first use of a live session's token) is one autocommitted statement,
-    // prepared once per connection (named) because it is the hottest query of the server.
     const { rows } = await this.#pool.query<SessionRow>({
-      name: 'tokenward_rotate_unused',
-      text: ROTATE_UNUSED_SQL,
-      values: rotateUnusedParams(input),
+      name: 'tokenward_rotate_current',
+      text: ROTATE_CURRENT_SQL,
+      values: rotateParams(input),
     });
     const fast = rows[0];
-    if (fast) return { kind: 'rotated', session: toSession(fast) };
-    return this.#rotateContended(input);
+    if (fast) return { kind: 'rotated', session: toSession(fast), retry: false };
+    return this.#rotateLocked(input);
   }
 
-  /** Everything but a plain first use: decided under a lock on the session row. */
-  async #rotateContended(input: RotateInput): Promise<RotateOutcome> {
-    const { now, presentedHash } = input;
+  /** Every case but the plain one: the rotation rule decided under a lock on the session row. */
+  async #rotateLocked(input: RotateInput): Promise<RotateOutcome> {
+    const { now } = input;
     return this.#db.transaction().execute(async (trx): Promise<RotateOutcome> => {
       // Every slow-path presentation of a token of this session queues here, on every node.
-      const locked = await sql<SessionRow>`
-        select * from sessions
-        where id = (select session_id from refresh_tokens where hash = ${presentedHash})
-        for update`.execute(trx);
-      const sessionRow = locked.rows[0];
-      if (!sessionRow) return { kind: 'invalid' };
-      const session = toSession(sessionRow);
-      if (input.dpopJkt !== undefined && session.dpopJkt !== null && session.dpopJkt !== input.dpopJkt)
-        return { kind: 'dpop_mismatch' };
-      if (session.revokedAt !== null || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now)
-        return { kind: 'expired', session };
-
-      const rotated = (await trx.executeQuery(CompiledQuery.raw(ROTATE_UNUSED_SQL, rotateUnusedParams(input))))
-        .rows[0] as SessionRow | undefined;
-      if (rotated) return { kind: 'rotated', session: toSession(rotated) };
-
-      const token =
-        await sql<TokenStateRow>`select used_at, successor_sealed, rotated_by from refresh_tokens where hash = ${presentedHash}`.execute(
-          trx,
-        );
-      const state = token.rows[0];
-      if (!state) return { kind: 'invalid' };
-      // Decided under the session lock, in this transaction: within the window only the device
-      // that rotated gets the successor again; a copy presented from another device is theft.
-      if (
-        state.used_at !== null &&
-        state.successor_sealed !== null &&
-        now < state.used_at + input.graceMs &&
-        isSamePresenter(state.rotated_by, input.presenter)
-      ) {
-        return { kind: 'grace', session, successorSealed: state.successor_sealed };
+      const locked = await sql<SessionRow>`select * from sessions where id = ${input.sessionId} for update`.execute(
+        trx,
+      );
+      const row = locked.rows[0];
+      if (!row) return { kind: 'invalid' };
+      const session = toSession(row);
+      const decision = decideRotation(session, toRefreshState(row), {
+        generation: input.generation,
+        hash: input.presentedHash,
+        presenter: input.presenter,
+        proofJkt: input.proofJkt,
+        now,
+        graceMs: input.graceMs,
+      });
+      switch (decision.kind) {
+        case 'invalid':
+        case 'binding_mismatch':
+          return { kind: decision.kind };
+        case 'expired':
+          return { kind: 'expired', session };
+        case 'grace':
+          return { kind: 'grace', session, successorSealed: decision.successorSealed };
+        case 'rotate': {
+          const updated = await sql<SessionRow>`
+            update sessions set refresh_generation = ${input.generation + 1}, refresh_hash = ${input.successorHash},
+              refresh_previous_hash = ${input.presentedHash}, refresh_rotated_at = ${now}, refresh_rotated_by = ${input.presenter}, refresh_successor_sealed = ${input.successorSealed},
+              last_active_at = ${now}, idle_expires_at = least(${now + input.idleMs}, absolute_expires_at),
+              dpop_jkt = coalesce(dpop_jkt, ${input.proofJkt}::text)
+            where id = ${session.id} returning *`.execute(trx);
+          const updatedRow = updated.rows[0];
+          return { kind: 'rotated', session: updatedRow ? toSession(updatedRow) : session, retry: decision.retry };
+        }
+        case 'reused': {
+          const revoked = await sql<SessionRow>`
+            update sessions set revoked_at = ${now}, revoke_reason = 'refresh_reuse'
+            where id = ${session.id} and revoked_at is null returning *`.execute(trx);
+          await trx
+            .insertInto('revocations')
+            .values({ session_id: session.id, at: now })
+            .onConflict((oc) => oc.doNothing())
+            .execute();
+          await trx
+            .insertInto('events')
+            .values(fromEvent({ ...input.reuseEvent, userId: session.userId, sessionId: session.id }))
+            .execute();
+          const revokedRow = revoked.rows[0];
+          return { kind: 'reused', session: revokedRow ? toSession(revokedRow) : session };
+        }
       }
-      // A rotated token presented after the grace window, or by another device: one of the two holders is a thief.
-      const revoked = await sql<SessionRow>`
-        update sessions set revoked_at = ${now}, revoke_reason = 'refresh_reuse'
-        where id = ${session.id} and revoked_at is null returning *`.execute(trx);
-      await trx
-        .insertInto('revocations')
-        .values({ session_id: session.id, at: now })
-        .onConflict((oc) => oc.doNothing())
-        .execute();
-      await trx
-        .insertInto('events')
-        .values(fromEvent({ ...input.reuseEvent, userId: session.userId, sessionId: session.id }))
-        .execute();
-      const revokedRow = revoked.rows[0];
-      return { kind: 'reused', session: revokedRow ? toSession(revokedRow) : session };
     });
   }
 
@@ -473,20 +456,34 @@ class PostgresStore implements Store {
   }
 
   async prune(before: number): Promise<number> {
-    return this.#db.transaction().execute(async (trx) => {
-      const dead = sql<boolean>`(revoked_at < ${before} or idle_expires_at < ${before} or absolute_expires_at < ${before})`;
-      const events = await trx.deleteFrom('events').where('at', '<', before).executeTakeFirst();
-      const revocations = await trx.deleteFrom('revocations').where('at', '<', before).executeTakeFirst();
-      const tokens =
-        await sql`delete from refresh_tokens where session_id in (select id from sessions where ${dead})`.execute(trx);
-      const sessions = await sql`delete from sessions where ${dead}`.execute(trx);
-      return Number(
-        events.numDeletedRows +
-          revocations.numDeletedRows +
-          (tokens.numAffectedRows ?? 0n) +
-          (sessions.numAffectedRows ?? 0n),
-      );
-    });
+    // Bounded batches through indexes (events_at, revocations_at, sessions_revoked_at,
+    // sessions_absolute_expires_at), each autocommitted: no long transaction, no long lock, and
+    // one index probe per statement when nothing is due. Legacy refresh-token rows go with their
+    // session (foreign key, on delete cascade).
+    const batches = [
+      sql<{
+        n: number;
+      }>`with d as (delete from events where id in (select id from events where at < ${before} limit ${PRUNE_BATCH}) returning 1) select count(*) as n from d`,
+      sql<{
+        n: number;
+      }>`with d as (delete from revocations where session_id in (select session_id from revocations where at < ${before} limit ${PRUNE_BATCH}) returning 1) select count(*) as n from d`,
+      sql<{
+        n: number;
+      }>`with d as (delete from sessions where id in (select id from sessions where revoked_at < ${before} limit ${PRUNE_BATCH}) returning 1) select count(*) as n from d`,
+      sql<{
+        n: number;
+      }>`with d as (delete from sessions where id in (select id from sessions where absolute_expires_at < ${before} limit ${PRUNE_BATCH}) returning 1) select count(*) as n from d`,
+    ];
+    let deleted = 0;
+    for (const batch of batches) {
+      for (;;) {
+        const { rows } = await batch.execute(this.#db);
+        const n = Number(rows[0]?.n ?? 0);
+        deleted += n;
+        if (n < PRUNE_BATCH) break;
+      }
+    }
+    return deleted;
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {

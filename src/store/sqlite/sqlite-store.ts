@@ -19,6 +19,7 @@ import type {
   User,
   UserPage,
 } from '../../kernel/ports.js';
+import { decideRotation } from '../../kernel/refresh/decide-rotation.js';
 import { decodeEventCursor, encodeEventCursor } from '../event-cursor.js';
 import { checkSchema, migrateToLatest, SchemaError } from '../migrations/index.js';
 import {
@@ -33,16 +34,19 @@ import {
   type Database as TypedDatabase,
   toCredentials,
   toEvent,
+  toRefreshState,
   toSession,
   toSigningKey,
   toUser,
   type UserRow,
 } from '../rows.js';
-import { isSamePresenter } from '../same-presenter.js';
 import { registerSqlAccess } from '../sql-access.js';
 import { type AdminStatements, prepareAdminStatements } from './admin-statements.js';
 import { type IdentityStatements, prepareIdentityStatements } from './identity-statements.js';
 import { INLINE_AUTOCHECKPOINT_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
+
+/** Rows deleted per pruning statement (each a few milliseconds at most, even on a large database). */
+const PRUNE_BATCH = 200;
 
 /** Options of {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -153,7 +157,6 @@ class SqliteStore implements Store {
   readonly #revokeSession;
   readonly #revokeUserSessions;
   readonly #rotate;
-  readonly #prune;
   #closed = false;
   readonly #stopCheckpointer: (() => Promise<void>) | null;
 
@@ -197,12 +200,9 @@ class SqliteStore implements Store {
 
       insertSession: db.prepare<[SessionRow], void>(
         `INSERT INTO sessions (id, user_id, created_at, last_active_at, idle_expires_at, absolute_expires_at, auth_time, amr,
-           revoked_at, revoke_reason, ip, user_agent, device_id, new_device, dpop_jkt, client_id)
+           revoked_at, revoke_reason, ip, user_agent, device_id, new_device, dpop_jkt, client_id, refresh_generation, refresh_hash)
          VALUES (@id, @user_id, @created_at, @last_active_at, @idle_expires_at, @absolute_expires_at, @auth_time, @amr,
-           @revoked_at, @revoke_reason, @ip, @user_agent, @device_id, @new_device, @dpop_jkt, @client_id)`,
-      ),
-      insertRefreshToken: db.prepare<[string, string, string | null, number], void>(
-        'INSERT INTO refresh_tokens (hash, session_id, parent_hash, created_at) VALUES (?, ?, ?, ?)',
+           @revoked_at, @revoke_reason, @ip, @user_agent, @device_id, @new_device, @dpop_jkt, @client_id, @refresh_generation, @refresh_hash)`,
       ),
       sessionById: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
       sessionByRefreshHash: db.prepare<[string], SessionRow>(
@@ -223,17 +223,26 @@ class SqliteStore implements Store {
         'SELECT session_id, at FROM revocations WHERE at >= ? ORDER BY at ASC, session_id ASC',
       ),
 
-      refreshTokenWithSession: db.prepare<
-        [string],
-        SessionRow & { t_used_at: number | null; t_successor_sealed: string | null; t_rotated_by: string | null }
+      applyRotation: db.prepare<
+        [
+          {
+            id: string;
+            generation: number;
+            hash: string;
+            previous: string;
+            now: number;
+            by: string | null;
+            sealed: string;
+            idle_ms: number;
+            jkt: string | null;
+          },
+        ],
+        SessionRow
       >(
-        'SELECT s.*, t.used_at AS t_used_at, t.successor_sealed AS t_successor_sealed, t.rotated_by AS t_rotated_by FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?',
-      ),
-      markRefreshTokenUsed: db.prepare<[number, string, string, string | null, string], void>(
-        'UPDATE refresh_tokens SET used_at = ?, successor_hash = ?, successor_sealed = ?, rotated_by = ? WHERE hash = ? AND used_at IS NULL',
-      ),
-      extendSession: db.prepare<[{ id: string; now: number; idle_ms: number }], SessionRow>(
-        'UPDATE sessions SET last_active_at = @now, idle_expires_at = min(@now + @idle_ms, absolute_expires_at) WHERE id = @id RETURNING *',
+        `UPDATE sessions SET refresh_generation = @generation, refresh_hash = @hash, refresh_previous_hash = @previous, refresh_rotated_at = @now,
+           refresh_rotated_by = @by, refresh_successor_sealed = @sealed, last_active_at = @now,
+           idle_expires_at = min(@now + @idle_ms, absolute_expires_at), dpop_jkt = coalesce(dpop_jkt, @jkt)
+         WHERE id = @id RETURNING *`,
       ),
 
       insertEvent: db.prepare<[EventRow], void>(
@@ -247,13 +256,19 @@ class SqliteStore implements Store {
          ORDER BY at DESC, id DESC LIMIT @limit`,
       ),
 
-      pruneEvents: db.prepare<[number], void>('DELETE FROM events WHERE at < ?'),
-      pruneRevocations: db.prepare<[number], void>('DELETE FROM revocations WHERE at < ?'),
-      pruneDeadTokens: db.prepare<[number, number, number], void>(
-        `DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE revoked_at < ? OR idle_expires_at < ? OR absolute_expires_at < ?)`,
+      // Pruning in bounded batches through indexes (events_at, revocations_at, sessions_revoked_at,
+      // sessions_absolute_expires_at): each statement is short, and with nothing due each is one index probe.
+      pruneEvents: db.prepare<[number, number], void>(
+        'DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? LIMIT ?)',
       ),
-      pruneDeadSessions: db.prepare<[number, number, number], void>(
-        'DELETE FROM sessions WHERE revoked_at < ? OR idle_expires_at < ? OR absolute_expires_at < ?',
+      pruneRevocations: db.prepare<[number, number], void>(
+        'DELETE FROM revocations WHERE session_id IN (SELECT session_id FROM revocations WHERE at < ? LIMIT ?)',
+      ),
+      pruneRevokedSessions: db.prepare<[number, number], void>(
+        'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE revoked_at < ? LIMIT ?)',
+      ),
+      pruneExpiredSessions: db.prepare<[number, number], void>(
+        'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE absolute_expires_at < ? LIMIT ?)',
       ),
 
       signingKeys: db.prepare<[], SigningKeyRow>('SELECT * FROM signing_keys ORDER BY created_at ASC, kid ASC'),
@@ -290,8 +305,7 @@ class SqliteStore implements Store {
 
     this.#createSession = db.transaction((input: CreateSessionInput): string[] => {
       const { session } = input;
-      s.insertSession.run(fromSession(session));
-      s.insertRefreshToken.run(input.refreshHash, session.id, null, session.createdAt);
+      s.insertSession.run({ ...fromSession(session), refresh_generation: 1, refresh_hash: input.refreshHash });
       const now = session.createdAt;
       const others = s.activeSessions.all(session.userId, now, now).filter((r) => r.id !== session.id);
       // The new session always stays; the least recently active others make room for it.
@@ -322,48 +336,46 @@ class SqliteStore implements Store {
 
     this.#rotate = db.transaction((input: RotateInput): RotateOutcome => {
       const { now } = input;
-      const row = s.refreshTokenWithSession.get(input.presentedHash);
+      const row = s.sessionById.get(input.sessionId);
       if (!row) return { kind: 'invalid' };
-      if (input.dpopJkt !== undefined && row.dpop_jkt !== null && row.dpop_jkt !== input.dpopJkt)
-        return { kind: 'dpop_mismatch' };
-      if (row.revoked_at !== null || row.idle_expires_at <= now || row.absolute_expires_at <= now)
-        return { kind: 'expired', session: toSession(row) };
-
-      if (row.t_used_at === null) {
-        s.markRefreshTokenUsed.run(
-          now,
-          input.successorHash,
-          input.successorSealed,
-          input.presenter,
-          input.presentedHash,
-        );
-        s.insertRefreshToken.run(input.successorHash, row.id, input.presentedHash, now);
-        const extended = s.extendSession.get({ id: row.id, now, idle_ms: input.idleMs });
-        return { kind: 'rotated', session: toSession(extended ?? row) };
+      const session = toSession(row);
+      const decision = decideRotation(session, toRefreshState(row), {
+        generation: input.generation,
+        hash: input.presentedHash,
+        presenter: input.presenter,
+        proofJkt: input.proofJkt,
+        now,
+        graceMs: input.graceMs,
+      });
+      switch (decision.kind) {
+        case 'invalid':
+        case 'binding_mismatch':
+          return { kind: decision.kind };
+        case 'expired':
+          return { kind: 'expired', session };
+        case 'grace':
+          return { kind: 'grace', session, successorSealed: decision.successorSealed };
+        case 'reused': {
+          const revoked = s.revokeSession.get(now, 'refresh_reuse', row.id);
+          s.insertRevocation.run(row.id, now);
+          s.insertEvent.run(fromEvent({ ...input.reuseEvent, userId: row.user_id, sessionId: row.id }));
+          return { kind: 'reused', session: revoked ? toSession(revoked) : session };
+        }
+        case 'rotate': {
+          const updated = s.applyRotation.get({
+            id: row.id,
+            generation: input.generation + 1,
+            hash: input.successorHash,
+            previous: input.presentedHash,
+            now,
+            by: input.presenter,
+            sealed: input.successorSealed,
+            idle_ms: input.idleMs,
+            jkt: input.proofJkt,
+          });
+          return { kind: 'rotated', session: toSession(updated ?? row), retry: decision.retry };
+        }
       }
-      // Within the window only the device that rotated gets the successor again (racing tabs of
-      // one browser); a copy presented from another device is theft, whatever the time.
-      if (
-        row.t_successor_sealed !== null &&
-        now < row.t_used_at + input.graceMs &&
-        isSamePresenter(row.t_rotated_by, input.presenter)
-      ) {
-        return { kind: 'grace', session: toSession(row), successorSealed: row.t_successor_sealed };
-      }
-      // A rotated token presented after the grace window, or by another device: one of the two holders is a thief.
-      const revoked = s.revokeSession.get(now, 'refresh_reuse', row.id);
-      s.insertRevocation.run(row.id, now);
-      s.insertEvent.run(fromEvent({ ...input.reuseEvent, userId: row.user_id, sessionId: row.id }));
-      return { kind: 'reused', session: toSession(revoked ?? row) };
-    });
-
-    this.#prune = db.transaction((before: number): number => {
-      let deleted = 0;
-      deleted += s.pruneEvents.run(before).changes;
-      deleted += s.pruneRevocations.run(before).changes;
-      deleted += s.pruneDeadTokens.run(before, before, before).changes;
-      deleted += s.pruneDeadSessions.run(before, before, before).changes;
-      return deleted;
     });
   }
 
@@ -472,7 +484,19 @@ class SqliteStore implements Store {
   }
 
   async prune(before: number): Promise<number> {
-    return this.#prune.immediate(before);
+    const s = this.#s;
+    let deleted = 0;
+    for (const statement of [s.pruneEvents, s.pruneRevocations, s.pruneRevokedSessions, s.pruneExpiredSessions]) {
+      for (;;) {
+        if (this.#closed) return deleted;
+        const changes = statement.run(before, PRUNE_BATCH).changes;
+        deleted += changes;
+        if (changes < PRUNE_BATCH) break;
+        // Let requests in between batches: the prune never holds the event loop for long.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    return deleted;
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
