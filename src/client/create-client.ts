@@ -79,7 +79,7 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     clearTimeout(timer);
     // Hidden tabs do not refresh; on becoming visible an overdue refresh runs at once.
     if (dueAt !== undefined && doc?.visibilityState !== 'hidden') {
-      timer = setTimeout(() => void coordinator.refreshOnce(generation), Math.min(dueAt - Date.now(), 2 ** 31 - 1));
+      timer = setTimeout(() => void coordinator.refreshOnce(mark()), Math.min(dueAt - Date.now(), 2 ** 31 - 1));
     }
   };
 
@@ -127,10 +127,20 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     return false;
   };
 
+  // What changes when any tab refreshes: the broadcast generation, and the double-submit cookie,
+  // which every refresh re-issues into the jar all tabs share (seen at once, unlike a broadcast
+  // that may arrive after another tab's lock was released).
+  const csrfCookie = (): string => (doc && readCsrfToken(doc.cookie)) ?? '';
+  const mark = (): string => `${generation} ${csrfCookie()}`;
   const coordinator = createRefreshCoordinator({
     locks,
     post: channel && post,
-    generation: () => generation,
+    generation: mark,
+    // A session's CSRF cookie changing means a refresh (an anonymous one appearing does not).
+    moved: (seen) => {
+      const [gen, csrf] = seen.split(' ');
+      return gen !== String(generation) || (csrf !== '' && csrf !== csrfCookie());
+    },
     run: refreshOverHttp,
   });
 
@@ -156,7 +166,7 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
   const clientFetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input instanceof Request ? input : new URL(input, base), init);
     if (new URL(request.url).origin !== apiOrigin) return fetchImpl(request);
-    const seen = generation;
+    const seen = mark();
     const response = await send(request.clone());
     if (response.status !== 401) return response;
     const { code } = (await response

@@ -17,13 +17,15 @@ const WAIT_MS = 10_000;
  *
  * @example
  * ```ts
- * const deps: RefreshCoordinatorDeps = { locks: navigator.locks, post: undefined, generation: () => 0, run: async () => true };
+ * const deps: RefreshCoordinatorDeps = { locks: navigator.locks, post: undefined, generation: () => '0', run: async () => true };
  * ```
  */
 export interface RefreshCoordinatorDeps {
   locks: LockManagerLike | undefined;
   post: ((message: ElectionMessage) => void) | undefined;
-  generation: () => number;
+  generation: () => string;
+  /** Whether any tab refreshed since `seen` (a `generation()` value) was taken. Default: it differs. */
+  moved?: (seen: string) => boolean;
   run: () => Promise<boolean>;
 }
 
@@ -39,7 +41,7 @@ export interface RefreshCoordinatorDeps {
  * ```
  */
 export interface RefreshCoordinator {
-  refreshOnce(seen: number): Promise<boolean>;
+  refreshOnce(seen: string): Promise<boolean>;
   receive(message: ElectionMessage): void;
 }
 
@@ -60,13 +62,14 @@ export interface RefreshCoordinator {
  * const coordinator = createRefreshCoordinator({
  *   locks: navigator.locks,
  *   post: (m) => channel.postMessage(m),
- *   generation: () => generation,
+ *   generation: () => marker,
  *   run: refreshOverHttp,
  * });
  * ```
  */
 export function createRefreshCoordinator(deps: RefreshCoordinatorDeps): RefreshCoordinator {
   const { locks, post, generation, run } = deps;
+  const moved = deps.moved ?? ((seen: string) => generation() !== seen);
   // A tie-breaker for simultaneous claims, not a secret.
   const id = crypto.getRandomValues(new Uint32Array(2)).join('.');
   let inflight: Promise<boolean> | undefined;
@@ -75,7 +78,7 @@ export function createRefreshCoordinator(deps: RefreshCoordinatorDeps): RefreshC
   let dones = 0;
   const waiters = new Set<() => void>();
 
-  const refreshIfStill = async (seen: number): Promise<boolean> => generation() !== seen || run();
+  const refreshIfStill = async (seen: string): Promise<boolean> => moved(seen) || run();
 
   // Resolves once another tab reports `done` after `since`, or after WAIT_MS (then the caller
   // retries anyway; a second 401 is returned to the app, never another refresh).
@@ -90,7 +93,7 @@ export function createRefreshCoordinator(deps: RefreshCoordinatorDeps): RefreshC
       waiters.add(done);
     });
 
-  const withLocks = async (lockManager: LockManagerLike, seen: number): Promise<boolean> => {
+  const withLocks = async (lockManager: LockManagerLike, seen: string): Promise<boolean> => {
     const mine = await lockManager.request(LOCK_NAME, { ifAvailable: true }, async (lock) =>
       lock ? [await refreshIfStill(seen)] : undefined,
     );
@@ -99,7 +102,7 @@ export function createRefreshCoordinator(deps: RefreshCoordinatorDeps): RefreshC
     return mine ? mine[0] === true : lockManager.request(LOCK_NAME, {}, () => true);
   };
 
-  const elect = async (send: (message: ElectionMessage) => void, seen: number): Promise<boolean> => {
+  const elect = async (send: (message: ElectionMessage) => void, seen: string): Promise<boolean> => {
     const since = dones;
     if (Date.now() < busyUntil) return waitForOtherTab(since);
     const claim = { t: 'claim', id, at: Date.now() } as const;
@@ -120,7 +123,7 @@ export function createRefreshCoordinator(deps: RefreshCoordinatorDeps): RefreshC
 
   return {
     refreshOnce(seen) {
-      if (generation() !== seen) return Promise.resolve(true);
+      if (moved(seen)) return Promise.resolve(true);
       inflight ??= (
         locks
           ? withLocks(locks, seen).catch(() => refreshIfStill(seen))

@@ -56,6 +56,10 @@ export interface SessionRow {
   refresh_rotated_at: number | null;
   refresh_rotated_by: string | null;
   refresh_successor_sealed: string | null;
+  refresh_older_hash: string | null;
+  refresh_older_rotated_at: number | null;
+  refresh_older_rotated_by: string | null;
+  refresh_older_successor_sealed: string | null;
 }
 
 export interface RefreshTokenRow {
@@ -154,6 +158,10 @@ export const SESSION_COLUMNS = [
   'refresh_rotated_at',
   'refresh_rotated_by',
   'refresh_successor_sealed',
+  'refresh_older_hash',
+  'refresh_older_rotated_at',
+  'refresh_older_rotated_by',
+  'refresh_older_successor_sealed',
 ] as const satisfies ReadonlyArray<keyof SessionRow>;
 
 export function toUser(row: UserRow): User {
@@ -221,6 +229,10 @@ export function fromSession(s: Session): SessionRow {
     refresh_rotated_at: null,
     refresh_rotated_by: null,
     refresh_successor_sealed: null,
+    refresh_older_hash: null,
+    refresh_older_rotated_at: null,
+    refresh_older_rotated_by: null,
+    refresh_older_successor_sealed: null,
   };
 }
 
@@ -292,5 +304,11 @@ export function toRefreshState(row: SessionRow): RefreshState {
     rotatedAt: nullableNumber(row.refresh_rotated_at),
     rotatedBy: row.refresh_rotated_by,
     successorSealed: row.refresh_successor_sealed,
+    older: {
+      hash: row.refresh_older_hash,
+      rotatedAt: nullableNumber(row.refresh_older_rotated_at),
+      rotatedBy: row.refresh_older_rotated_by,
+      successorSealed: row.refresh_older_successor_sealed,
+    },
   };
 }

@@ -92,7 +92,7 @@ async function expectLegacyBehaviour(
   const second = await refresh(tw, first.next as string, DEVICE);
   expect(second.status).toBe(200);
   expect(await countTokens()).toBe(1);
-  // The legacy token is now two rotations old: reuse, and the session ends.
+  // The legacy token is now two rotations old (no grace window here): reuse, and the session ends.
   expect(await refresh(tw, seeded.current, DEVICE)).toEqual({ status: 401, code: 'refresh_reused' });
   expect((await refresh(tw, second.next as string, DEVICE)).code).toBe('session_expired');
 }
@@ -109,7 +109,12 @@ describe('refresh tokens issued before the constant-space format (migration 0006
     const database = new Database(join(dataDir, 'tokenward.db'));
     const seeded = await seedBefore0006(new Kysely({ dialect: new SqliteDialect({ database }) }));
     database.close();
-    const tw = await createTokenward({ publicOrigin: 'http://localhost:3000', dataDir, logLevel: 'silent' });
+    const tw = await createTokenward({
+      publicOrigin: 'http://localhost:3000',
+      dataDir,
+      logLevel: 'silent',
+      refreshGrace: 0,
+    });
     cleanups.push(() => tw.close());
     const countTokens = async (): Promise<number> => {
       const db = new Database(join(dataDir, 'tokenward.db'), { readonly: true });
@@ -141,6 +146,7 @@ describe('refresh tokens issued before the constant-space format (migration 0006
       autoMigrate: true,
       dataDir,
       logLevel: 'silent',
+      refreshGrace: 0,
     });
     cleanups.push(() => tw.close());
     const countTokens = async (): Promise<number> => {

@@ -19,6 +19,12 @@ export interface RefreshState {
   rotatedBy: string | null;
   /** The current token sealed under a key derived from the previous one (only its holder reads it back). */
   successorSealed: string | null;
+  /**
+   * The rotation before that one (the same four facts, one generation earlier), kept so that a
+   * tab of the same browser whose request was overtaken by two rotations still gets its graced
+   * successor within the window instead of a false reuse.
+   */
+  older: { hash: string | null; rotatedAt: number | null; rotatedBy: string | null; successorSealed: string | null };
 }
 
 /** What the presenter of a refresh token brings. */
@@ -62,6 +68,8 @@ export type RotationDecision =
  *    device cookie, or its DPoP key): within the grace window the same successor (racing tabs);
  *    after it, a retry after a lost response — rotate again (the unused successor is superseded).
  *    Its successor has never been used, or the generation would have moved on;
+ *    The token before that one, from the device that rotated it, within its grace window: its own
+ *    graced successor (racing tabs whose requests were overtaken by two rotations);
  * 4. any other earlier token — the previous one from any other device or without a device
  *    identity, or an older one from anywhere: reuse (API.md "Tokens").
  *
@@ -89,6 +97,17 @@ export function decideRotation(session: Session, state: RefreshState, p: Present
       return { kind: 'grace', successorSealed: state.successorSealed };
     }
     return { kind: 'rotate', retry: true };
+  }
+  const { older } = state;
+  if (
+    p.generation === state.generation - 2 &&
+    constantTimeEqual(older.hash, p.hash) &&
+    constantTimeEqual(older.rotatedBy, p.presenter) &&
+    older.rotatedAt !== null &&
+    older.successorSealed !== null &&
+    p.now < older.rotatedAt + p.graceMs
+  ) {
+    return bindingHolds ? { kind: 'grace', successorSealed: older.successorSealed } : { kind: 'binding_mismatch' };
   }
   return { kind: 'reused' };
 }

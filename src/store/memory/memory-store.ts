@@ -151,6 +151,7 @@ class MemoryStore implements Store {
       rotatedAt: null,
       rotatedBy: null,
       successorSealed: null,
+      older: { hash: null, rotatedAt: null, rotatedBy: null, successorSealed: null },
     });
     const now = session.createdAt;
     const others = this.#activeOf(session.userId, now).filter((s) => s.id !== session.id);
@@ -244,6 +245,12 @@ class MemoryStore implements Store {
           rotatedAt: now,
           rotatedBy: input.presenter,
           successorSealed: input.successorSealed,
+          older: {
+            hash: state.previousHash,
+            rotatedAt: state.rotatedAt,
+            rotatedBy: state.rotatedBy,
+            successorSealed: state.successorSealed,
+          },
         });
         // RFC 9449 §5: a session refreshed with a proof is bound to that key from then on.
         if (session.dpopJkt === null && input.proofJkt !== null) session.dpopJkt = input.proofJkt;

@@ -27,6 +27,11 @@ export const refreshState: Migration = {
     await db.schema.alterTable('sessions').addColumn('refresh_rotated_at', 'bigint').execute();
     await db.schema.alterTable('sessions').addColumn('refresh_rotated_by', 'text').execute();
     await db.schema.alterTable('sessions').addColumn('refresh_successor_sealed', 'text').execute();
+    // The rotation before the last one, for racing tabs overtaken by two rotations (within the grace window).
+    await db.schema.alterTable('sessions').addColumn('refresh_older_hash', 'text').execute();
+    await db.schema.alterTable('sessions').addColumn('refresh_older_rotated_at', 'bigint').execute();
+    await db.schema.alterTable('sessions').addColumn('refresh_older_rotated_by', 'text').execute();
+    await db.schema.alterTable('sessions').addColumn('refresh_older_successor_sealed', 'text').execute();
     await sql`delete from refresh_tokens where used_at is not null`.execute(db);
     await sql`update sessions set refresh_hash = (select t.hash from refresh_tokens t where t.session_id = sessions.id and t.used_at is null)`.execute(
       db,

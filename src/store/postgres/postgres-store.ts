@@ -140,7 +140,8 @@ async function currentSchema(db: Kysely<Database>): Promise<string> {
  * migration adding a column.
  */
 const ROTATE_CURRENT_SQL = `
-  update sessions set refresh_generation = $2::bigint + 1, refresh_hash = $5::text, refresh_previous_hash = $3::text, refresh_rotated_at = $4::bigint,
+  update sessions set refresh_older_hash = refresh_previous_hash, refresh_older_rotated_at = refresh_rotated_at,
+    refresh_older_rotated_by = refresh_rotated_by, refresh_older_successor_sealed = refresh_successor_sealed, refresh_generation = $2::bigint + 1, refresh_hash = $5::text, refresh_previous_hash = $3::text, refresh_rotated_at = $4::bigint,
     refresh_rotated_by = $6::text, refresh_successor_sealed = $7::text, last_active_at = $4::bigint,
     idle_expires_at = least($4::bigint + $8::bigint, absolute_expires_at), dpop_jkt = coalesce(dpop_jkt, $9::text)
   where id = $1::text and refresh_generation = $2::bigint and refresh_hash = $3::text
@@ -398,7 +399,8 @@ class PostgresStore implements Store {
           return { kind: 'grace', session, successorSealed: decision.successorSealed };
         case 'rotate': {
           const updated = await sql<SessionRow>`
-            update sessions set refresh_generation = ${input.generation + 1}, refresh_hash = ${input.successorHash},
+            update sessions set refresh_older_hash = refresh_previous_hash, refresh_older_rotated_at = refresh_rotated_at,
+              refresh_older_rotated_by = refresh_rotated_by, refresh_older_successor_sealed = refresh_successor_sealed, refresh_generation = ${input.generation + 1}, refresh_hash = ${input.successorHash},
               refresh_previous_hash = ${input.presentedHash}, refresh_rotated_at = ${now}, refresh_rotated_by = ${input.presenter}, refresh_successor_sealed = ${input.successorSealed},
               last_active_at = ${now}, idle_expires_at = least(${now + input.idleMs}, absolute_expires_at),
               dpop_jkt = coalesce(dpop_jkt, ${input.proofJkt}::text)

@@ -239,7 +239,8 @@ class SqliteStore implements Store {
         ],
         SessionRow
       >(
-        `UPDATE sessions SET refresh_generation = @generation, refresh_hash = @hash, refresh_previous_hash = @previous, refresh_rotated_at = @now,
+        `UPDATE sessions SET refresh_older_hash = refresh_previous_hash, refresh_older_rotated_at = refresh_rotated_at,
+           refresh_older_rotated_by = refresh_rotated_by, refresh_older_successor_sealed = refresh_successor_sealed, refresh_generation = @generation, refresh_hash = @hash, refresh_previous_hash = @previous, refresh_rotated_at = @now,
            refresh_rotated_by = @by, refresh_successor_sealed = @sealed, last_active_at = @now,
            idle_expires_at = min(@now + @idle_ms, absolute_expires_at), dpop_jkt = coalesce(dpop_jkt, @jkt)
          WHERE id = @id RETURNING *`,
