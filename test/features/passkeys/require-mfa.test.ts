@@ -8,6 +8,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExpressApp } from '../../../examples/express.js';
 import { resolveConfig } from '../../../src/config.js';
+import { createVerifier, VerifyError } from '../../../src/verify/index.js';
 import {
   deviceBrowser,
   expectProblem,
@@ -399,5 +400,42 @@ describe('without requireMfa', () => {
       429,
       'too_many_attempts',
     );
+  });
+});
+
+describe('tokenward/verify and restricted sessions', () => {
+  let t: TestInstance;
+  beforeAll(async () => {
+    t = await createTestInstance({ requireMfa: true });
+  });
+  afterAll(async () => t.close());
+
+  it("other services refuse a restricted session's token (code 'restricted') unless acceptRestricted; a full one passes", async () => {
+    const b = deviceBrowser(t);
+    await signupAs(b);
+    const restrictedToken = b.cookies.get('__Host-tw_at') as string;
+    const options = {
+      issuer: t.tw.config.publicOrigin,
+      audience: t.tw.config.publicOrigin,
+      jwksUrl: `${t.url}/.well-known/jwks.json`,
+    };
+    const strict = createVerifier(options);
+    const lenient = createVerifier({ ...options, acceptRestricted: true });
+    try {
+      const refused = await strict.verify(restrictedToken).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(VerifyError);
+      expect(refused).toMatchObject({ code: 'restricted', reason: 'restricted' });
+      expect((await lenient.verify(restrictedToken)).tw_restriction).toBe('mfa_enrollment');
+      const auth = authenticator();
+      await registerPasskey(b, auth);
+      const full = deviceBrowser(t);
+      expect((await passkeyLogin(full, auth)).status).toBe(200);
+      const claims = await strict.verify(full.cookies.get('__Host-tw_at') as string);
+      expect(claims.amr).toEqual(['hwk', 'user', 'mfa']);
+      expect(claims).not.toHaveProperty('tw_restriction');
+    } finally {
+      strict.close();
+      lenient.close();
+    }
   });
 });
