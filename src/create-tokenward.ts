@@ -233,6 +233,7 @@ export async function createTokenward(
       refreshIdleSec: config.refreshIdleSec,
       refreshAbsoluteSec: config.refreshAbsoluteSec,
       limits: config.limits,
+      requireMfa: config.requireMfa,
     },
     factors: [],
     gates: [],
@@ -261,6 +262,7 @@ export async function createTokenward(
     stepUp: null,
     stepUpMethods: [],
     grants: new Map(),
+    accountExports: [],
     dependencies: { ...deps },
   };
 
@@ -277,6 +279,7 @@ export async function createTokenward(
     kernelDeps.gates.push(...(instance.loginGates ?? []));
     ctx.stepUpMethods.push(...(instance.stepUpMethods ?? []));
     if (instance.onNewDevice) newDeviceListeners.push(instance.onNewDevice);
+    if (instance.exportAccount) ctx.accountExports.push(instance.exportAccount);
   }
   await checkCookieBudget(ctx);
 
@@ -396,7 +399,8 @@ async function checkCookieBudget(ctx: ServerContext): Promise<void> {
     idleExpiresAt: 0,
     absoluteExpiresAt: Date.now() + 86400_000,
     authTime: Date.now(),
-    amr: ['pwd', 'otp', 'mfa'],
+    // The longest amr a login produces: a password and a passkey at the second step.
+    amr: ['pwd', 'swk', 'user', 'mfa'],
     revokedAt: null,
     revokeReason: null,
     ip: '',

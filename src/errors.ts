@@ -83,6 +83,21 @@ export const ERRORS = {
     detail: 'A backing service is unavailable; retry later.',
   },
   internal_error: { status: 500, title: 'Internal error', detail: 'An unexpected error occurred.' },
+  invalid_passkey: {
+    status: 400,
+    title: 'Invalid passkey',
+    detail: 'The passkey could not be verified; start again.',
+  },
+  mfa_enrollment_required: {
+    status: 403,
+    title: 'Second factor enrolment required',
+    detail: 'This account must set up a second factor (a passkey or an authenticator app) before it can do this.',
+  },
+  last_second_factor: {
+    status: 409,
+    title: 'Last second factor',
+    detail: 'This is the last second factor of an account that requires one; add another before removing it.',
+  },
 } as const satisfies Record<string, { status: number; title: string; detail: string }>;
 
 /** A stable error code from the Tokenward contract. */

@@ -220,6 +220,43 @@ async function main() {
       els.map((e) => e.textContent),
     );
     if (failed.length) problems.push(`lab failures: ${failed.join(' | ')}`);
+
+    // Passkeys, with Chromium's virtual authenticator (a platform authenticator with a fingerprint).
+    const cdp = await desktop.newCDPSession(page);
+    await cdp.send('WebAuthn.enable', { enableUI: false });
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    // The lab's attacks signed this browser out: back in with the password and a recovery code.
+    await page.goto(`${origin}/login`);
+    await page.fill('#login-form input[name=email]', 'ada@example.com');
+    await page.fill('#login-form input[name=password]', PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.fill('#mfa-form input[name=code]', recoveryCodes[1]);
+    await page.click('#mfa-form button[type=submit]');
+    await page.waitForSelector('[data-testid=user-email]');
+    await page.click('a[href="/security"]');
+    await page.fill('#passkey-form input[name=passkey-name]', 'MacBook Touch ID');
+    await page.click('#passkey-add');
+    await page.waitForSelector('form#step-up-form');
+    await page.fill('#step-up-form input[name=password]', PASSWORD);
+    await page.click('#step-up-form button[type=submit]');
+    await page.waitForSelector('[data-testid=passkey-row]');
+    await shot(page, '14-security-passkeys');
+    await page.click('a[href="/transfer"]');
+    await page.fill('#transfer-form input[name=amount]', '40');
+    await page.click('#transfer-form button[type=submit]');
+    await page.waitForSelector('#step-up-passkey');
+    await shot(page, '15-transfer-step-up-passkey');
+    await page.click('#step-up-passkey');
+    await page.waitForSelector('[data-testid=transfer-result][data-status=ok]');
     await desktop.close();
 
     const mobile = await browser.newContext({

@@ -1,7 +1,10 @@
 import { createClient, type SessionInfo, TokenwardClientError } from '../../src/client/index.js';
+import { createPasskeys } from '../../src/client/passkeys/index.js';
 
 /** The one SDK instance of the page. It never stores a token: the cookies are HttpOnly. */
 export const client = createClient();
+/** Passkey helpers (`tokenward/client/passkeys`), on the same client. */
+export const passkeys = createPasskeys(client);
 
 export interface Problem {
   status: number;
@@ -48,6 +51,11 @@ const MESSAGES: Record<string, string> = {
   step_up_required: 'Please confirm it is you.',
   unauthenticated: 'You are signed out.',
   invalid_token: 'Your session ended.',
+  invalid_passkey: 'That passkey could not be verified. Try again.',
+  mfa_enrollment_required: 'Set up a second factor first.',
+  last_second_factor: 'This is your last second factor; add another one before removing it.',
+  NotAllowedError: 'The passkey request was cancelled or timed out.',
+  InvalidStateError: 'This authenticator already holds a passkey for this account.',
 };
 
 /** A human sentence for a problem (or a thrown SDK error). */
@@ -60,6 +68,8 @@ export function describeProblem(problem: Problem | unknown): string {
       ...(problem.retryAfter ? { retryAfter: problem.retryAfter } : {}),
     });
   }
+  // WebAuthn refusals from the browser (cancelled, timed out, already registered…).
+  if (problem instanceof DOMException) return MESSAGES[problem.name] ?? `Passkey error: ${problem.message}`;
   if (problem instanceof Error) return `Network error: ${problem.message}`;
   const p = problem as Problem;
   const base = MESSAGES[p.code] ?? p.detail;

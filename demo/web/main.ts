@@ -7,6 +7,7 @@ import type { AuthState } from '../../src/client/index.js';
 import { client } from './api.js';
 import { h, replace } from './dom.js';
 import type { Page, PageContext } from './page.js';
+import { enrollPage } from './pages/enroll.js';
 import { labPage } from './pages/lab.js';
 import { loginPage, signupPage } from './pages/login.js';
 import { notesPage } from './pages/notes.js';
@@ -52,14 +53,20 @@ function navigate(path: string, options: { replace?: boolean } = {}): void {
 const context: PageContext = { navigate, client };
 
 function identity(state: AuthState): string {
-  return state.status === 'authenticated' ? `user:${state.user.id}` : state.status;
+  if (state.status !== 'authenticated') return state.status;
+  return `user:${state.user.id}${state.session.restriction ? `:${state.session.restriction}` : ''}`;
+}
+
+/** A session that must enrol a second factor first (the server's requireMfa). */
+function restricted(state: AuthState): boolean {
+  return state.status === 'authenticated' && state.session.restriction === 'mfa_enrollment';
 }
 
 function renderHeader(state: AuthState): void {
   const authed = state.status === 'authenticated';
   replace(
     nav,
-    ...(authed ? NAV : NAV.filter(([path]) => path === '/lab')).map(([path, label]) =>
+    ...(authed && !restricted(state) ? NAV : NAV.filter(([path]) => path === '/lab')).map(([path, label]) =>
       h(
         'a',
         {
@@ -139,12 +146,15 @@ function render(force = false): void {
   renderedPath = path;
   const page = PAGES[path];
   let content: HTMLElement;
-  if (!page) content = notFound();
+  // Every page but the enrolment one would answer 403 mfa_enrollment_required.
+  if (restricted(state) && path !== '/lab') content = enrollPage.render(context);
+  else if (!page) content = notFound();
   else if (page.requiresAuth && !authed)
     content = loginPage.render(context, { notice: `Log in to open ${page.title}.` });
   else content = page.render(context);
   replace(view, content);
-  document.title = `${page && (authed || !page.requiresAuth) ? page.title : 'Log in'} · Tokenward demo`;
+  const title = restricted(state) && path !== '/lab' ? enrollPage.title : page?.title;
+  document.title = `${title && (authed || !page?.requiresAuth) ? title : 'Log in'} · Tokenward demo`;
   window.scrollTo(0, 0);
 }
 

@@ -1,5 +1,5 @@
 import { TokenwardClientError } from '../../src/client/index.js';
-import { client, describeProblem, type Result } from './api.js';
+import { client, describeProblem, passkeys, type Result } from './api.js';
 import { busy, h, statusLine } from './dom.js';
 
 /**
@@ -13,11 +13,19 @@ export function promptStepUp(reason: string): Promise<boolean> {
     const secret = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
     const label = h('span', { class: 'field-label' }, 'Password');
     const toggle = h('button', { type: 'button', class: 'link-button' }, 'Use an authenticator code instead');
+    const usePasskey = passkeys.supported()
+      ? h('button', { type: 'button', id: 'step-up-passkey', class: 'btn btn-ghost' }, 'Use a passkey')
+      : null;
     const form = h(
       'form',
       { id: 'step-up-form', class: 'stack' },
       h('h2', { class: 'card-title' }, 'Confirm it is you'),
-      h('p', { class: 'muted' }, reason, ' The confirmation is valid for one action within 5 minutes.'),
+      h(
+        'p',
+        { class: 'muted' },
+        reason,
+        ' Use your password, an authenticator code or a passkey; the confirmation is valid for one action within 5 minutes.',
+      ),
       h('label', { class: 'field' }, label, secret),
       toggle,
       status.el,
@@ -25,9 +33,22 @@ export function promptStepUp(reason: string): Promise<boolean> {
         'div',
         { class: 'actions' },
         h('button', { type: 'submit', class: 'btn btn-primary' }, 'Confirm'),
+        usePasskey,
         h('button', { type: 'button', class: 'btn btn-ghost', 'data-action': 'cancel' }, 'Cancel'),
       ),
     );
+    usePasskey?.addEventListener('click', () => {
+      status.show(null);
+      void busy(form, async () => {
+        try {
+          await passkeys.stepUp();
+          close(true);
+        } catch (error) {
+          const none = error instanceof TokenwardClientError && error.code === 'not_found';
+          status.show('error', none ? 'This account has no passkey yet.' : describeProblem(error));
+        }
+      });
+    });
     const overlay = h(
       'div',
       { class: 'overlay', role: 'dialog', 'aria-modal': 'true' },
@@ -70,6 +91,20 @@ export function promptStepUp(reason: string): Promise<boolean> {
     document.body.append(overlay);
     secret.focus();
   });
+}
+
+/**
+ * Like {@link withStepUp} for SDK calls that throw (passkey registration): on `step_up_required`
+ * asks the user to confirm and runs `action` once more; cancelling rethrows the refusal.
+ */
+export async function withStepUpThrowing<T>(reason: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if (!(error instanceof TokenwardClientError) || error.code !== 'step_up_required') throw error;
+    if (!(await promptStepUp(reason))) throw error;
+    return action();
+  }
 }
 
 /**

@@ -235,6 +235,7 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     },
     revokeOthers: async () => (await call<{ revoked: number }>('/sessions/revoke-others', 'POST')).revoked,
     stepUp: (proof) => call('/step-up', 'POST', proof),
+    signIn,
     onChange(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);

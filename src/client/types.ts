@@ -32,6 +32,12 @@ export interface Session {
   createdAt: string;
   expiresAt: string;
   accessExpiresAt: string;
+  /**
+   * Set when the session may not use the app yet: `mfa_enrollment` (the server's `requireMfa`)
+   * means it can only set up a second factor (a passkey or an authenticator app); other routes
+   * answer 403 `mfa_enrollment_required`.
+   */
+  restriction?: string;
 }
 
 /**
@@ -102,7 +108,7 @@ export type AuthState =
  * const proof: StepUpProof = { totp: '123456' };
  * ```
  */
-export type StepUpProof = { password: string } | { totp: string };
+export type StepUpProof = { password: string } | { totp: string } | { passkey: unknown };
 
 /**
  * Options of `createClient`.
@@ -172,6 +178,12 @@ export interface TokenwardClient {
   revokeOthers(): Promise<number>;
   /** `POST {basePath}/step-up`; the grant itself is an HttpOnly cookie. */
   stepUp(proof: StepUpProof): Promise<{ stepUpUntil: string }>;
+  /**
+   * `POST {basePath}{path}` with a JSON body, for sign-in methods in other entries
+   * (`tokenward/client/passkeys`): a `{user, session}` answer becomes the state of every tab,
+   * `{mfaRequired: true}` leaves it unchanged. Throws {@link TokenwardClientError} like `login`.
+   */
+  signIn<T extends object = SessionInfo | MfaChallenge>(path: string, body: object): Promise<T>;
   /** Calls `listener` whenever this or another tab changes the auth state; returns an unsubscribe. */
   onChange(listener: (state: AuthState) => void): () => void;
   /** The current state; the same object until it changes (fits React's `useSyncExternalStore`). */

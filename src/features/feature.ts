@@ -29,7 +29,8 @@ export type FeatureId =
   | 'totp'
   | 'oidc-login'
   | 'dpop'
-  | 'oauth-server';
+  | 'oauth-server'
+  | 'passkeys';
 
 /** A feature's slice of the options: its key, schema, environment names and resolved form. */
 export interface FeatureOptions<K extends string, S extends z.ZodType, R> {
@@ -55,6 +56,11 @@ export interface FeatureInstance {
   loginGates?: LoginGate[];
   /** Called (never awaited by the login) when a session starts on a device the user never used. */
   onNewDevice?(user: User, session: Session): void;
+  /**
+   * What the feature holds about a user, for the account export (`GET /auth/account/export`):
+   * one top-level entry per feature (`{ passkeys: [...] }`), never a secret or key material.
+   */
+  exportAccount?(userId: string): Promise<Record<string, unknown>>;
   /** Stops timers and releases what `setup` opened. */
   close?(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import type { Feature } from './feature.js';
 import { oauthServerFeature } from './oauth-server/index.js';
 import { oidcLoginFeature } from './oidc-login/index.js';
 import { operationsFeature } from './operations/index.js';
+import { passkeysFeature } from './passkeys/index.js';
 import { passwordFeature } from './password/index.js';
 import { sessionFeature } from './session/index.js';
 import { sessionsUiFeature } from './sessions-ui/index.js';
@@ -20,6 +21,7 @@ export const FEATURES = [
   sessionsUiFeature,
   stepUpFeature,
   totpFeature,
+  passkeysFeature,
   dpopFeature,
   oauthServerFeature,
   oidcLoginFeature,

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import { federatedIdentities } from './oidc-login/migrations/0002-federated-identities.js';
+import { passkeys } from './passkeys/migrations/0008-passkeys.js';
 
 /**
  * The features' schema changes, by name (the numbers order them with the kernel's). Imported by
@@ -9,4 +10,5 @@ import { federatedIdentities } from './oidc-login/migrations/0002-federated-iden
  */
 export const FEATURE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0002-federated-identities': federatedIdentities,
+  '0008-passkeys': passkeys,
 };

@@ -28,6 +28,12 @@ export const EVENT_TYPES = {
   'totp.recovery_codes_regenerated': 'New recovery codes replaced the old ones.',
   'totp.recovery_code_used': 'A recovery code was used to sign in.',
   'oidc.linked': 'An external identity was linked to the account.',
+  'passkey.added': 'A passkey was registered.',
+  'passkey.removed': 'A passkey was deleted.',
+  'passkey.renamed': 'A passkey was renamed.',
+  'passkey.used': 'A passkey signed in or confirmed a step-up.',
+  'passkey.clone_suspected':
+    "A passkey's signature counter went backwards (a cloned authenticator?): the assertion was refused.",
 } as const;
 
 /** An audit event type (see {@link EVENT_TYPES}). */

@@ -9,7 +9,7 @@ import type { VerifiedTokenCache } from './tokens/verified-token-cache.js';
 /** The policy values the kernel reads (a slice of the resolved configuration). */
 export type KernelPolicy = Pick<
   KernelConfig,
-  'accessTtlSec' | 'refreshGraceSec' | 'refreshIdleSec' | 'refreshAbsoluteSec' | 'limits'
+  'accessTtlSec' | 'refreshGraceSec' | 'refreshIdleSec' | 'refreshAbsoluteSec' | 'limits' | 'requireMfa'
 > & {
   issuer: string;
   audience: string;

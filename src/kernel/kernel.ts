@@ -2,6 +2,7 @@ import { authenticateCachedToken, authenticateToken, describeSession } from './a
 import { type EventInput, recordEvent } from './events.js';
 import type { KernelDeps } from './kernel-deps.js';
 import { type FinishLoginOptions, finishLogin, type LoginOutcome } from './login/finish-login.js';
+import { removeSecondFactor } from './login/remove-second-factor.js';
 import type {
   AuthEvent,
   Clock,
@@ -16,6 +17,7 @@ import type {
 import { rotateRefreshToken, sessionForRefreshToken, type TokenBinding } from './refresh/rotate-refresh-token.js';
 import type { RequestContext } from './request-context.js';
 import { revokeSession, revokeUserSessions } from './sessions/revoke.js';
+import { type SessionRestriction, sessionRestriction } from './sessions/session-restriction.js';
 import { type IssuedSession, type StartSessionOptions, startSession } from './sessions/start-session.js';
 import type { AccessTokenClaims } from './tokens/access-token.js';
 import { type AccessTokenExtras, issueAccessToken } from './tokens/issue-access-token.js';
@@ -57,6 +59,19 @@ export class Kernel {
   /** Gates, second factors, then the session: see login/finish-login.ts. */
   finishLogin(user: User, amr: string[], rc: RequestContext, options?: FinishLoginOptions): Promise<LoginOutcome> {
     return finishLogin(this.#d, user, amr, rc, options);
+  }
+
+  /**
+   * Removes one of a user's second factors, refusing (409 `last_second_factor`) to remove the
+   * last one while `requireMfa` is on: see login/remove-second-factor.ts.
+   */
+  removeSecondFactor(userId: string, remove: () => Promise<boolean>): Promise<boolean> {
+    return removeSecondFactor(this.#d, userId, remove);
+  }
+
+  /** What a session may not do yet (its tokens' `tw_restriction`), or undefined: see sessions/session-restriction.ts. */
+  restrictionOf(session: Pick<Session, 'amr'>): SessionRestriction | undefined {
+    return sessionRestriction(this.#d.policy, session.amr);
   }
 
   /** Starts a session without the login pipeline: only for a login that already passed it (see finishLogin). */
@@ -105,4 +120,4 @@ export class Kernel {
   }
 }
 
-export type { IssuedSession, LoginOutcome, RequestContext, TokenBinding };
+export type { IssuedSession, LoginOutcome, RequestContext, SessionRestriction, TokenBinding };

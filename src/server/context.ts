@@ -98,6 +98,11 @@ export interface ServerContext {
   /** The token endpoint's grants by `grant_type`, registered by the features. */
   grants: Map<string, TokenGrant>;
   /**
+   * What each feature contributes to the account export (`exportAccount` of its instance), in
+   * feature order: the export endpoint merges their entries into the user's data.
+   */
+  accountExports: Array<(userId: string) => Promise<Record<string, unknown>>>;
+  /**
    * What the application passed to `createTokenward` besides options (hooks such as
    * `onNewDevice`, policies such as `dpop`); each feature reads its own entry.
    */

@@ -1,7 +1,7 @@
 import type { KernelConfig } from '../kernel/config/kernel-config.js';
 
 /** The logical cookies of API.md "Cookies". */
-export type CookieKind = 'at' | 'at_hp' | 'at_sig' | 'rt' | 'csrf' | 'dev' | 'su' | 'oidc' | 'mfa';
+export type CookieKind = 'at' | 'at_hp' | 'at_sig' | 'rt' | 'csrf' | 'dev' | 'su' | 'oidc' | 'mfa' | 'wa';
 
 interface CookieSpec {
   name: string;
@@ -28,6 +28,8 @@ const BASE: Record<
   su: { httpOnly: true, sameSite: 'Strict' },
   oidc: { httpOnly: true, sameSite: 'Lax' },
   mfa: { httpOnly: true, sameSite: 'Strict', refreshPath: true, hostOnly: false },
+  // Binds a passkey sign-in challenge to the browser that asked for it (passkeys feature).
+  wa: { httpOnly: true, sameSite: 'Strict', refreshPath: true, hostOnly: false },
 };
 
 /**

@@ -53,6 +53,12 @@ export interface Endpoint<B extends BodySpec = BodySpec, G extends GuardKind = G
   optionalBody?: boolean;
   /** For `step-up`: seconds since the step-up after which it no longer counts (default `stepUpTtl`). */
   maxAge?: number;
+  /**
+   * For `session` and `step-up`: a session restricted to second-factor enrolment (`requireMfa`)
+   * may call it — enrolment itself, the step-up it needs, and nothing else. Otherwise such a
+   * session gets 403 `mfa_enrollment_required`.
+   */
+  allowRestricted?: boolean;
   handler(input: EndpointInput<B, G>): Promise<Response> | Response;
 }
 
@@ -126,7 +132,7 @@ function run(ctx: ServerContext, endpoint: AnyEndpoint) {
         break;
       case 'session':
       case 'step-up':
-        session = await signedIn(ctx, c);
+        session = await signedIn(ctx, c, { allowRestricted: endpoint.allowRestricted === true });
         break;
       case 'service-token':
         await serviceTokenAllowed(ctx, c);

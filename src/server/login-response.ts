@@ -23,5 +23,11 @@ export async function loginResponse(
   }
   const { issued } = outcome;
   setSessionCookies(ctx, c, issued, rc.deviceId);
-  return c.json({ user: userJson(issued.user), session: sessionJson(issued.session, issued.accessExpiresAt) }, status);
+  return c.json(
+    {
+      user: userJson(issued.user),
+      session: sessionJson(issued.session, issued.accessExpiresAt, ctx.kernel.restrictionOf(issued.session)),
+    },
+    status,
+  );
 }

@@ -77,12 +77,21 @@ export function userJson(user: IssuedSession['user']): Record<string, unknown> {
   };
 }
 
-/** The JSON view of a session (`expiresAt`: when the refresh chain ends at the latest). */
-export function sessionJson(session: IssuedSession['session'], accessExpiresAt: number): Record<string, unknown> {
+/**
+ * The JSON view of a session (`expiresAt`: when the refresh chain ends at the latest). A
+ * restricted session also says why (`restriction: "mfa_enrollment"`), so a client can take the
+ * user to second-factor enrolment instead of a page that will answer 403.
+ */
+export function sessionJson(
+  session: IssuedSession['session'],
+  accessExpiresAt: number,
+  restriction?: string,
+): Record<string, unknown> {
   return {
     id: session.id,
     createdAt: iso(session.createdAt),
     expiresAt: iso(session.absoluteExpiresAt),
     accessExpiresAt: iso(accessExpiresAt),
+    ...(restriction === undefined ? {} : { restriction }),
   };
 }

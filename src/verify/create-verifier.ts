@@ -58,6 +58,13 @@ export interface VerifierOptions {
    * `true` only when you verify the DPoP proof against `cnf.jkt` yourself.
    */
   acceptDpopBound?: boolean;
+  /**
+   * Tokens of a restricted session (`tw_restriction`, e.g. `mfa_enrollment`: with the issuer's
+   * `requireMfa`, a login that proved no second factor) are refused with the code `restricted`
+   * (answer 403): such a session may only enrol a second factor at the issuer. Set `true` only
+   * to read the claim and decide yourself.
+   */
+  acceptRestricted?: boolean;
   /** Clock in ms (default `Date.now`); tests pass a frozen clock. */
   now?: () => number;
 }
@@ -155,6 +162,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (!result.ok) throw new VerifyError('invalid_token', result.reason);
       if (result.claims.cnf !== undefined && options.acceptDpopBound !== true)
         throw new VerifyError('invalid_token', 'dpop_bound');
+      if (result.claims.tw_restriction !== undefined && options.acceptRestricted !== true)
+        throw new VerifyError('restricted', 'restricted');
       await revocations?.check(result.claims.sid);
       return result.claims;
     },

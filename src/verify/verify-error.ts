@@ -4,11 +4,19 @@ import type { AccessTokenFailure } from '../kernel/tokens/access-token.js';
  * Stable codes of {@link VerifyError}:
  * - `invalid_token`: the token itself is bad (`reason` says why); answer 401 `invalid_token`.
  * - `revoked`: a valid token of a session the issuer has revoked; answer 401 `invalid_token`.
+ * - `restricted`: a valid token of a session that must enrol a second factor first (the issuer's
+ *   `requireMfa`); answer 403 `mfa_enrollment_required`.
  * - `jwks_unavailable`: the issuer's keys could not be loaded; answer 503, not 401.
  * - `revocation_unavailable`: revocation checking is on and the list is stale; answer 503.
  * - `closed`: `verify()` after `close()`.
  */
-export type VerifyErrorCode = 'invalid_token' | 'revoked' | 'jwks_unavailable' | 'revocation_unavailable' | 'closed';
+export type VerifyErrorCode =
+  | 'invalid_token'
+  | 'revoked'
+  | 'restricted'
+  | 'jwks_unavailable'
+  | 'revocation_unavailable'
+  | 'closed';
 
 /**
  * Why verification failed. For `invalid_token` it is the rule the token broke (the
@@ -19,6 +27,7 @@ export type VerifyErrorCode = 'invalid_token' | 'revoked' | 'jwks_unavailable' |
 export type VerifyErrorReason =
   | AccessTokenFailure
   | 'dpop_bound'
+  | 'restricted'
   | 'session_revoked'
   | 'fetch_failed'
   | 'timeout'

@@ -1,4 +1,4 @@
-import { client, describeProblem, loginSecondFactor, loginWithPassword } from '../api.js';
+import { client, describeProblem, loginSecondFactor, loginWithPassword, passkeys } from '../api.js';
 import { busy, field, h, replace, statusLine } from '../dom.js';
 import type { Page, PageContext } from '../page.js';
 
@@ -18,9 +18,25 @@ function intro(): HTMLElement {
       h('li', {}, 'HttpOnly, ', h('code', {}, '__Host-'), ' cookies with rotating refresh tokens'),
       h('li', {}, 'CSRF rule on every state-changing request'),
       h('li', {}, 'Sessions you can see and end, on every device'),
-      h('li', {}, 'Authenticator-app second factor and step-up for risky actions'),
+      h('li', {}, 'Passkeys, an authenticator-app second factor, and step-up for risky actions'),
     ),
   );
+}
+
+/**
+ * The pending passkey request of the autofill (conditional mediation): one per page at most.
+ * Aborted before any other WebAuthn ceremony starts and when the login form goes away.
+ */
+let autofill: AbortController | undefined;
+
+function stopAutofill(): void {
+  autofill?.abort();
+  autofill = undefined;
+}
+
+/** True when a passkey ceremony ended because we aborted it (not an error to show). */
+function aborted(error: unknown): boolean {
+  return error instanceof DOMException && error.name === 'AbortError';
 }
 
 function authLayout(testid: string, formCard: HTMLElement): HTMLElement {
@@ -30,12 +46,15 @@ function authLayout(testid: string, formCard: HTMLElement): HTMLElement {
 /** Password step, then (when the account has TOTP) the authenticator-code step. */
 function renderLogin(context: PageContext, options: { notice?: string } = {}): HTMLElement {
   const status = statusLine();
+  /** The autofill requests this rendering started (aborted when it leaves the page). */
+  const owned = new Set<AbortController>();
   const body = h('div', { class: 'card auth-card' });
   const passwordStep = (): HTMLElement => {
+    // `webauthn` in autocomplete: the browser offers this site's passkeys in the field's autofill.
     const email = h('input', {
       name: 'email',
       type: 'email',
-      autocomplete: 'username',
+      autocomplete: 'username webauthn',
       required: true,
       placeholder: 'you@example.com',
     });
@@ -55,11 +74,40 @@ function renderLogin(context: PageContext, options: { notice?: string } = {}): H
       field('Password', password),
       status.el,
       h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Log in'),
+      passkeys.supported() ? passkeyButton : null,
       h('p', { class: 'muted center' }, 'New here? ', h('a', { href: '/signup' }, 'Create an account')),
     );
+    // A passkey picked from the email field's autofill signs in without a click on anything else.
+    const startAutofill = async () => {
+      if (!passkeys.supported() || !(await passkeys.autofillSupported()) || !form.isConnected) return;
+      // After the await: another rendering may have started its own request meanwhile; one at a time.
+      stopAutofill();
+      const controller = new AbortController();
+      autofill = controller;
+      owned.add(controller);
+      try {
+        await passkeys.login({ autofill: true, signal: controller.signal });
+      } catch (error) {
+        if (!aborted(error) && autofill === controller) status.show('error', describeProblem(error));
+      }
+    };
+    passkeyButton.addEventListener('click', () => {
+      status.show(null);
+      stopAutofill();
+      void busy(form, async () => {
+        try {
+          await passkeys.login(email.value.trim() ? { email: email.value.trim() } : {});
+        } catch (error) {
+          status.show('error', describeProblem(error));
+          void startAutofill();
+        }
+      });
+    });
+    queueMicrotask(() => void startAutofill());
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       status.show(null);
+      stopAutofill();
       void busy(form, async () => {
         try {
           const result = await loginWithPassword(email.value, password.value);
@@ -76,8 +124,19 @@ function renderLogin(context: PageContext, options: { notice?: string } = {}): H
     queueMicrotask(() => email.focus());
     return form;
   };
+  const passkeyButton = h(
+    'button',
+    { type: 'button', id: 'passkey-login', class: 'btn btn-ghost btn-block' },
+    'Sign in with a passkey',
+  );
   const codeStep = (): HTMLElement => {
+    stopAutofill();
     const codeStatus = statusLine();
+    const usePasskey = h(
+      'button',
+      { type: 'button', id: 'mfa-passkey', class: 'btn btn-ghost btn-block' },
+      'Use a passkey instead',
+    );
     const code = h('input', {
       name: 'code',
       type: 'text',
@@ -92,16 +151,35 @@ function renderLogin(context: PageContext, options: { notice?: string } = {}): H
       'form',
       { id: 'mfa-form', class: 'stack' },
       h('h2', { class: 'card-title' }, 'Two-factor authentication'),
-      h('p', { class: 'muted' }, 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'Enter the 6-digit code from your authenticator app or one of your recovery codes — or use one of your passkeys.',
+      ),
       field('Code', code),
       codeStatus.el,
       h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Verify'),
+      passkeys.supported() ? usePasskey : null,
       h(
         'button',
         { type: 'button', class: 'link-button center', onclick: () => replace(body, passwordStep()) },
         'Back to password',
       ),
     );
+    usePasskey.addEventListener('click', () => {
+      void busy(form, async () => {
+        try {
+          await passkeys.loginSecondFactor();
+        } catch (error) {
+          if (error instanceof Error && 'code' in error && error.code === 'mfa_pending_invalid') {
+            replace(body, passwordStep());
+            status.show('error', describeProblem(error));
+            return;
+          }
+          codeStatus.show('error', describeProblem(error));
+        }
+      });
+    });
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       void busy(form, async () => {
@@ -125,6 +203,18 @@ function renderLogin(context: PageContext, options: { notice?: string } = {}): H
   };
   replace(body, passwordStep());
   void context;
+  // The login form left the page (signed in, or another page): its autofill request goes too.
+  let attached = false;
+  new MutationObserver((_, observer) => {
+    if (body.isConnected) {
+      attached = true;
+      return;
+    }
+    if (!attached) return;
+    for (const controller of owned) controller.abort();
+    if (autofill && owned.has(autofill)) autofill = undefined;
+    observer.disconnect();
+  }).observe(document.body, { childList: true, subtree: true });
   return authLayout('login-page', body);
 }
 
@@ -146,10 +236,11 @@ export const signupPage: Page = {
       maxlength: 100,
       placeholder: 'Ada Lovelace',
     });
+    // `webauthn` in autocomplete: the browser offers this site's passkeys in the field's autofill.
     const email = h('input', {
       name: 'email',
       type: 'email',
-      autocomplete: 'username',
+      autocomplete: 'username webauthn',
       required: true,
       placeholder: 'you@example.com',
     });

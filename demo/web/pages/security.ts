@@ -1,7 +1,8 @@
-import { api, describeProblem } from '../api.js';
+import type { Passkey } from '../../../src/client/passkeys/index.js';
+import { api, describeProblem, passkeys } from '../api.js';
 import { busy, card, field, formatTime, h, relativeTime, replace, statusLine } from '../dom.js';
 import type { Page } from '../page.js';
-import { promptCode, withStepUp } from '../step-up.js';
+import { promptCode, withStepUp, withStepUpThrowing } from '../step-up.js';
 
 interface TotpStatus {
   enabled: boolean;
@@ -37,6 +38,11 @@ const EVENT_LABELS: Record<string, [string, 'ok' | 'warning' | 'danger' | 'muted
   'totp.disabled': ['Two-factor turned off', 'warning'],
   'totp.recovery_codes_regenerated': ['New recovery codes', 'warning'],
   'totp.recovery_code_used': ['Recovery code used', 'warning'],
+  'passkey.added': ['Passkey added', 'ok'],
+  'passkey.removed': ['Passkey removed', 'warning'],
+  'passkey.renamed': ['Passkey renamed', 'muted'],
+  'passkey.used': ['Passkey used', 'ok'],
+  'passkey.clone_suspected': ['Passkey counter went backwards (cloned?)', 'danger'],
 };
 
 /** The secret of an otpauth:// URI, grouped in fours for typing it by hand. */
@@ -48,7 +54,7 @@ function manualKey(otpauthUri: string): string {
   }
 }
 
-function recoveryCodesPanel(codes: string[], done: () => void): HTMLElement {
+export function recoveryCodesPanel(codes: string[], done: () => void): HTMLElement {
   const copy = h('button', { type: 'button', class: 'btn btn-ghost btn-small' }, 'Copy');
   copy.addEventListener('click', () => {
     void navigator.clipboard?.writeText(codes.join('\n')).then(() => {
@@ -259,6 +265,120 @@ function totpCard(): HTMLElement {
   return h('section', { class: 'card' }, head, status.el, body);
 }
 
+/** A passkey name field (optional; the server names it "Passkey" otherwise). */
+export function passkeyNameInput(): HTMLInputElement {
+  return h('input', { name: 'passkey-name', type: 'text', maxlength: 64, placeholder: 'e.g. MacBook Touch ID' });
+}
+
+/** Adds a passkey (asking for a step-up first when the server wants one); resolves it, or null when cancelled. */
+export async function addPasskey(name: string): Promise<Passkey> {
+  return withStepUpThrowing('Adding a passkey adds a way to sign in to your account.', () =>
+    passkeys.register(name.trim() ? { name: name.trim() } : {}),
+  );
+}
+
+function passkeysCard(): HTMLElement {
+  const status = statusLine();
+  const list = h(
+    'div',
+    { class: 'session-list', 'data-testid': 'passkeys' },
+    h('div', { class: 'loading' }, 'Loading…'),
+  );
+  const name = passkeyNameInput();
+  const add = h('button', { id: 'passkey-add', type: 'submit', class: 'btn btn-primary' }, 'Add a passkey');
+  const form = h('form', { id: 'passkey-form', class: 'inline-form' }, name, add);
+
+  const load = async () => {
+    try {
+      const mine = await passkeys.list();
+      replace(list, ...(mine.length ? mine.map(row) : [h('p', { class: 'empty' }, 'No passkeys yet.')]));
+    } catch (error) {
+      status.show('error', describeProblem(error));
+    }
+  };
+  const row = (p: Passkey): HTMLElement => {
+    const rename = h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'data-action': 'rename' }, 'Rename');
+    const remove = h(
+      'button',
+      { type: 'button', class: 'btn btn-small btn-danger-ghost', 'data-action': 'delete' },
+      'Delete',
+    );
+    rename.addEventListener('click', () => {
+      const next = prompt('New name for this passkey', p.name);
+      if (next === null || !next.trim()) return;
+      void busy(rename, async () => {
+        try {
+          await passkeys.rename(p.id, next.trim());
+          await load();
+        } catch (error) {
+          status.show('error', describeProblem(error));
+        }
+      });
+    });
+    remove.addEventListener('click', () => {
+      status.show(null);
+      void busy(remove, async () => {
+        const r = await withStepUp(`Deleting “${p.name}” removes a way to sign in.`, () =>
+          api(`/auth/passkeys/${encodeURIComponent(p.id)}`, { method: 'DELETE' }),
+        );
+        if (!r.ok) return status.show('error', describeProblem(r.problem));
+        status.show('ok', `Deleted “${p.name}”.`);
+        await load();
+      });
+    });
+    return h(
+      'div',
+      { class: 'session-row', 'data-testid': 'passkey-row', 'data-passkey-id': p.id },
+      h('div', { class: 'device-icon device-desktop', 'aria-hidden': 'true' }),
+      h(
+        'div',
+        { class: 'session-main' },
+        h(
+          'div',
+          { class: 'session-title' },
+          h('strong', { 'data-testid': 'passkey-name' }, p.name),
+          p.backedUp ? h('span', { class: 'pill pill-muted' }, 'Synced') : null,
+        ),
+        h(
+          'div',
+          { class: 'session-meta' },
+          h('span', {}, `Added ${formatTime(p.createdAt)}`),
+          h('span', {}, p.lastUsedAt ? `Last used ${relativeTime(p.lastUsedAt)}` : 'Never used'),
+        ),
+      ),
+      h('div', { class: 'actions' }, rename, remove),
+    );
+  };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    status.show(null);
+    void busy(form, async () => {
+      try {
+        const added = await addPasskey(name.value);
+        name.value = '';
+        status.show('ok', `Added “${added.name}”. You can now sign in with it from the login page.`);
+        await load();
+      } catch (error) {
+        status.show('error', describeProblem(error));
+      }
+    });
+  });
+  void load();
+  return h(
+    'section',
+    { class: 'card' },
+    h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, 'Passkeys')),
+    h(
+      'p',
+      {},
+      'Sign in with your fingerprint, face or device PIN instead of a password — and confirm risky actions with it. Adding one asks for your password first.',
+    ),
+    passkeys.supported() ? form : h('p', { class: 'muted' }, 'This browser does not support passkeys.'),
+    status.el,
+    list,
+  );
+}
+
 function passwordCard(): HTMLElement {
   const status = statusLine();
   const current = h('input', {
@@ -366,7 +486,7 @@ export const securityPage: Page = {
       h(
         'div',
         { class: 'grid-2 align-start' },
-        h('div', { class: 'stack-lg' }, totpCard(), passwordCard()),
+        h('div', { class: 'stack-lg' }, passkeysCard(), totpCard(), passwordCard()),
         eventsCard(),
       ),
     );

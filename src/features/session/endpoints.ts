@@ -23,7 +23,10 @@ export function sessionEndpoints(ctx: ServerContext): AnyEndpoint[] {
         const issued = await ctx.kernel.refresh(refreshCookie(ctx, c), rc);
         ctx.metrics.refreshes.inc({ outcome: 'ok' });
         setSessionCookies(ctx, c, issued, rc.deviceId, 'refresh');
-        return c.json({ session: sessionJson(issued.session, issued.accessExpiresAt) }, 200);
+        return c.json(
+          { session: sessionJson(issued.session, issued.accessExpiresAt, ctx.kernel.restrictionOf(issued.session)) },
+          200,
+        );
       } catch (error) {
         if (!isTokenwardError(error)) throw error;
         ctx.metrics.refreshes.inc({ outcome: error.code });
@@ -67,7 +70,8 @@ export function sessionEndpoints(ctx: ServerContext): AnyEndpoint[] {
   const me = defineEndpoint({ method: 'GET', path: '/me', guard: 'none', body: 'none' }, async ({ c }) => {
     let info: SessionInfo;
     try {
-      info = await authenticateRequest(ctx, c);
+      // A restricted session (second-factor enrolment due) may ask who it is: clients read why here.
+      info = await authenticateRequest(ctx, c, { allowRestricted: true });
     } catch (error) {
       // Give anonymous visitors a CSRF token for login (old browsers without Fetch Metadata/Origin).
       if (isTokenwardError(error) && readCookie(c.req.header('cookie'), ctx.cookies.name('csrf')) === null) {
@@ -81,7 +85,10 @@ export function sessionEndpoints(ctx: ServerContext): AnyEndpoint[] {
     const described = await ctx.kernel.describe(info.claims);
     if (!described)
       throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
-    return c.json({ user: userJson(described.user), session: sessionJson(described.session, info.claims.exp * 1000) });
+    return c.json({
+      user: userJson(described.user),
+      session: sessionJson(described.session, info.claims.exp * 1000, info.claims.tw_restriction),
+    });
   });
 
   return [refresh, logout, logoutAll, me];

@@ -18,7 +18,14 @@ const MAX_GRANT_TTL_SEC = 300;
  */
 export function stepUpEndpoints(ctx: ServerContext, grantKey: CryptoKey): AnyEndpoint[] {
   const stepUp = defineEndpoint(
-    { method: 'POST', path: '/step-up', guard: 'session', body: z.record(z.string(), z.unknown()) },
+    // A session restricted to second-factor enrolment needs a step-up to enrol (enrolment is step-up guarded).
+    {
+      method: 'POST',
+      path: '/step-up',
+      guard: 'session',
+      body: z.record(z.string(), z.unknown()),
+      allowRestricted: true,
+    },
     async ({ c, body, rc, session }) => {
       const methods = ctx.stepUpMethods;
       const chosen = methods.filter(
@@ -39,7 +46,7 @@ export function stepUpEndpoints(ctx: ServerContext, grantKey: CryptoKey): AnyEnd
       await enforceIpLimit(ctx.limiter, 'step_up', rc.ip, ctx.config.limits.loginPerIp, ctx.config.limits);
       const data = { method: method.amr[0] ?? method.field };
       try {
-        await method.verify(user, proof, rc);
+        await method.verify(user, proof, rc, { sessionId: session.sessionId });
       } catch (error) {
         if (!isTokenwardError(error) || error.code === 'too_many_attempts') throw error;
         await ctx.kernel.recordEvent({

@@ -44,7 +44,8 @@ export function totpEndpoints(ctx: ServerContext, totp: TotpManager): AnyEndpoin
   );
 
   const enroll = defineEndpoint(
-    { method: 'POST', path: '/totp/enroll', guard: 'step-up', body: 'none' },
+    // allowRestricted: enrolling is what a session restricted by requireMfa is for.
+    { method: 'POST', path: '/totp/enroll', guard: 'step-up', body: 'none', allowRestricted: true },
     async ({ c, rc, session }) => {
       const user = await ctx.store.findUserById(session.userId);
       if (!user)
@@ -59,7 +60,13 @@ export function totpEndpoints(ctx: ServerContext, totp: TotpManager): AnyEndpoin
   );
 
   const confirm = defineEndpoint(
-    { method: 'POST', path: '/totp/confirm', guard: 'session', body: z.object({ code: text({ max: 16 }) }) },
+    {
+      method: 'POST',
+      path: '/totp/confirm',
+      guard: 'session',
+      body: z.object({ code: text({ max: 16 }) }),
+      allowRestricted: true,
+    },
     async ({ c, body, rc, session }) => {
       const { recoveryCodes } = await totp.confirmEnrollment(session.userId, body.code.trim());
       await event('totp.enabled', session.userId, session.sessionId, rc);
@@ -83,7 +90,9 @@ export function totpEndpoints(ctx: ServerContext, totp: TotpManager): AnyEndpoin
     { method: 'POST', path: '/totp/disable', guard: 'step-up', body: currentCodeBody, optionalBody: true },
     async ({ c, body, rc, session }) => {
       await totp.verify(session.userId, { code: currentCode(body) });
-      if (await totp.disable(session.userId)) await event('totp.disabled', session.userId, session.sessionId, rc);
+      // With requireMfa the last second factor stays (409 last_second_factor), even against a racing removal.
+      if (await ctx.kernel.removeSecondFactor(session.userId, () => totp.disable(session.userId)))
+        await event('totp.disabled', session.userId, session.sessionId, rc);
       return c.body(null, 204);
     },
   );

@@ -67,6 +67,11 @@ export const kernelOptionShape = {
   serviceTokens: list
     .pipe(z.array(z.string().min(32, 'serviceTokens must each be at least 32 characters')))
     .default([]),
+  /**
+   * A full session needs a second factor (TOTP or a passkey): a login that proved none gets a
+   * restricted session that can only enrol one (403 `mfa_enrollment_required` elsewhere).
+   */
+  requireMfa: bool.default(false),
 };
 
 /** Environment variable → kernel option path (TOKENWARD_<UPPER_SNAKE_OPTION>). */
@@ -103,6 +108,7 @@ export const KERNEL_ENV_NAMES: Readonly<Record<string, string>> = {
   TOKENWARD_CLEAR_SITE_DATA: 'clearSiteData',
   TOKENWARD_HASH_CONCURRENCY: 'hashConcurrency',
   TOKENWARD_SERVICE_TOKENS: 'serviceTokens',
+  TOKENWARD_REQUIRE_MFA: 'requireMfa',
 };
 
 /** The parsed (defaults applied) kernel options. */
@@ -226,6 +232,7 @@ export function resolveKernelConfig(o: KernelOptions, envNameFor: (path: string)
     clearSiteData: o.clearSiteData,
     hashConcurrency: o.hashConcurrency,
     serviceTokens: o.serviceTokens,
+    requireMfa: o.requireMfa,
   };
 }
 

@@ -8,8 +8,14 @@ import type { RequestContext } from '../request-context.js';
 export interface SecondFactor {
   /** `totp`, `passkey`, … (also what the login answer lists under `methods`). */
   id: string;
-  /** Whether the user has this factor enrolled. */
+  /** Whether the login pipeline asks this factor of the user (it is enrolled). */
   isEnrolled(userId: string): Promise<boolean>;
+  /**
+   * How many of this factor the user holds (passkeys: one per credential), for the rule that the
+   * last second factor of an account that requires MFA cannot be removed. Default: 1 when
+   * {@link SecondFactor.isEnrolled}, else 0.
+   */
+  enrolledCount?(userId: string): Promise<number>;
 }
 
 /** One way to prove, for a step-up, that it is still the user (password, TOTP code, passkey). */
@@ -23,8 +29,9 @@ export interface StepUpMethod {
   /**
    * Verifies the (parsed) proof; counted by the attempt limits. Throws a TokenwardError for a
    * wrong proof (the step-up answers every kind as 401 `invalid_credentials`) or 429 `too_many_attempts`.
+   * `session` is the session asking for the step-up (a passkey's challenge is bound to it).
    */
-  verify(user: User, proof: unknown, rc: RequestContext): Promise<void>;
+  verify(user: User, proof: unknown, rc: RequestContext, session: { sessionId: string }): Promise<void>;
 }
 
 /** A rule every login passes before a session starts (email verified, MFA enrolled, browser supported). */

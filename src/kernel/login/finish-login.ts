@@ -27,7 +27,8 @@ export interface FinishLoginOptions extends StartSessionOptions {
  * 1. every login gate runs (each may refuse: no session, no cookies);
  * 2. unless this login already verified one of the account's second factors, an enrolled
  *    second factor turns the login into a pending one (`second_factor`);
- * 3. otherwise the session starts.
+ * 3. otherwise the session starts — restricted to enrolling a second factor when `requireMfa`
+ *    is on and none was verified (sessions/session-restriction.ts).
  *
  * @example
  * ```ts
@@ -38,10 +39,14 @@ export interface FinishLoginOptions extends StartSessionOptions {
 export async function finishLogin(
   d: KernelDeps,
   user: User,
-  amr: string[],
+  proven: string[],
   rc: RequestContext,
   options: FinishLoginOptions = {},
 ): Promise<LoginOutcome> {
+  // With requireMfa, `mfa` in a session's amr means "one of the account's own second factors was
+  // verified": a federated provider's `mfa` does not count (the provider's policy is not ours),
+  // so such a login without our second factor gets the enrolment-only session too.
+  const amr = d.policy.requireMfa && !options.secondFactorDone ? proven.filter((m) => m !== 'mfa') : proven;
   for (const gate of d.gates) await gate.check(user, amr, rc);
   if (!options.secondFactorDone) {
     const enrolled: string[] = [];

@@ -56,6 +56,12 @@ export interface AccessTokenClaims {
    */
   client_id?: string;
   cnf?: { jkt: string };
+  /**
+   * Present when the session may not use the application yet (`mfa_enrollment`: it must enrol
+   * a second factor first; see sessions/session-restriction.ts). Guards refuse such tokens
+   * except on the few routes that serve the restriction.
+   */
+  tw_restriction?: string;
 }
 
 export type AccessTokenFailure =
@@ -188,6 +194,7 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
     return { ok: false, reason: 'claims' };
   }
   if (p.client_id !== undefined && !isNonEmptyString(p.client_id)) return { ok: false, reason: 'claims' };
+  if (p.tw_restriction !== undefined && !isNonEmptyString(p.tw_restriction)) return { ok: false, reason: 'claims' };
   return { ok: true, claims: payload as unknown as AccessTokenClaims };
 }
 

@@ -1,6 +1,7 @@
 import { randomToken } from '../crypto/encoding.js';
 import type { KernelDeps } from '../kernel-deps.js';
 import type { Session } from '../ports.js';
+import { sessionRestriction } from '../sessions/session-restriction.js';
 import type { AccessTokenClaims } from './access-token.js';
 import { signAccessTokenFast } from './sign-access-token.js';
 
@@ -15,7 +16,8 @@ export interface AccessTokenExtras {
 /**
  * Signs an access token for a session; it never outlives the session's absolute expiry. Its
  * `client_id` (RFC 9068 §2.2) is the session's client; `extra.clientId` (else the browser
- * client) only for a session that has none stored.
+ * client) only for a session that has none stored. A restricted session's tokens carry
+ * `tw_restriction` (see sessions/session-restriction.ts).
  */
 export async function issueAccessToken(
   d: Pick<KernelDeps, 'clock' | 'policy' | 'keys'>,
@@ -25,6 +27,7 @@ export async function issueAccessToken(
   const now = d.clock.now();
   const nowSec = Math.floor(now / 1000);
   const exp = Math.min(nowSec + d.policy.accessTtlSec, Math.floor(session.absoluteExpiresAt / 1000));
+  const restriction = sessionRestriction(d.policy, session.amr);
   const claims: AccessTokenClaims = {
     iss: d.policy.issuer,
     aud: d.policy.audience,
@@ -37,6 +40,7 @@ export async function issueAccessToken(
     amr: session.amr,
     client_id: session.clientId ?? extra.clientId ?? d.policy.browserClientId,
     ...(extra.cnf ? { cnf: extra.cnf } : {}),
+    ...(restriction === undefined ? {} : { tw_restriction: restriction }),
   };
   return { accessToken: await signAccessTokenFast(claims, d.keys.current()), accessExpiresAt: exp * 1000 };
 }

@@ -69,16 +69,48 @@ function realm(ctx: ServerContext): string {
   return `Bearer realm="${new URL(ctx.config.publicOrigin).host}"`;
 }
 
+/** Options of {@link authenticate}. */
+export interface AuthenticateOptions {
+  /**
+   * Accept a restricted session (an access token with `tw_restriction`: with `requireMfa`, a
+   * login that proved no second factor). Only the routes that serve the restriction set it
+   * (second-factor enrolment, step-up, `/me`, logout); everything else answers 403.
+   */
+  allowRestricted?: boolean;
+}
+
 /**
  * Authenticates a request. Throws 401 `unauthenticated` (no token) or `invalid_token`
- * (bad, expired or revoked) with the RFC 6750 `WWW-Authenticate` header.
+ * (bad, expired or revoked) with the RFC 6750 `WWW-Authenticate` header, and 403
+ * `mfa_enrollment_required` for a restricted session unless `allowRestricted`.
+ *
+ * @example
+ * ```ts
+ * app.get('/api/me', async (c) => c.json({ userId: (await authenticateRequest(tw.context, c)).userId }));
+ * ```
  */
-export function authenticateRequest(ctx: ServerContext, c: Context): Promise<SessionInfo> {
-  return authenticate(ctx, c.req);
+export function authenticateRequest(
+  ctx: ServerContext,
+  c: Context,
+  options: AuthenticateOptions = {},
+): Promise<SessionInfo> {
+  return authenticate(ctx, c.req, options);
+}
+
+/**
+ * The refusal of a restricted session on a route that does not serve its restriction. A 403
+ * (RFC 9110 §15.5.4): the token is valid, the session may just not do this yet.
+ */
+export function restrictedSessionError(restriction: string): TokenwardError {
+  return new TokenwardError(restriction === 'mfa_enrollment' ? 'mfa_enrollment_required' : 'invalid_token');
 }
 
 /** {@link authenticateRequest} on any {@link AuthRequest} (the adapters' guards). */
-export async function authenticate(ctx: ServerContext, req: AuthRequest): Promise<SessionInfo> {
+export async function authenticate(
+  ctx: ServerContext,
+  req: AuthRequest,
+  options: AuthenticateOptions = {},
+): Promise<SessionInfo> {
   const presented = presentedToken(ctx, req);
   if (presented === null) throw new TokenwardError('unauthenticated', { headers: { 'WWW-Authenticate': realm(ctx) } });
   const claims = presented.token.length > MAX_TOKEN_CHARS ? null : await ctx.kernel.authenticate(presented.token);
@@ -93,6 +125,8 @@ export async function authenticate(ctx: ServerContext, req: AuthRequest): Promis
   // RFC 9449 §7: a bound token only with the DPoP scheme and a valid proof (no downgrade to
   // Bearer or cookie); the DPoP scheme only with a bound token.
   if (presented.via === 'dpop' || claims.cnf !== undefined) await checkDpopProof(ctx, req, presented, claims);
+  if (claims.tw_restriction !== undefined && !options.allowRestricted)
+    throw restrictedSessionError(claims.tw_restriction);
   // Throttled last_active_at (≤ 1 write per session per minute, fire-and-forget).
   ctx.activity.touch(claims.sid);
   return { userId: claims.sub, sessionId: claims.sid, claims, via: presented.via };
@@ -162,7 +196,8 @@ export interface RequireSessionOptions {
 
 /**
  * Hono middleware guarding an application route: a valid, unrevoked access token (cookie or
- * `Authorization: Bearer`), and the CSRF rule for state-changing cookie requests.
+ * `Authorization: Bearer`) of a full session (a session restricted to second-factor enrolment
+ * gets 403 `mfa_enrollment_required`), and the CSRF rule for state-changing cookie requests.
  * The session is available as `c.get('tokenward')`.
  *
  * @example
@@ -246,12 +281,16 @@ function isUntouchedNodeRequest(raw: Request, incoming: object): boolean {
   return true;
 }
 
-/** {@link authenticate} when the answer is a cached, unrevoked, unbound token; else undefined. */
+/**
+ * {@link authenticate} when the answer is a cached, unrevoked, unbound, unrestricted token; else
+ * undefined (the full path decides, and refuses a restricted session).
+ */
 export function authenticateCached(ctx: ServerContext, req: Pick<AuthRequest, 'header'>): SessionInfo | undefined {
   const presented = presentedToken(ctx, req);
   if (presented === null || presented.via === 'dpop' || presented.token.length > MAX_TOKEN_CHARS) return undefined;
   const claims = ctx.kernel.authenticateCached(presented.token);
-  if (claims === null || claims === undefined || claims.cnf !== undefined) return undefined;
+  if (claims === null || claims === undefined || claims.cnf !== undefined || claims.tw_restriction !== undefined)
+    return undefined;
   ctx.activity.touch(claims.sid);
   return { userId: claims.sub, sessionId: claims.sid, claims, via: presented.via };
 }
