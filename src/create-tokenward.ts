@@ -261,6 +261,7 @@ export async function createTokenward(
     stepUp: null,
     stepUpMethods: [],
     grants: new Map(),
+    sessionAnswerMembers: [],
     dependencies: { ...deps },
   };
 
