@@ -29,7 +29,8 @@ export type FeatureId =
   | 'totp'
   | 'oidc-login'
   | 'dpop'
-  | 'oauth-server';
+  | 'oauth-server'
+  | 'browser-check';
 
 /** A feature's slice of the options: its key, schema, environment names and resolved form. */
 export interface FeatureOptions<K extends string, S extends z.ZodType, R> {
