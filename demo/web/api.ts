@@ -48,6 +48,8 @@ const MESSAGES: Record<string, string> = {
   step_up_required: 'Please confirm it is you.',
   unauthenticated: 'You are signed out.',
   invalid_token: 'Your session ended.',
+  browser_unsupported:
+    'This browser cannot keep your login safe (it is too old or retired). Please use a current version of Chrome, Edge, Firefox or Safari.',
 };
 
 /** A human sentence for a problem (or a thrown SDK error). */
