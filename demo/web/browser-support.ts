@@ -37,7 +37,10 @@ let dismissed = false;
  */
 export function mountBrowserBanner(slot: HTMLElement): void {
   const show = (support: BrowserSupport): void => {
-    if (dismissed || support.status === 'supported') return replace(slot);
+    if (dismissed || support.status === 'supported') {
+      replace(slot);
+      return;
+    }
     const unsupported = support.status === 'unsupported';
     replace(
       slot,
