@@ -66,7 +66,7 @@ export function mountBrowserBanner(slot: HTMLElement): void {
             'span',
             { class: 'small' },
             unsupported
-              ? 'Please switch to a current version of Chrome, Edge, Firefox or Safari.'
+              ? 'Please switch to a current version of Chrome, Edge, Firefox or Safari. '
               : 'You can keep using this site: a fallback protects you. Updating your browser (or removing what strips its headers) restores every layer. ',
             h('a', { href: '/lab' }, 'See which protections are active'),
             '.',
