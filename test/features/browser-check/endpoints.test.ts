@@ -1,9 +1,12 @@
 // The browser check through the real handler on a real SQLite file: the `browser` member of the
 // session answers, GET /auth/browser, the `browsers.unsupported` policy at every way in (password
 // login, signup, the second login step, the password grant), and its configuration.
+
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../../src/config.js';
 import { ConfigError, ERRORS } from '../../../src/errors.js';
+import { browserCheckFeature } from '../../../src/features/browser-check/index.js';
 import {
   CHROME_MAC,
   deviceBrowser,
@@ -230,6 +233,14 @@ describe('browser check › browsers.unsupported: block', () => {
 });
 
 describe('browser check › configuration', () => {
+  it('its error codes are in the registry and in the contract (docs/api.md)', () => {
+    const contract = readFileSync(new URL('../../../docs/api.md', import.meta.url), 'utf8');
+    for (const code of browserCheckFeature.errors) {
+      expect(ERRORS[code].status).toBe(400);
+      expect(contract).toContain(`400 \`${code}\``);
+    }
+  });
+
   it('browsers.unsupported accepts warn and block (default warn), also from TOKENWARD_BROWSERS_UNSUPPORTED', () => {
     expect(resolveConfig({}).browsers).toEqual({ unsupported: 'warn' });
     expect(resolveConfig({ browsers: { unsupported: 'block' } }).browsers).toEqual({ unsupported: 'block' });
