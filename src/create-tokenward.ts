@@ -263,6 +263,7 @@ export async function createTokenward(
     stepUpMethods: [],
     grants: new Map(),
     accountExports: [],
+    sessionAnswerMembers: [],
     dependencies: { ...deps },
   };
 

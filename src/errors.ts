@@ -77,6 +77,12 @@ export const ERRORS = {
     title: 'Identity provider error',
     detail: 'The identity provider returned an error.',
   },
+  browser_unsupported: {
+    status: 400,
+    title: 'Browser not supported',
+    detail:
+      'This browser cannot keep a session safe (it ignores SameSite or HttpOnly cookie protections, or is no longer maintained). Sign in with a current version of Chrome, Edge, Firefox or Safari.',
+  },
   service_unavailable: {
     status: 503,
     title: 'Service unavailable',

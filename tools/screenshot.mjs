@@ -12,6 +12,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -91,6 +92,28 @@ function totp(secret, offset = 0) {
   const mac = createHmac('sha1', key).update(counter).digest();
   const o = mac[mac.length - 1] & 0xf;
   return String((mac.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/**
+ * A proxy in front of the demo that removes every Sec-Fetch-* and Origin request header: how a
+ * browser from before Fetch Metadata reaches the server (the old-browser banner's screenshots).
+ */
+function startStrippingProxy(target) {
+  const server = createHttpServer((req, res) => {
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([name]) => !/^(sec-fetch-|origin$)/i.test(name)),
+    );
+    const upstream = httpRequest(
+      { host: '127.0.0.1', port: target, method: req.method, path: req.url, headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  return new Promise((res) => server.listen(0, '127.0.0.1', () => res(server)));
 }
 
 async function main() {
@@ -276,6 +299,46 @@ async function main() {
     await m.waitForSelector('[data-testid=session-row]');
     await shot(m, '13-mobile-sessions');
     await mobile.close();
+
+    // Old browsers: the same Chromium through a proxy that strips Sec-Fetch-* and Origin (degraded,
+    // served through the double-submit token), and an Internet Explorer 11 User-Agent (unsupported).
+    const proxy = await startStrippingProxy(port);
+    try {
+      const old = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+      const o = await old.newPage();
+      // Its first load's refresh attempt (no session yet) is refused by the CSRF rule with 403:
+      // the anonymous token is bound to no session. Anything else is a problem.
+      o.on('console', (m) => {
+        if (m.type() === 'error' && !/status of (401|403)/.test(m.text())) problems.push(`old-browser: ${m.text()}`);
+      });
+      o.on('pageerror', (e) => problems.push(`old-browser: ${e.message}`));
+      const via = `http://localhost:${proxy.address().port}`;
+      await o.goto(`${via}/login`);
+      await o.waitForSelector('[data-testid=browser-banner][data-status=degraded]');
+      await shot(o, '14-old-browser-banner');
+      await o.fill('#login-form input[name=email]', 'grace@example.com');
+      await o.fill('#login-form input[name=password]', PASSWORD);
+      await o.click('#login-form button[type=submit]');
+      await o.waitForSelector('[data-testid=user-email]');
+      await o.click('a[href="/lab"]');
+      await o.waitForSelector('[data-testid=browser-protections] [data-testid=browser-status]');
+      await shot(o, '15-lab-old-browser', { fullPage: true });
+      await old.close();
+
+      const ie = await browser.newContext({
+        viewport: { width: 1280, height: 800 },
+        deviceScaleFactor: 1,
+        userAgent: 'Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko',
+      });
+      const i = await ie.newPage();
+      watch(i, 'ie11');
+      await i.goto(`${origin}/login`);
+      await i.waitForSelector('[data-testid=browser-banner][data-status=unsupported]');
+      await shot(i, '16-unsupported-browser');
+      await ie.close();
+    } finally {
+      proxy.close();
+    }
   } finally {
     await browser.close();
     demo.kill('SIGTERM');

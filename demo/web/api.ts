@@ -56,6 +56,8 @@ const MESSAGES: Record<string, string> = {
   last_second_factor: 'This is your last second factor; add another one before removing it.',
   NotAllowedError: 'The passkey request was cancelled or timed out.',
   InvalidStateError: 'This authenticator already holds a passkey for this account.',
+  browser_unsupported:
+    'This browser cannot keep your login safe (it is too old or retired). Please use a current version of Chrome, Edge, Firefox or Safari.',
 };
 
 /** A human sentence for a problem (or a thrown SDK error). */

@@ -5,6 +5,7 @@
  */
 import type { AuthState } from '../../src/client/index.js';
 import { client } from './api.js';
+import { mountBrowserBanner } from './browser-support.js';
 import { h, replace } from './dom.js';
 import type { Page, PageContext } from './page.js';
 import { enrollPage } from './pages/enroll.js';
@@ -37,6 +38,8 @@ const NAV: Array<[string, string]> = [
 ];
 
 const view = h('main', { id: 'view', class: 'container' });
+// Old or unusual browsers: a dismissible banner above every page (see browser-support.ts).
+const browserBanner = h('div', { class: 'browser-banner-slot' });
 const nav = h('nav', { class: 'nav', 'aria-label': 'Main' });
 const account = h('div', { class: 'account' });
 let renderedFor = '';
@@ -216,6 +219,7 @@ replace(
       account,
     ),
   ),
+  browserBanner,
   view,
   h(
     'footer',
@@ -226,6 +230,7 @@ replace(
   ),
 );
 replace(view, h('div', { class: 'loading' }, 'Loading…'));
+mountBrowserBanner(browserBanner);
 client.me().then(
   () => render(true),
   () => {

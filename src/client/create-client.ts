@@ -4,6 +4,8 @@ import { TokenwardClientError } from './errors.js';
 import { createRefreshCoordinator, type ElectionMessage } from './refresh-coordinator.js';
 import type {
   AuthState,
+  BrowserSupport,
+  BrowserVerdict,
   ClientOptions,
   DeviceSession,
   MfaChallenge,
@@ -20,12 +22,14 @@ type TabMessage =
 
 type BrowserGlobals = {
   document?: DocumentLike;
-  navigator?: { locks?: LockManagerLike };
+  navigator?: { locks?: LockManagerLike; cookieEnabled?: boolean };
+  crypto?: { subtle?: unknown };
   BroadcastChannel?: new (name: string) => ChannelLike;
   location?: { href: string; origin: string };
 };
 
 const ANONYMOUS: AuthState = { status: 'anonymous' };
+const RANK = ['supported', 'degraded', 'unsupported'];
 const SAFE_METHOD = /^(GET|HEAD|OPTIONS)$/;
 /** Refresh this long before the access token expires (at most a quarter of its lifetime). */
 const REFRESH_LEAD_MS = 60_000;
@@ -83,8 +87,32 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     }
   };
 
+  // The server's verdict on this browser: undefined until a response carried one.
+  let verdict: BrowserVerdict | null | undefined;
+  const support = (): BrowserSupport => {
+    const page = {
+      cookies: g.navigator?.cookieEnabled !== false,
+      cryptoSubtle: !!g.crypto?.subtle,
+      webLocks: !!locks,
+      broadcastChannel: !!openChannel,
+    };
+    // What the server cannot see, worst first: without cookies no session can be kept at all.
+    const reason = !page.cookies
+      ? 'cookies_disabled'
+      : !page.cryptoSubtle
+        ? 'no_crypto_subtle'
+        : !page.webLocks
+          ? 'no_web_locks'
+          : !page.broadcastChannel
+            ? 'no_broadcast_channel'
+            : null;
+    const local: BrowserVerdict = { status: RANK[reason ? (page.cookies ? 1 : 2) : 0] as 'supported', reason };
+    const worst = verdict && RANK.indexOf(verdict.status) >= RANK.indexOf(local.status) ? verdict : local;
+    return { status: worst.status, reason: worst.reason, server: verdict ?? null, page };
+  };
+
   const setState = (next: AuthState, broadcast?: boolean): void => {
-    state = next;
+    state = verdict === undefined || next.status === 'unknown' ? next : { ...next, browser: support() };
     dueAt = undefined;
     if (next.status === 'authenticated') {
       const left = Date.parse(next.session.accessExpiresAt) - skewMs - Date.now();
@@ -94,7 +122,7 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     }
     schedule();
     if (broadcast) post({ t: 'state', state: next });
-    for (const listener of listeners) listener(next);
+    for (const listener of listeners) listener(state);
   };
 
   const send = async (request: Request): Promise<Response> => {
@@ -185,8 +213,9 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
       body ? { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) } : { method },
     );
     const data = (response.status === 204 ? undefined : await response.json().catch(() => undefined)) as
-      | { code?: string; title?: string; detail?: string }
+      | { code?: string; title?: string; detail?: string; browser?: BrowserVerdict }
       | undefined;
+    if (data?.browser) verdict = data.browser;
     if (!response.ok) {
       throw new TokenwardClientError(
         response.status,
@@ -220,7 +249,7 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     async me() {
       try {
         const info = await call<SessionInfo>('/me');
-        setState({ status: 'authenticated', ...info });
+        setState({ status: 'authenticated', user: info.user, session: info.session });
         return info;
       } catch (error) {
         if (!(error instanceof TokenwardClientError) || error.status !== 401) throw error;
@@ -236,6 +265,13 @@ export function createClient(options: ClientOptions = {}): TokenwardClient {
     revokeOthers: async () => (await call<{ revoked: number }>('/sessions/revoke-others', 'POST')).revoked,
     stepUp: (proof) => call('/step-up', 'POST', proof),
     signIn,
+    async browserSupport() {
+      if (verdict === undefined) {
+        await call('/browser').catch(() => (verdict = null));
+        if (state.status !== 'unknown') setState(state);
+      }
+      return support();
+    },
     onChange(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);

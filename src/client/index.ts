@@ -13,6 +13,8 @@ export type { ChannelLike, DocumentLike, LockManagerLike } from './env.js';
 export { type ClientErrorCode, TokenwardClientError } from './errors.js';
 export type {
   AuthState,
+  BrowserSupport,
+  BrowserVerdict,
   ClientOptions,
   DeviceSession,
   MfaChallenge,

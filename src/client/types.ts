@@ -41,6 +41,42 @@ export interface Session {
 }
 
 /**
+ * The server's verdict on this browser (`browser` of `/auth/me`, the login and signup answers,
+ * `GET /auth/browser`; see docs/browsers.md for the reasons).
+ *
+ * @example
+ * ```ts
+ * const verdict: BrowserVerdict = { status: 'degraded', reason: 'no_fetch_metadata' };
+ * ```
+ */
+export interface BrowserVerdict {
+  status: 'supported' | 'degraded' | 'unsupported';
+  /** A stable code (`samesite_ignored`, `no_fetch_metadata`, `cookies_disabled`, …); null when supported. */
+  reason: string | null;
+}
+
+/**
+ * What `client.browserSupport()` resolves with: the server's verdict merged with what only the
+ * page can see. `status` and `reason` are the worse of the two (the server's on a tie).
+ *
+ * @example
+ * ```ts
+ * const support = await client.browserSupport();
+ * if (support.status !== 'supported') showBanner(support.reason);
+ * ```
+ */
+export interface BrowserSupport extends BrowserVerdict {
+  /** The server's verdict; null when it could not be had (network error, older server). */
+  server: BrowserVerdict | null;
+  /**
+   * What the page has: cookies enabled (`unsupported` without: no session can be kept),
+   * `crypto.subtle` (a secure context), Web Locks and `BroadcastChannel` (one refresh and one
+   * logout for all tabs; without them the SDK falls back and the verdict is `degraded`).
+   */
+  page: { cookies: boolean; cryptoSubtle: boolean; webLocks: boolean; broadcastChannel: boolean };
+}
+
+/**
  * What `login`, `signup` and `me` resolve with.
  *
  * @example
@@ -51,6 +87,8 @@ export interface Session {
 export interface SessionInfo {
   user: User;
   session: Session;
+  /** The server's verdict on this browser (servers with the browser check). */
+  browser?: BrowserVerdict;
 }
 
 /**
@@ -86,7 +124,8 @@ export interface DeviceSession {
 
 /**
  * The auth state every tab agrees on. `unknown` only until the first `me()`, `login()`,
- * `signup()` or refresh outcome; listeners are never called with it.
+ * `signup()` or refresh outcome; listeners are never called with it. Once the server has given
+ * its verdict on the browser, `browser` holds what `browserSupport()` would resolve with.
  *
  * @example
  * ```ts
@@ -97,8 +136,8 @@ export interface DeviceSession {
  */
 export type AuthState =
   | { status: 'unknown' }
-  | { status: 'authenticated'; user: User; session: Session }
-  | { status: 'anonymous' };
+  | { status: 'authenticated'; user: User; session: Session; browser?: BrowserSupport }
+  | { status: 'anonymous'; browser?: BrowserSupport };
 
 /**
  * Proof of the user's identity for `stepUp`.
@@ -184,6 +223,13 @@ export interface TokenwardClient {
    * `{mfaRequired: true}` leaves it unchanged. Throws {@link TokenwardClientError} like `login`.
    */
   signIn<T extends object = SessionInfo | MfaChallenge>(path: string, body: object): Promise<T>;
+  /**
+   * Whether this browser can keep the session safe: the server's verdict (from the last `me()`,
+   * `login()` or `signup()`, else `GET {basePath}/browser`) merged with what the page has
+   * (cookies enabled, `crypto.subtle`, Web Locks, `BroadcastChannel`). Listeners see it as
+   * `state.browser` from then on.
+   */
+  browserSupport(): Promise<BrowserSupport>;
   /** Calls `listener` whenever this or another tab changes the auth state; returns an unsubscribe. */
   onChange(listener: (state: AuthState) => void): () => void;
   /** The current state; the same object until it changes (fits React's `useSyncExternalStore`). */

@@ -30,7 +30,8 @@ export type FeatureId =
   | 'oidc-login'
   | 'dpop'
   | 'oauth-server'
-  | 'passkeys';
+  | 'passkeys'
+  | 'browser-check';
 
 /** A feature's slice of the options: its key, schema, environment names and resolved form. */
 export interface FeatureOptions<K extends string, S extends z.ZodType, R> {

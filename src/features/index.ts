@@ -1,3 +1,4 @@
+import { browserCheckFeature } from './browser-check/index.js';
 import { dpopFeature } from './dpop/index.js';
 import type { Feature } from './feature.js';
 import { oauthServerFeature } from './oauth-server/index.js';
@@ -25,4 +26,5 @@ export const FEATURES = [
   dpopFeature,
   oauthServerFeature,
   oidcLoginFeature,
+  browserCheckFeature,
 ] as const satisfies readonly Feature[];

@@ -74,6 +74,14 @@ export class Kernel {
     return sessionRestriction(this.#d.policy, session.amr);
   }
 
+  /**
+   * The request-only part of every login gate (see `LoginGate.checkRequest`), before any account
+   * is created or secret checked. Throws the gate's TokenwardError; no gate with such a part: no-op.
+   */
+  async checkLoginRequest(rc: RequestContext): Promise<void> {
+    for (const gate of this.#d.gates) await gate.checkRequest?.(rc);
+  }
+
   /** Starts a session without the login pipeline: only for a login that already passed it (see finishLogin). */
   startSession(user: User, rc: RequestContext, amr: string[], options?: StartSessionOptions): Promise<IssuedSession> {
     return startSession(this.#d, user, rc, amr, options);

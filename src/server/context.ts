@@ -64,6 +64,14 @@ export interface TokenGrant {
 }
 
 /**
+ * Members a feature adds to the session answers — `{user, session}` (or `{mfaRequired}`) of every
+ * login and signup, and `GET {basePath}/me` — e.g. the browser check's `browser`. Called only on
+ * those answers (never on refresh or protected routes), so it must be cheap and synchronous; it
+ * can never replace `user`, `session` or `mfaRequired`.
+ */
+export type SessionAnswerMembers = (c: Context<TokenwardEnv>) => Record<string, unknown>;
+
+/**
  * What features, endpoints and middleware share: the configuration, the kernel and its ports,
  * the HTTP toolkit (cookies, CSRF key, metrics), and what features provide to each other
  * (filled in while the features are set up, in feature order).
@@ -97,6 +105,8 @@ export interface ServerContext {
   stepUpMethods: StepUpMethod[];
   /** The token endpoint's grants by `grant_type`, registered by the features. */
   grants: Map<string, TokenGrant>;
+  /** What features add to the session answers (login, signup, `/me`), in feature order. */
+  sessionAnswerMembers: SessionAnswerMembers[];
   /**
    * What each feature contributes to the account export (`exportAccount` of its instance), in
    * feature order: the export endpoint merges their entries into the user's data.

@@ -62,7 +62,7 @@ async function passwordStep(email: string): Promise<Browser> {
   const b = deviceBrowser(t);
   const response = await loginAs(b, email);
   expect(response.status).toBe(200);
-  expect(await json(response)).toEqual({ mfaRequired: true });
+  expect(await json(response)).toEqual({ mfaRequired: true, browser: { status: 'supported', reason: null } });
   return b;
 }
 
@@ -165,7 +165,7 @@ describe('login with TOTP', () => {
     const b = deviceBrowser(t);
     const response = await loginAs(b, email);
     expect(response.status).toBe(200);
-    expect(await json(response)).toEqual({ mfaRequired: true });
+    expect(await json(response)).toEqual({ mfaRequired: true, browser: { status: 'supported', reason: null } });
     const cookies = parseSetCookies(response);
     expect([...cookies.keys()]).toEqual(['__Secure-tw_mfa']);
     const mfa = cookies.get('__Secure-tw_mfa');
@@ -365,7 +365,10 @@ describe('recovery codes and disabling', () => {
   it('POST /auth/totp/disable needs step-up and a current code; afterwards login has one step again', async () => {
     const { b, email, secret } = await userWithTotp();
     await expectProblem(await b.fetch('/auth/totp/disable', { method: 'POST' }), 401, 'step_up_required');
-    expect(await json(await loginAs(deviceBrowser(t), email))).toEqual({ mfaRequired: true });
+    expect(await json(await loginAs(deviceBrowser(t), email))).toEqual({
+      mfaRequired: true,
+      browser: { status: 'supported', reason: null },
+    });
     expect((await stepUp(b)).status).toBe(200);
     // A wrong code costs nothing but a counted attempt: the grant stays for the next try.
     await expectProblem(

@@ -1,4 +1,5 @@
 import { client } from '../api.js';
+import { browserProtectionsCard } from '../browser-support.js';
 import { h, replace } from '../dom.js';
 import type { Page } from '../page.js';
 import {
@@ -173,6 +174,7 @@ export const labPage: Page = {
         hint,
         progress,
       ),
+      browserProtectionsCard(),
       results,
     );
   },

@@ -201,6 +201,8 @@ async function completeCallback(
   if (!(await ctx.limiter.claimOnce(`oidc:state:${await sha256(login.state)}`, OIDC_LOGIN_TTL_SEC))) {
     throw new TokenwardError('oidc_state_mismatch');
   }
+  // A request the login gates refuse outright (an unsupported browser) creates or links no account.
+  await ctx.kernel.checkLoginRequest(requestContext(ctx, c));
   const currentUrl = new URL(callbackUrl(ctx, name));
   currentUrl.search = new URL(c.req.url).search;
   let identity: FederatedIdentity;

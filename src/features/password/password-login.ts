@@ -26,6 +26,8 @@ export async function passwordLogin(
   rc: RequestContext,
   options: StartSessionOptions = {},
 ): Promise<LoginOutcome> {
+  // A request the login gates refuse outright (an unsupported browser) spends no attempt and no hash.
+  await kernel.checkLoginRequest(rc);
   await enforceIpLimit(kernel.limiter, 'login', rc.ip, limits.loginPerIp, limits);
   // Unparseable emails back off like unknown ones: the key is the normalised text either way.
   const email = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);

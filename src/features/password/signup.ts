@@ -23,6 +23,8 @@ export async function signup(
 ): Promise<LoginOutcome> {
   const email = normalizeEmail(input.email);
   if (email === null) throw new TokenwardError('invalid_request', { detail: 'email must be a valid email address.' });
+  // A request the login gates refuse outright (an unsupported browser) creates no account.
+  await kernel.checkLoginRequest(rc);
   await enforceIpLimit(kernel.limiter, 'signup', rc.ip, limits.signupPerIp, limits);
   assertPasswordPolicy(input.password, commonPasswords, email);
   // An address typed into a signup form proves nothing until Tokenward's email verification does.

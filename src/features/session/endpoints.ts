@@ -4,6 +4,7 @@ import type { ServerContext, SessionInfo } from '../../server/context.js';
 import { readCookie } from '../../server/cookies.js';
 import { type AnyEndpoint, defineEndpoint } from '../../server/define-endpoint.js';
 import { errorResponse } from '../../server/http.js';
+import { sessionAnswer } from '../../server/login-response.js';
 import { authenticateRequest } from '../../server/middleware/session.js';
 import { optionalSession, refreshCookie } from '../../server/middleware/signed-in.js';
 import {
@@ -85,10 +86,12 @@ export function sessionEndpoints(ctx: ServerContext): AnyEndpoint[] {
     const described = await ctx.kernel.describe(info.claims);
     if (!described)
       throw new TokenwardError('invalid_token', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
-    return c.json({
-      user: userJson(described.user),
-      session: sessionJson(described.session, info.claims.exp * 1000, info.claims.tw_restriction),
-    });
+    return c.json(
+      sessionAnswer(ctx, c, {
+        user: userJson(described.user),
+        session: sessionJson(described.session, info.claims.exp * 1000, info.claims.tw_restriction),
+      }),
+    );
   });
 
   return [refresh, logout, logoutAll, me];

@@ -39,4 +39,11 @@ export interface LoginGate {
   id: string;
   /** Throws a TokenwardError to refuse the login: no session, no cookies. */
   check(user: User, amr: readonly string[], rc: RequestContext): Promise<void>;
+  /**
+   * The part of the rule that needs only the request (the browser check): ways in that create an
+   * account or check a secret run it first (`kernel.checkLoginRequest`), so a refused request
+   * leaves no account behind and spends no attempt. `check` must still enforce it: a way in that
+   * does not pre-check cannot start a session either.
+   */
+  checkRequest?(rc: RequestContext): Promise<void>;
 }

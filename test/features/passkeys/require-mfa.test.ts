@@ -57,7 +57,7 @@ async function enableTotp(b: Browser, clock: TestClock): Promise<string> {
 async function passwordStep(b: Browser, email: string): Promise<Response> {
   const response = await b.fetch('/auth/login', { method: 'POST', json: { email, password: PASSWORD } });
   expect(response.status).toBe(200);
-  expect(await json(response.clone())).toEqual({ mfaRequired: true });
+  expect(await json(response.clone())).toMatchObject({ mfaRequired: true });
   expect(parseSetCookies(response).has('__Host-tw_at')).toBe(false);
   return response;
 }
