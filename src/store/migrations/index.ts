@@ -5,6 +5,7 @@ import { initialSchema } from './0001-initial.js';
 import { rotationDeviceAndClient } from './0003-rotation-device-and-client.js';
 import { usersEmailVerified } from './0004-users-email-verified.js';
 import { artifacts } from './0005-artifacts.js';
+import { accountLifecycle } from './0007-account-lifecycle.js';
 
 /** The kernel's own migrations (users, sessions, refresh tokens, events, keys, revocations). */
 export const KERNEL_MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -12,6 +13,7 @@ export const KERNEL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003-rotation-device-and-client': rotationDeviceAndClient,
   '0004-users-email-verified': usersEmailVerified,
   '0005-artifacts': artifacts,
+  '0007-account-lifecycle': accountLifecycle,
 };
 
 /**
