@@ -15,12 +15,13 @@ import type { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
 import type { KernelConfig } from '../kernel/config/kernel-config.js';
 import type { LoginGate, SecondFactor, StepUpMethod } from '../kernel/login/factors.js';
-import type { Session, User } from '../kernel/ports.js';
+import type { AuthEvent, Session, User } from '../kernel/ports.js';
 import type { ServerContext } from '../server/context.js';
 import type { AnyEndpoint } from '../server/define-endpoint.js';
 
 /** Every capability Tokenward has (the order of `FEATURES` is the mount order). */
 export type FeatureId =
+  | 'mail'
   | 'operations'
   | 'session'
   | 'password'
@@ -29,7 +30,11 @@ export type FeatureId =
   | 'totp'
   | 'oidc-login'
   | 'dpop'
-  | 'oauth-server';
+  | 'oauth-server'
+  | 'email-verification'
+  | 'password-reset'
+  | 'magic-link'
+  | 'account';
 
 /** A feature's slice of the options: its key, schema, environment names and resolved form. */
 export interface FeatureOptions<K extends string, S extends z.ZodType, R> {
@@ -55,6 +60,11 @@ export interface FeatureInstance {
   loginGates?: LoginGate[];
   /** Called (never awaited by the login) when a session starts on a device the user never used. */
   onNewDevice?(user: User, session: Session): void;
+  /**
+   * Called with every audit event once it is stored (e.g. `user.signup`, whichever feature
+   * created the account). Never awaited: it must not throw and must not block.
+   */
+  onEvent?(event: AuthEvent): void;
   /** Stops timers and releases what `setup` opened. */
   close?(): Promise<void>;
 }
