@@ -50,7 +50,8 @@ export interface TokenwardDependencies {
   file?: Record<string, unknown>;
   /**
    * Called when a session starts on a device the user never used (send the "was this you?"
-   * email with `alert.notMeUrl`). Never awaited by the login; errors are logged.
+   * email with `alert.notMeUrl`). Never awaited by the login; errors are logged. Without it,
+   * Tokenward mails the alert itself (template `new-device`, link `/account/not-me?token=…`).
    */
   onNewDevice?: NewDeviceHook;
 }

@@ -66,6 +66,14 @@ describe('mail › SMTP transport', () => {
     expect(tokenIn(mail, 'reset-password')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(mail.html).toContain(link.href.replace(/&/g, '&amp;'));
     expect(mail.html).toMatch(/<a href="[^"]+\/account\/reset-password\?token=/);
+    // Following the mailed link finishes the reset through the API: signed in, the new password works.
+    const device = deviceBrowser(t);
+    const reset = await device.fetch('/auth/password/reset', {
+      method: 'POST',
+      json: { token: tokenIn(mail, 'reset-password'), password: 'the mailed link worked 1' },
+    });
+    expect(reset.status).toBe(200);
+    expect((await device.fetch('/auth/me')).status).toBe(200);
   });
 
   it('smtps (TLS from the first byte) with a CA file delivers', async () => {
