@@ -74,7 +74,7 @@ describe('tokenward CLI › users disable|enable|delete (embedded store, server 
     });
   }
 
-  it('--help lists the three commands and --yes', async () => {
+  it('--help lists the three commands and --yes; a missing user or a misplaced --yes exits 2 naming it', async () => {
     const run = await runTokenward(['--help'], {});
     for (const text of [
       'users disable <email|id> [--yes]',
@@ -83,6 +83,15 @@ describe('tokenward CLI › users disable|enable|delete (embedded store, server 
       '-y, --yes',
     ])
       expect(run.stdout).toContain(text);
+    const cases: Array<[string[], string]> = [
+      [['users', 'disable'], '`users disable` needs a user'],
+      [['users', 'list', '--yes'], '--yes only applies to `users disable`, `users enable`, `users delete`'],
+    ];
+    for (const [args, message] of cases) {
+      const usage = await runTokenward(args, env);
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toContain(message);
+    }
   });
 
   it('without --yes and without an answer nothing changes (exit 1); "y" on standard input confirms', async () => {

@@ -69,8 +69,6 @@ describe('tokenward CLI › users and sessions: usage', () => {
     const cases: Array<[string[], string]> = [
       [['users'], 'list, show, revoke-sessions, disable, enable, delete'],
       [['users', 'purge', 'a@example.com'], 'list, show, revoke-sessions, disable, enable, delete'],
-      [['users', 'disable'], '`users disable` needs a user'],
-      [['users', 'list', '--yes'], '--yes only applies to `users disable`, `users enable`, `users delete`'],
       [['sessions'], 'list, revoke'],
       [['users', 'show'], '`users show` needs a user'],
       [['users', 'show', 'a@example.com', 'b@example.com'], 'unexpected argument "b@example.com"'],
