@@ -49,8 +49,32 @@ export function mountDemo(tw: Tokenward, options: { assets?: Record<string, stri
     });
   };
   app.get('/', page);
-  for (const route of ['/login', '/signup', '/profile', '/notes', '/sessions', '/security', '/transfer', '/lab'])
+  for (const route of [
+    '/login',
+    '/signup',
+    '/profile',
+    '/notes',
+    '/sessions',
+    '/security',
+    '/transfer',
+    '/lab',
+    '/forgot-password',
+    // The pages email links open (API.md "Mail"): opening one changes nothing; the page POSTs the token.
+    '/account/verify-email',
+    '/account/reset-password',
+    '/account/magic-link',
+    '/account/confirm-email-change',
+    '/account/not-me',
+  ])
     app.get(route, page);
+  mountOutbox(tw, page);
+  // What the demo's pages offer depends on the configuration (magic links are opt-in).
+  app.get('/api/demo/features', (c) =>
+    c.json({
+      magicLink: tw.endpoints.some((e) => e.path === `${tw.config.basePath}/magic-link`),
+      outbox: outboxAvailable(tw),
+    }),
+  );
   for (const [path, asset] of assets) {
     if (path === '/index.html') continue;
     app.get(path, (c) => {
@@ -93,6 +117,33 @@ export function mountDemo(tw: Tokenward, options: { assets?: Record<string, stri
   });
   mountLab(tw);
   answerOtherMethods(tw);
+}
+
+/**
+ * Without SMTP the mails stay in process; the demo shows them: `GET /outbox` answers them as JSON
+ * (API.md), and opened in a browser it is the Outbox page. Never with NODE_ENV=production: the
+ * list holds working links, so it is a development tool only.
+ */
+function outboxAvailable(tw: Tokenward): boolean {
+  return process.env.NODE_ENV !== 'production' && tw.context.mailer?.outbox() != null;
+}
+
+function mountOutbox(tw: Tokenward, page: (c: Context) => Response | Promise<Response>): void {
+  tw.app.get('/outbox', (c) => {
+    if (!outboxAvailable(tw)) throw new TokenwardError('not_found');
+    if ((c.req.header('accept') ?? '').includes('text/html')) return page(c);
+    c.header('Cache-Control', 'no-store');
+    return c.json({
+      mails: (tw.context.mailer?.outbox() ?? []).map((m) => ({
+        id: m.id,
+        to: m.to,
+        subject: m.subject,
+        text: m.text,
+        html: m.html,
+        sentAt: new Date(m.sentAt).toISOString(),
+      })),
+    });
+  });
 }
 
 /** A known demo path with the wrong method gets 405 + `Allow` (API.md), like Tokenward's own routes. */

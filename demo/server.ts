@@ -11,7 +11,10 @@ import { mountDemo } from './app.js';
 import { buildClientBundle } from './bundle.js';
 
 async function main(): Promise<void> {
-  const tw = await createTokenward({}, { env: process.env, file: optionsFromFile() });
+  // The demo shows every way in: magic links are on and the mails speak of "Tokenward demo",
+  // unless the environment says otherwise.
+  const env = { TOKENWARD_MAGIC_LINK: 'true', TOKENWARD_MAIL_PRODUCT_NAME: 'Tokenward demo', ...process.env };
+  const tw = await createTokenward({}, { env, file: optionsFromFile() });
   mountDemo(tw, { assets: await buildClientBundle() });
   const server = serve(
     { fetch: tw.app.fetch, port: tw.config.port, hostname: process.env.HOST ?? '0.0.0.0' },

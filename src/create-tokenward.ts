@@ -15,7 +15,7 @@ import { deriveHmacKey, deriveSealKey } from './kernel/crypto/seal.js';
 import { Kernel } from './kernel/kernel.js';
 import type { KernelDeps } from './kernel/kernel-deps.js';
 import { KeyRing } from './kernel/keys/key-ring.js';
-import type { Clock, Limiter, RevocationBus, Session, Store, User } from './kernel/ports.js';
+import type { AuthEvent, Clock, Limiter, RevocationBus, Session, Store, User } from './kernel/ports.js';
 import { describeUserAgent } from './kernel/sessions/device.js';
 import type { NewDeviceAlert, NewDeviceHook } from './kernel/sessions/new-device-alert.js';
 import { RevocationList } from './kernel/sessions/revocation-list.js';
@@ -51,7 +51,8 @@ export interface TokenwardDependencies {
   file?: Record<string, unknown>;
   /**
    * Called when a session starts on a device the user never used (send the "was this you?"
-   * email with `alert.notMeUrl`). Never awaited by the login; errors are logged.
+   * email with `alert.notMeUrl`). Never awaited by the login; errors are logged. Without it,
+   * Tokenward mails the alert itself (template `new-device`, link `/account/not-me?token=…`).
    */
   onNewDevice?: NewDeviceHook;
 }
@@ -219,6 +220,13 @@ export async function createTokenward(
     onEvent: (event) => {
       metrics.authEvents.inc({ type: event.type });
       logger.info({ event: event.type, userId: event.userId, sessionId: event.sessionId, ip: event.ip }, 'auth event');
+      for (const listen of eventListeners) {
+        try {
+          listen(event);
+        } catch (error) {
+          logger.error({ err: (error as Error)?.message, event: event.type }, 'event listener failed');
+        }
+      }
     },
     describeDevice: (userAgent) => describeUserAgent(userAgent).label,
     onNewDevice: (user, session) => {
@@ -240,6 +248,7 @@ export async function createTokenward(
     cacheState: { version: -1 },
   };
   const newDeviceListeners: Array<(user: User, session: Session) => void> = [];
+  const eventListeners: Array<(event: AuthEvent) => void> = [];
   const artifacts = artifactStoreFor(store);
   const kernel = new Kernel(kernelDeps);
   const ctx: ServerContext = {
@@ -260,6 +269,7 @@ export async function createTokenward(
     deriveKey,
     dpop: null,
     stepUp: null,
+    mailer: null,
     stepUpMethods: [],
     grants: new Map(),
     accountExports: [],
@@ -281,6 +291,7 @@ export async function createTokenward(
     ctx.stepUpMethods.push(...(instance.stepUpMethods ?? []));
     if (instance.onNewDevice) newDeviceListeners.push(instance.onNewDevice);
     if (instance.exportAccount) ctx.accountExports.push(instance.exportAccount);
+    if (instance.onEvent) eventListeners.push(instance.onEvent);
   }
   await checkCookieBudget(ctx);
 

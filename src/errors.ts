@@ -88,6 +88,16 @@ export const ERRORS = {
     title: 'Service unavailable',
     detail: 'A backing service is unavailable; retry later.',
   },
+  email_unverified: {
+    status: 403,
+    title: 'Email not verified',
+    detail: 'Confirm your email address with the link we sent before signing in.',
+  },
+  account_disabled: {
+    status: 403,
+    title: 'Account disabled',
+    detail: 'This account has been disabled by an administrator.',
+  },
   internal_error: { status: 500, title: 'Internal error', detail: 'An unexpected error occurred.' },
   invalid_passkey: {
     status: 400,

@@ -15,12 +15,16 @@
 export { parseDuration, resolveConfig, type TokenwardConfig, type TokenwardOptions } from './config.js';
 export { createTokenward, type Tokenward, type TokenwardDependencies } from './create-tokenward.js';
 export { ConfigError, ERRORS, type ErrorCode, type ProblemDetails, TokenwardError } from './errors.js';
+export type { MailConfig } from './features/mail/options.js';
+export type { MailTemplate } from './features/mail/templates.js';
 export type { OidcConfig, OidcProviderConfig } from './features/oidc-login/options.js';
 export type {
   AuthEvent,
   Clock,
   IdentityLink,
   Limiter,
+  Mailer,
+  OutgoingMail,
   PasswordHasher,
   RevocationBus,
   Session,
@@ -28,5 +32,5 @@ export type {
   User,
 } from './kernel/ports.js';
 export type { NewDeviceAlert, NewDeviceHook } from './kernel/sessions/new-device-alert.js';
-export type { SessionInfo, TokenwardEnv } from './server/context.js';
+export type { KeptMail, MailRequest, MailSender, MailTemplateId, SessionInfo, TokenwardEnv } from './server/context.js';
 export type { RequireStepUpOptions } from './server/middleware/require-step-up.js';

@@ -282,6 +282,76 @@ async function main() {
     await page.waitForSelector('[data-testid=transfer-result][data-status=ok]');
     await desktop.close();
 
+    // The account's life by mail (no SMTP configured: the demo keeps the mails in its Outbox).
+    const lin = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+    const l = await lin.newPage();
+    watch(l, 'mail');
+    const outboxLink = async (to, subject, pathPrefix) => {
+      for (let i = 0; i < 50; i++) {
+        const response = await l.request.get(`${origin}/outbox`, { headers: { accept: 'application/json' } });
+        const { mails } = await response.json();
+        const mail = mails.find((x) => x.to === to && subject.test(x.subject));
+        const line = mail?.text.split('\n').find((x) => x.includes(pathPrefix));
+        if (line) return line.trim();
+        await l.waitForTimeout(100);
+      }
+      throw new Error(`no ${subject} mail for ${to} in the outbox`);
+    };
+    await l.goto(`${origin}/signup`);
+    await l.fill('#signup-form input[name=name]', 'Lin Chen');
+    await l.fill('#signup-form input[name=email]', 'lin@example.com');
+    await l.fill('#signup-form input[name=password]', PASSWORD);
+    await l.click('#signup-form button[type=submit]');
+    await l.waitForSelector('[data-testid=verify-banner]');
+    await shot(l, '14-verify-banner');
+    await l.click('a[href="/outbox"]');
+    await l.waitForSelector('[data-testid=outbox-mail]');
+    await shot(l, '15-outbox');
+    await l.goto(await outboxLink('lin@example.com', /confirm your email/i, '/account/verify-email'));
+    await l.click('[data-testid=confirm-link]');
+    await l.waitForSelector('[data-testid=link-done]');
+    await shot(l, '16-email-confirmed');
+    await l.goto(`${origin}/security`);
+    await l.waitForSelector('form#email-change-form');
+    await l.fill('#email-change-form input[name=email]', 'lin.chen@example.com');
+    await l.click('#email-change-form button[type=submit]');
+    await l.waitForSelector('form#step-up-form');
+    await l.fill('#step-up-form input[name=password]', PASSWORD);
+    await l.click('#step-up-form button[type=submit]');
+    await l.waitForSelector('#email-change-form .status-ok');
+    await l.locator('#email-change-form').scrollIntoViewIfNeeded();
+    await l.evaluate(() => window.scrollBy(0, 260));
+    await shot(l, '17-security-email-and-data');
+    await l.goto(await outboxLink('lin.chen@example.com', /new email/i, '/account/confirm-email-change'));
+    await l.click('[data-testid=confirm-link]');
+    await l.waitForSelector('[data-testid=link-done]');
+    await l.click('button#logout');
+    await l.waitForSelector('[data-testid=logged-out]');
+    await l.goto(`${origin}/login`);
+    await l.click('[data-testid=forgot-link]');
+    await l.fill('#forgot-form input[name=email]', 'lin.chen@example.com');
+    await l.click('#forgot-form button[type=submit]');
+    await l.waitForSelector('#forgot-form .status-ok');
+    await shot(l, '18-forgot-password');
+    await l.goto(await outboxLink('lin.chen@example.com', /reset/i, '/account/reset-password'));
+    await l.fill('#reset-form input[name=password]', 'a new passphrase for Lin');
+    await shot(l, '19-reset-password');
+    await l.click('#reset-form button[type=submit]');
+    await l.waitForSelector('[data-testid=user-email]');
+    await l.click('button#logout');
+    await l.waitForSelector('[data-testid=logged-out]');
+    await l.goto(`${origin}/login`);
+    await l.waitForSelector('[data-testid=magic-link-button]:not([hidden])');
+    await l.fill('#login-form input[name=email]', 'lin.chen@example.com');
+    await l.click('[data-testid=magic-link-button]');
+    await l.waitForSelector('#login-form .status-ok');
+    await shot(l, '20-login-magic-link');
+    await l.goto(await outboxLink('lin.chen@example.com', /sign-in link/i, '/account/magic-link'));
+    await shot(l, '21-magic-link-page');
+    await l.click('[data-testid=confirm-link]');
+    await l.waitForSelector('[data-testid=user-email]');
+    await lin.close();
+
     const mobile = await browser.newContext({
       viewport: { width: 390, height: 844 },
       deviceScaleFactor: 2,

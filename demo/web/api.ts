@@ -58,6 +58,10 @@ const MESSAGES: Record<string, string> = {
   InvalidStateError: 'This authenticator already holds a passkey for this account.',
   browser_unsupported:
     'This browser cannot keep your login safe (it is too old or retired). Please use a current version of Chrome, Edge, Firefox or Safari.',
+  invalid_link: 'This link is invalid, expired or was already used. Ask for a new one.',
+  email_unverified:
+    'Confirm your email address first: open the link we mailed you. Lost it? "Forgot password?" or a sign-in link proves the address too.',
+  account_disabled: 'This account has been disabled by an administrator.',
 };
 
 /** A human sentence for a problem (or a thrown SDK error). */
@@ -109,7 +113,33 @@ export async function loginSecondFactor(code: string): Promise<Result<SessionInf
   return result;
 }
 
-async function completeSignIn(): Promise<void> {
+/**
+ * A sign-in that ends like a login (password reset, magic link): `{user, session}` or, when the
+ * account has TOTP, `{mfaRequired: true}` (then `loginSecondFactor`).
+ */
+export async function linkSignIn(
+  path: string,
+  body: Record<string, string>,
+): Promise<Result<{ mfaRequired: true } | SessionInfo>> {
+  const result = await api<{ mfaRequired: true } | SessionInfo>(path, { method: 'POST', body });
+  if (result.ok && !('mfaRequired' in result.data)) await completeSignIn();
+  return result;
+}
+
+/** What this demo offers (magic links are opt-in; the outbox exists without SMTP). */
+export interface DemoFeatures {
+  magicLink: boolean;
+  outbox: boolean;
+}
+let features: Promise<DemoFeatures> | undefined;
+export function demoFeatures(): Promise<DemoFeatures> {
+  features ??= fetch('/api/demo/features')
+    .then((r) => r.json() as Promise<DemoFeatures>)
+    .catch(() => ({ magicLink: false, outbox: false }));
+  return features;
+}
+
+export async function completeSignIn(): Promise<void> {
   await client.me();
   demoChannel?.postMessage('signed-in');
 }

@@ -4,14 +4,17 @@
  * HttpOnly cookies that this code cannot read.
  */
 import type { AuthState } from '../../src/client/index.js';
-import { client } from './api.js';
+import { api, client, describeProblem } from './api.js';
 import { mountBrowserBanner } from './browser-support.js';
-import { h, replace } from './dom.js';
+import { busy, h, replace, statusLine } from './dom.js';
 import type { Page, PageContext } from './page.js';
 import { enrollPage } from './pages/enroll.js';
+import { forgotPage } from './pages/forgot.js';
 import { labPage } from './pages/lab.js';
+import { confirmEmailChangePage, magicLinkPage, notMePage, resetPasswordPage, verifyEmailPage } from './pages/links.js';
 import { loginPage, signupPage } from './pages/login.js';
 import { notesPage } from './pages/notes.js';
+import { outboxPage } from './pages/outbox.js';
 import { profilePage } from './pages/profile.js';
 import { securityPage } from './pages/security.js';
 import { sessionsPage } from './pages/sessions.js';
@@ -27,6 +30,13 @@ const PAGES: Record<string, Page> = {
   '/lab': labPage,
   '/login': loginPage,
   '/signup': signupPage,
+  '/forgot-password': forgotPage,
+  '/account/verify-email': verifyEmailPage,
+  '/account/reset-password': resetPasswordPage,
+  '/account/magic-link': magicLinkPage,
+  '/account/confirm-email-change': confirmEmailChangePage,
+  '/account/not-me': notMePage,
+  '/outbox': outboxPage,
 };
 const NAV: Array<[string, string]> = [
   ['/profile', 'Profile'],
@@ -35,18 +45,23 @@ const NAV: Array<[string, string]> = [
   ['/security', 'Security'],
   ['/transfer', 'Transfer'],
   ['/lab', 'Lab'],
+  ['/outbox', 'Outbox'],
 ];
+/** Pages anyone sees in the navigation. */
+const PUBLIC_NAV = new Set(['/lab', '/outbox']);
 
 const view = h('main', { id: 'view', class: 'container' });
 // Old or unusual browsers: a dismissible banner above every page (see browser-support.ts).
 const browserBanner = h('div', { class: 'browser-banner-slot' });
+/** "Confirm your address" while the signed-in user's email is not verified. */
+const verifyBanner = h('div', { class: 'container banner-slot' });
 const nav = h('nav', { class: 'nav', 'aria-label': 'Main' });
 const account = h('div', { class: 'account' });
 let renderedFor = '';
 let renderedPath = '';
 
 function navigate(path: string, options: { replace?: boolean } = {}): void {
-  if (path !== location.pathname) {
+  if (path !== location.pathname + location.search) {
     if (options.replace) history.replaceState(null, '', path);
     else history.pushState(null, '', path);
   }
@@ -69,7 +84,7 @@ function renderHeader(state: AuthState): void {
   const authed = state.status === 'authenticated';
   replace(
     nav,
-    ...(authed && !restricted(state) ? NAV : NAV.filter(([path]) => path === '/lab')).map(([path, label]) =>
+    ...(authed && !restricted(state) ? NAV : NAV.filter(([path]) => PUBLIC_NAV.has(path))).map(([path, label]) =>
       h(
         'a',
         {
@@ -118,6 +133,41 @@ function renderHeader(state: AuthState): void {
   } else replace(account);
 }
 
+function renderVerifyBanner(state: AuthState): void {
+  if (state.status !== 'authenticated' || state.user.emailVerified || location.pathname.startsWith('/account/')) {
+    replace(verifyBanner);
+    return;
+  }
+  const status = statusLine();
+  const resend = h(
+    'button',
+    { type: 'button', class: 'btn btn-small btn-ghost', 'data-testid': 'resend-verification' },
+    'Send the link again',
+  );
+  resend.addEventListener(
+    'click',
+    () =>
+      void busy(resend, async () => {
+        const r = await api('/auth/email/verify/request', { method: 'POST' });
+        status.show(
+          r.ok ? 'ok' : 'error',
+          r.ok ? 'Sent. Check your inbox (in this demo: the Outbox).' : describeProblem(r.problem),
+        );
+      }),
+  );
+  replace(
+    verifyBanner,
+    h(
+      'div',
+      { class: 'banner banner-warning', 'data-testid': 'verify-banner' },
+      h('strong', {}, 'Confirm your email address'),
+      h('span', {}, `We mailed a link to ${state.user.email}. Until you open it, the address is not proven.`),
+      resend,
+      status.el,
+    ),
+  );
+}
+
 async function signOut(kind: 'logout' | 'logoutAll'): Promise<void> {
   try {
     await (kind === 'logout' ? client.logout() : client.logoutAll());
@@ -138,6 +188,7 @@ function render(force = false): void {
     path = '/profile';
   }
   renderHeader(state);
+  renderVerifyBanner(state);
   const who = identity(state);
   if (!force && who === renderedFor && path === renderedPath) return;
   // The lab keeps its results on screen when one of its own attacks signs the user out.
@@ -192,7 +243,8 @@ document.addEventListener('click', (event) => {
   )
     return;
   event.preventDefault();
-  navigate(url.pathname);
+  // The query too: a mail link in the Outbox carries its token there.
+  navigate(url.pathname + url.search);
 });
 window.addEventListener('popstate', () => render(true));
 
@@ -220,6 +272,7 @@ replace(
     ),
   ),
   browserBanner,
+  verifyBanner,
   view,
   h(
     'footer',

@@ -23,6 +23,18 @@ Commands:
                       Revoke every session of the user (like their "log out
                       everywhere", reason admin): refresh tokens stop at once, every
                       node refuses the access tokens within 1 s; recorded as an event.
+  users disable <email|id> [--yes] [--json]
+                      Disable the account: every session ends (every node refuses
+                      its tokens within 1 s), and login, refresh and token requests
+                      answer 403 account_disabled until it is enabled. Asks first
+                      unless --yes.
+  users enable <email|id> [--yes] [--json]
+                      Let a disabled account sign in again.
+  users delete <email|id> [--yes] [--json]
+                      Delete the account and everything of it in one transaction
+                      (credentials, sessions, links, identity links, its own events;
+                      security events stay without the user). Asks for the email
+                      unless --yes. Cannot be undone.
   sessions list <email|id> [--limit N] [--json]
                       A user's sessions, newest first: device, IP, created, last
                       active, state (active / revoked with reason / expired).
@@ -58,6 +70,7 @@ Options:
   -h, --help          Show this text.
   --version           Print the version.
   --json              Machine-readable output (keys list, users, sessions, audit).
+  -y, --yes           Do not ask before users disable|enable|delete.
 
 Configuration comes from the same environment variables as the server (TOKENWARD_*) and
 from tokenward.config.json in the current directory; run the CLI with the servers' settings
@@ -66,5 +79,5 @@ TOKENWARD_REDIS_URL lets revocations reach the nodes at once instead of by polli
 The users and sessions commands never print password hashes, TOTP secrets or tokens.
 
 Exit codes: 0 success, 1 failure (bad configuration, database error, no such user or
-session, an audit check failed), 2 usage error.
+session, an audit check failed, a confirmation not given), 2 usage error.
 `;

@@ -1,5 +1,6 @@
 /**
- * The `tokenward` command line: `migrate`, `keys list|rotate|prune`, `users list|show|revoke-sessions`,
+ * The `tokenward` command line: `migrate`, `keys list|rotate|prune`,
+ * `users list|show|revoke-sessions|disable|enable|delete`,
  * `sessions list|revoke`, `audit <url>`, `serve`, `help`.
  * Exit codes: 0 success, 1 failure (configuration or database), 2 usage error.
  */
@@ -26,6 +27,9 @@ const OPTIONS_OF: Record<string, readonly string[]> = {
   'users list': ['json', 'limit', 'email-contains'],
   'users show': ['json'],
   'users revoke-sessions': ['json'],
+  'users disable': ['json', 'yes'],
+  'users enable': ['json', 'yes'],
+  'users delete': ['json', 'yes'],
   'sessions list': ['json', 'limit'],
   'sessions revoke': ['json'],
   audit: ['json', 'origin', 'insecure', 'no-signup', 'email', 'password', 'timeout'],
@@ -92,6 +96,7 @@ export async function runCli(argv: string[], io: CliOutput): Promise<number> {
         version: { type: 'boolean' },
         now: { type: 'boolean' },
         json: { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
         limit: { type: 'string' },
         'email-contains': { type: 'string' },
         origin: { type: 'string' },
@@ -146,6 +151,7 @@ export async function runCli(argv: string[], io: CliOutput): Promise<number> {
           json: values.json,
           limit,
           emailContains: values['email-contains'],
+          yes: values.yes,
         });
       }
       case 'sessions': {
@@ -220,6 +226,26 @@ export async function runCli(argv: string[], io: CliOutput): Promise<number> {
 const io: CliOutput = {
   out: (line) => console.log(line),
   err: (line) => console.error(line),
+  ask: async (question) => {
+    // One line from standard input (a terminal or a pipe); '' when it ends without one.
+    const { createInterface } = await import('node:readline');
+    const rl = createInterface({
+      input: process.stdin,
+      output: process.stderr,
+      terminal: process.stdin.isTTY === true,
+    });
+    return new Promise<string>((resolve) => {
+      let answered = false;
+      rl.question(question, (answer) => {
+        answered = true;
+        rl.close();
+        resolve(answer);
+      });
+      rl.once('close', () => {
+        if (!answered) resolve('');
+      });
+    });
+  },
   // Progress only on a terminal: piped or captured output (and --json) stays clean.
   ...(process.stderr.isTTY ? { progress: (line: string) => process.stderr.write(`${line}\n`) } : {}),
 };

@@ -7,6 +7,11 @@ export interface CliOutput {
    * is a terminal, so pipes and `--json` output stay clean. Absent: no progress.
    */
   progress?(line: string): void;
+  /**
+   * Asks a question and resolves the answer (a line from standard input; '' at end of input).
+   * Absent: nobody can answer, so a command that needs a confirmation does nothing.
+   */
+  ask?(question: string): Promise<string>;
 }
 
 /** An epoch-ms time as ISO 8601 without milliseconds. */

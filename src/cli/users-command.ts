@@ -1,12 +1,12 @@
 import type { TokenwardConfig } from '../config.js';
 import type { AuthEvent, User } from '../kernel/ports.js';
-import { openExistingStore } from './admin-store.js';
+import { CliFailure, openExistingStore } from './admin-store.js';
 import { findUser } from './find-user.js';
 import { type CliOutput, isoTime, printTable } from './output.js';
 import { openRevocationService } from './revocation-service.js';
 
 /** The `users` subcommands. */
-export const USERS_SUBCOMMANDS = ['list', 'show', 'revoke-sessions'] as const;
+export const USERS_SUBCOMMANDS = ['list', 'show', 'revoke-sessions', 'disable', 'enable', 'delete'] as const;
 
 /** One of {@link USERS_SUBCOMMANDS}. */
 export type UsersSubcommand = (typeof USERS_SUBCOMMANDS)[number];
@@ -19,6 +19,8 @@ export interface UsersCommandOptions {
   limit?: number | undefined;
   /** `users list`: only emails containing this text (case-insensitive). */
   emailContains?: string | undefined;
+  /** `users disable|enable|delete`: do it without asking. */
+  yes?: boolean | undefined;
 }
 
 /** Default of `users list --limit`. */
@@ -46,6 +48,8 @@ export async function usersCommand(
   options: UsersCommandOptions = {},
 ): Promise<number> {
   if (sub === 'revoke-sessions') return revokeSessions(args[0] ?? '', config, io, options);
+  if (sub === 'disable' || sub === 'enable' || sub === 'delete')
+    return changeAccount(sub, args[0] ?? '', config, io, options);
   const store = await openExistingStore(config);
   try {
     if (sub === 'list') {
@@ -103,6 +107,7 @@ export async function usersCommand(
         JSON.stringify(
           {
             user: userJson(user),
+            disabledAt: user.disabledAt == null ? null : new Date(user.disabledAt).toISOString(),
             totp: { enabled: totpAt !== null, confirmedAt: totpAt === null ? null : new Date(totpAt).toISOString() },
             activeSessions: active.length,
             events: events.events.map(eventJson),
@@ -117,6 +122,8 @@ export async function usersCommand(
     io.out(`Email      ${user.email}`);
     io.out(`Name       ${user.name ?? '(none)'}`);
     io.out(`Created    ${isoTime(user.createdAt)}`);
+    io.out(`Verified   ${user.emailVerified ? 'yes' : 'no'}`);
+    io.out(`Status     ${user.disabledAt == null ? 'active' : `disabled (since ${isoTime(user.disabledAt)})`}`);
     io.out(`TOTP       ${totpAt === null ? 'off' : `on (since ${isoTime(totpAt)})`}`);
     io.out(
       `Sessions   ${active.length} active${active.length > 0 ? ` (\`tokenward sessions list ${user.email}\`)` : ''}`,
@@ -162,6 +169,61 @@ async function revokeSessions(
       io.out(`Revoked ${revoked.length} session${revoked.length === 1 ? '' : 's'} of ${user.email} (reason: admin).`);
       io.out('Their refresh tokens no longer work; every node refuses their access tokens within 1 s.');
     }
+    return 0;
+  } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * `users disable|enable|delete <email|id>`: through the same kernel the servers run, so the
+ * sessions it ends reach every node like a logout-all (Redis at once when configured, else by
+ * polling within 1 s). Asks for a confirmation unless `--yes`: `y` to disable or enable, the
+ * account's email to delete.
+ */
+async function changeAccount(
+  sub: 'disable' | 'enable' | 'delete',
+  ref: string,
+  config: TokenwardConfig,
+  io: CliOutput,
+  options: UsersCommandOptions,
+): Promise<number> {
+  const admin = await openRevocationService(config);
+  try {
+    const user = await findUser(admin.store, ref);
+    if (!options.yes) {
+      const question =
+        sub === 'delete'
+          ? `Delete ${user.email} and everything of it (sessions, credentials, links, its own events)? This cannot be undone. Type the email to confirm: `
+          : sub === 'disable'
+            ? `Disable ${user.email}? Every session ends and no login works until it is enabled. [y/N] `
+            : `Enable ${user.email} again? [y/N] `;
+      const answer = ((await io.ask?.(question)) ?? '').trim();
+      const confirmed = sub === 'delete' ? answer.toLowerCase() === user.email.toLowerCase() : /^y(es)?$/i.test(answer);
+      if (!confirmed) {
+        io.err('Nothing changed (not confirmed; --yes skips the question).');
+        return 1;
+      }
+    }
+    if (sub === 'delete') {
+      const ended = await admin.service.deleteUser(user.id, null);
+      if (ended === null) throw new CliFailure(`no user with id ${JSON.stringify(user.id)}`);
+      if (options.json) io.out(JSON.stringify({ user: userJson(user), deleted: true, sessionsEnded: ended }, null, 2));
+      else
+        io.out(
+          `Deleted ${user.email}: ${ended} active session${ended === 1 ? '' : 's'} ended (every node refuses their tokens within 1 s); security events kept without the user.`,
+        );
+      return 0;
+    }
+    const ended = await admin.service.setUserDisabled(user.id, sub === 'disable', null);
+    if (ended === null) throw new CliFailure(`no user with id ${JSON.stringify(user.id)}`);
+    if (options.json)
+      io.out(JSON.stringify({ user: userJson(user), disabled: sub === 'disable', sessionsEnded: ended }, null, 2));
+    else if (sub === 'disable')
+      io.out(
+        `Disabled ${user.email}: ${ended} session${ended === 1 ? '' : 's'} ended; login, refresh and token requests answer 403 account_disabled.`,
+      );
+    else io.out(`Enabled ${user.email}: the account can sign in again.`);
     return 0;
   } finally {
     await admin.close();

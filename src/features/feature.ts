@@ -15,12 +15,13 @@ import type { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
 import type { KernelConfig } from '../kernel/config/kernel-config.js';
 import type { LoginGate, SecondFactor, StepUpMethod } from '../kernel/login/factors.js';
-import type { Session, User } from '../kernel/ports.js';
+import type { AuthEvent, Session, User } from '../kernel/ports.js';
 import type { ServerContext } from '../server/context.js';
 import type { AnyEndpoint } from '../server/define-endpoint.js';
 
 /** Every capability Tokenward has (the order of `FEATURES` is the mount order). */
 export type FeatureId =
+  | 'mail'
   | 'operations'
   | 'session'
   | 'password'
@@ -31,7 +32,11 @@ export type FeatureId =
   | 'dpop'
   | 'oauth-server'
   | 'passkeys'
-  | 'browser-check';
+  | 'browser-check'
+  | 'email-verification'
+  | 'password-reset'
+  | 'magic-link'
+  | 'account';
 
 /** A feature's slice of the options: its key, schema, environment names and resolved form. */
 export interface FeatureOptions<K extends string, S extends z.ZodType, R> {
@@ -62,6 +67,11 @@ export interface FeatureInstance {
    * one top-level entry per feature (`{ passkeys: [...] }`), never a secret or key material.
    */
   exportAccount?(userId: string): Promise<Record<string, unknown>>;
+  /**
+   * Called with every audit event once it is stored (e.g. `user.signup`, whichever feature
+   * created the account). Never awaited: it must not throw and must not block.
+   */
+  onEvent?(event: AuthEvent): void;
   /** Stops timers and releases what `setup` opened. */
   close?(): Promise<void>;
 }

@@ -34,7 +34,31 @@ export const EVENT_TYPES = {
   'passkey.used': 'A passkey signed in or confirmed a step-up.',
   'passkey.clone_suspected':
     "A passkey's signature counter went backwards (a cloned authenticator?): the assertion was refused.",
+  'email.verified': 'The holder proved the address (a verification, reset or magic link).',
+  'email.change_requested': 'A change of address was requested: a confirmation link went to the new address.',
+  'email.changed': 'The address changed (the link sent to the new address was confirmed).',
+  'password.reset': 'The password was set through a reset link; every session was revoked.',
+  'account.exported': 'The user downloaded their data.',
+  'account.disabled': 'An administrator disabled the account: every session was revoked.',
+  'account.enabled': 'An administrator enabled the account again.',
+  'account.deleted': 'The account was deleted (kept without the user id: nothing points at the person).',
 } as const;
+
+/**
+ * Events an account deletion keeps, anonymised (no user, session or data): traces of attacks
+ * and of the deletion itself, which an operator may still need after the person is gone. Every
+ * other event of the user (their own activity) is deleted with the account.
+ */
+export const SECURITY_EVENT_TYPES: readonly AuthEventType[] = [
+  'login.failed',
+  'login.second_factor_failed',
+  'refresh.reuse_detected',
+  'session.reported_not_me',
+  'step_up.failed',
+  'password.change_failed',
+  'account.disabled',
+  'account.deleted',
+];
 
 /** An audit event type (see {@link EVENT_TYPES}). */
 export type AuthEventType = keyof typeof EVENT_TYPES;

@@ -21,6 +21,8 @@ import { type SessionRestriction, sessionRestriction } from './sessions/session-
 import { type IssuedSession, type StartSessionOptions, startSession } from './sessions/start-session.js';
 import type { AccessTokenClaims } from './tokens/access-token.js';
 import { type AccessTokenExtras, issueAccessToken } from './tokens/issue-access-token.js';
+import { deleteUser } from './users/delete-user.js';
+import { setUserDisabled } from './users/set-user-disabled.js';
 
 /**
  * The kernel: sessions, refresh rotation, authentication and revocation over the ports, with the
@@ -125,6 +127,16 @@ export class Kernel {
     exceptId?: string,
   ): Promise<string[]> {
     return revokeUserSessions(this.#d, userId, reason, rc, exceptId);
+  }
+
+  /** Deletes an account and everything of it in one transaction; see users/delete-user.ts. */
+  deleteUser(userId: string, rc: RequestContext | null): Promise<number | null> {
+    return deleteUser(this.#d, userId, rc);
+  }
+
+  /** Disables (every session revoked) or enables an account; see users/set-user-disabled.ts. */
+  setUserDisabled(userId: string, disabled: boolean, rc: RequestContext | null): Promise<number | null> {
+    return setUserDisabled(this.#d, userId, disabled, rc);
   }
 }
 

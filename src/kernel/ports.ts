@@ -21,6 +21,21 @@ export interface User {
   emailVerified: boolean;
   name: string | null;
   createdAt: number;
+  /**
+   * When an administrator disabled the account (`tokenward users disable`): no login, refresh or
+   * token request succeeds until it is enabled again. Absent (or null): the account is active —
+   * the stores set it only on a disabled account.
+   */
+  disabledAt?: number | null;
+}
+
+/** What {@link Store.updateUser} may change. */
+export interface UserChanges {
+  /** A new (lowercase, trimmed) address: unique like at signup. */
+  email?: string;
+  emailVerified?: boolean;
+  /** A time disables the account; null enables it. */
+  disabledAt?: number | null;
 }
 
 export interface Credentials {
@@ -42,7 +57,10 @@ export type RevokeReason =
   | 'session_limit'
   | 'password_change'
   | 'admin'
-  | 'not_me';
+  | 'not_me'
+  | 'password_reset'
+  | 'account_disabled'
+  | 'account_deleted';
 
 export interface Session {
   id: string;
@@ -192,12 +210,42 @@ export interface ListUsersOptions {
   emailContains?: string | undefined;
 }
 
+/** What {@link Store.deleteUser} needs. */
+export interface DeleteUserInput {
+  userId: string;
+  at: number;
+  /** Event types kept (anonymised) for security; every other event of the user is deleted. */
+  keepEventTypes: readonly string[];
+  /** Recorded in the same transaction (`account.deleted`, no user id). */
+  event: AuthEvent;
+}
+
 /** Durable state: users, sessions, refresh tokens, events, signing keys, revocations. */
 export interface Store {
   /** `'email_taken'` when the (lowercase) email exists already. */
   createUser(user: User, passwordHash: string): Promise<'ok' | 'email_taken'>;
   findUserByEmail(email: string): Promise<User | null>;
   findUserById(id: string): Promise<User | null>;
+  /**
+   * Changes fields of a user in one statement. With `expectedEmail`, only while the address is
+   * still that one (case-insensitive): a link issued for one address never applies to another.
+   * `'email_taken'` when the new email belongs to another user (nothing changes); `'not_found'`
+   * when the user is unknown or the expected address no longer matches.
+   */
+  updateUser(
+    userId: string,
+    changes: UserChanges,
+    options?: { expectedEmail?: string },
+  ): Promise<'ok' | 'email_taken' | 'not_found'>;
+  /**
+   * Deletes a user and everything that belongs to them in one transaction: credentials, sessions
+   * and their refresh tokens (the active ones are first recorded as revoked, so every node drops
+   * their access tokens), identity links, artifacts and feature rows that reference the user.
+   * Events whose type is in `keepEventTypes` stay, anonymised (no user, session or data); the
+   * user's other events are deleted. `event` (with `userId: null`) is recorded in the same
+   * transaction. Returns the ids of the sessions that were active at `at`, or null for an unknown user.
+   */
+  deleteUser(input: DeleteUserInput): Promise<string[] | null>;
   /** Users ordered by email (byte order), for administration (`tokenward users list`). */
   listUsers(options: ListUsersOptions): Promise<UserPage>;
   getCredentials(userId: string): Promise<Credentials | null>;
@@ -383,4 +431,24 @@ export interface ArtifactStore {
   deleteForUser(userId: string, kinds?: readonly string[]): Promise<number>;
   /** Deletes artifacts that expired before `before`. */
   prune(before: number): Promise<number>;
+}
+
+/** One mail, rendered: multipart text + HTML (API.md "Mail"). */
+export interface OutgoingMail {
+  /** The recipient's address. */
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/**
+ * A mail transport: SMTP (nodemailer) or the in-process outbox. `send` resolves once the
+ * transport accepted the mail and throws when it did not; an error with `permanent: true`
+ * (the server refused the message or its recipient, a 5xx) is never worth retrying. Callers do
+ * not use it directly: the mail feature queues, retries and counts (`ctx.mailer`).
+ */
+export interface Mailer {
+  send(mail: OutgoingMail): Promise<void>;
+  close(): Promise<void>;
 }

@@ -51,6 +51,61 @@ export interface StepUpGuard {
 }
 
 /**
+ * The mails Tokenward sends (API.md "Mail"), each with its own template (subject, text, HTML) that
+ * an application may override: links to confirm an address, reset a password, sign in or confirm
+ * an email change; the notice to the old address of an email change; the new-device alert.
+ */
+export type MailTemplateId =
+  | 'verify-email'
+  | 'reset-password'
+  | 'magic-link'
+  | 'confirm-email-change'
+  | 'email-change-notice'
+  | 'new-device';
+
+/** A mail to queue (see {@link MailSender}). */
+export interface MailRequest {
+  template: MailTemplateId;
+  /** The recipient's address. */
+  to: string;
+  /** Values of the template's variables (`link`, `email`, …); `productName` is added by the mail feature. */
+  variables: Readonly<Record<string, string>>;
+  /** Past this time the mail is dropped instead of retried (its link has expired). */
+  expiresAt: number;
+  /** The account it concerns, for the logs (never the address or the link). */
+  userId?: string | null;
+}
+
+/** A mail the in-process outbox kept (no SMTP configured; the demo lists them). */
+export interface KeptMail {
+  id: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  sentAt: number;
+}
+
+/**
+ * Mail delivery (the mail feature): queued, retried with backoff on transient failures, counted in
+ * `/metrics`. Sending never blocks or fails the request that triggers it.
+ */
+export interface MailSender {
+  /** Queues a mail; returns at once, never throws. */
+  send(request: MailRequest): void;
+  /**
+   * Counts one mail of `scope` (e.g. `reset-password`) against the per-address and the per-IP
+   * limits (API.md "Limits"); true when both allow it. Both are always counted, so the answer
+   * takes the same work whatever it is and whether or not the address has an account.
+   */
+  admit(scope: string, address: string, ip: string): Promise<{ allowed: boolean; retryAfterSec: number }>;
+  /** The mails kept in process when no SMTP URL is set (newest first); null with SMTP. */
+  outbox(): KeptMail[] | null;
+  /** Resolves once no mail is waiting or being sent (graceful shutdown, tests). */
+  drained(): Promise<void>;
+}
+
+/**
  * A grant of the token endpoint (RFC 6749 §4), registered by the feature that provides it
  * (`refresh_token` by the oauth-server, `password` by the password feature).
  */
@@ -101,6 +156,8 @@ export interface ServerContext {
   dpop: ProofVerifier | null;
   /** Step-up grants for `step-up` endpoints and `tw.requireStepUp()` (the step-up feature). */
   stepUp: StepUpGuard | null;
+  /** Mail delivery (the mail feature, first in feature order); null until it is set up. */
+  mailer: MailSender | null;
   /** Every way a step-up can be proven (password, TOTP, passkey), registered by the features. */
   stepUpMethods: StepUpMethod[];
   /** The token endpoint's grants by `grant_type`, registered by the features. */

@@ -21,6 +21,8 @@ export interface UserRow {
   created_at: number;
   /** Migration 0004: 0 or 1. */
   email_verified: number;
+  /** Migration 0007: when the account was disabled, or null. */
+  disabled_at: number | null;
 }
 
 export interface CredentialsRow {
@@ -171,6 +173,8 @@ export function toUser(row: UserRow): User {
     emailVerified: Number(row.email_verified) === 1,
     name: row.name,
     createdAt: Number(row.created_at),
+    // Only a disabled account carries the field: an active user reads exactly as before migration 0007.
+    ...(row.disabled_at == null ? {} : { disabledAt: Number(row.disabled_at) }),
   };
 }
 

@@ -67,8 +67,8 @@ describe('tokenward CLI › users and sessions: usage', () => {
   it('a missing subcommand or argument, a bad --limit or a misplaced option exits 2 naming it', async () => {
     const env = { TOKENWARD_DATA_DIR: tempDir() };
     const cases: Array<[string[], string]> = [
-      [['users'], 'list, show, revoke-sessions'],
-      [['users', 'delete', 'a@example.com'], 'list, show, revoke-sessions'],
+      [['users'], 'list, show, revoke-sessions, disable, enable, delete'],
+      [['users', 'purge', 'a@example.com'], 'list, show, revoke-sessions, disable, enable, delete'],
       [['sessions'], 'list, revoke'],
       [['users', 'show'], '`users show` needs a user'],
       [['users', 'show', 'a@example.com', 'b@example.com'], 'unexpected argument "b@example.com"'],

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RotateInput, Session, Store } from '../../src/kernel/ports.js';
-import { SchemaError } from '../../src/store/migrations/index.js';
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, MIGRATIONS, SchemaError } from '../../src/store/migrations/index.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { describeStoreConformance } from './store-conformance.js';
 
@@ -288,6 +289,84 @@ if (url === undefined || url === '') {
       await expect(openPostgresStore({ url: databaseUrl, schema: newer, migrate: true })).rejects.toMatchObject({
         code: 'schema_newer',
       });
+    });
+
+    it('migration 0007 on a database with data: every account stays active; disable and delete work on the migrated rows', async () => {
+      const old = `${prefix}_before_0007`;
+      schemas.add(old);
+      await admin.query(`create schema ${old}`);
+      const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, options: `-c search_path=${old}` });
+      const migrator = new Migrator({
+        // biome-ignore lint/suspicious/noExplicitAny: migrations work on the untyped database.
+        db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }),
+        provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
+        migrationTableName: MIGRATION_TABLE,
+        migrationLockTableName: MIGRATION_LOCK_TABLE,
+        migrationTableSchema: old,
+      });
+      expect((await migrator.migrateTo('0005-artifacts')).error).toBeUndefined();
+      await pool.end();
+      await admin.query(`
+        insert into ${old}.users (id, email, name, created_at, email_verified) values ('u1', 'one@example.com', 'One', 1, 1), ('u2', 'two@example.com', null, 2, 0);
+        insert into ${old}.credentials (user_id, password_hash) values ('u1', 'h1'), ('u2', 'h2');
+        insert into ${old}.sessions (id, user_id, created_at, last_active_at, idle_expires_at, absolute_expires_at, auth_time, amr, ip, user_agent)
+          values ('s1', 'u1', 1, 1, 9999999999999, 9999999999999, 1, '["pwd"]', '203.0.113.7', 'ua');
+        insert into ${old}.refresh_tokens (hash, session_id, created_at) values ('rt1', 's1', 1);
+        insert into ${old}.events (id, user_id, type, at, ip, session_id, device, data) values
+          ('e1', 'u1', 'login.success', 1, '203.0.113.7', 's1', 'Chrome', '{"m":1}'),
+          ('e2', 'u1', 'login.failed', 2, '198.51.100.9', null, 'curl', '{"x":1}');
+        insert into ${old}.artifacts (hash, kind, user_id, created_at, expires_at) values ('a1', 'password-reset', 'u1', 1, 9999999999999);
+        insert into ${old}.federated_identities (issuer, subject, user_id, email, created_at) values ('https://idp.example.com', 'sub', 'u1', null, 1);
+      `);
+      await expect(openPostgresStore({ url: databaseUrl, schema: old })).rejects.toMatchObject({
+        code: 'schema_unmigrated',
+      });
+      const store = await openPostgresStore({ url: databaseUrl, schema: old, migrate: true });
+      try {
+        expect(await store.findUserById('u1')).toEqual({
+          id: 'u1',
+          email: 'one@example.com',
+          emailVerified: true,
+          name: 'One',
+          createdAt: 1,
+        });
+        expect(await store.updateUser('u2', { disabledAt: 5 })).toBe('ok');
+        expect(await store.findUserById('u2')).toMatchObject({ disabledAt: 5 });
+        expect(
+          await store.deleteUser({
+            userId: 'u1',
+            at: 10,
+            keepEventTypes: ['login.failed', 'account.deleted'],
+            event: {
+              id: 'e3',
+              userId: null,
+              type: 'account.deleted',
+              at: 10,
+              ip: null,
+              sessionId: null,
+              device: null,
+              data: null,
+            },
+          }),
+        ).toEqual(['s1']);
+      } finally {
+        await store.close();
+      }
+      const events = await admin.query(`select id, user_id, type, ip, session_id, data from ${old}.events order by id`);
+      expect(events.rows).toEqual([
+        { id: 'e2', user_id: null, type: 'login.failed', ip: '198.51.100.9', session_id: null, data: null },
+        { id: 'e3', user_id: null, type: 'account.deleted', ip: null, session_id: null, data: null },
+      ]);
+      for (const table of [
+        "users where id = 'u1'",
+        "credentials where user_id = 'u1'",
+        'sessions',
+        'refresh_tokens',
+        'artifacts',
+        'federated_identities',
+      ])
+        expect((await admin.query(`select count(*)::int as n from ${old}.${table}`)).rows[0], table).toEqual({ n: 0 });
+      expect((await admin.query(`select session_id from ${old}.revocations`)).rows).toEqual([{ session_id: 's1' }]);
     });
 
     it('rejects a schema name that is not a plain identifier', async () => {

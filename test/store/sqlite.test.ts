@@ -89,6 +89,74 @@ describe('sqlite store › file and schema', () => {
     await store.close();
   });
 
+  it('migration 0007 on a database with data: every account stays active; disable and delete work on the migrated rows', async () => {
+    const file = join(dir, 'before-0007.db');
+    const database = new Database(file);
+    const migrator = new Migrator({
+      // biome-ignore lint/suspicious/noExplicitAny: migrations work on the untyped database.
+      db: new Kysely<any>({ dialect: new SqliteDialect({ database }) }),
+      provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
+      migrationTableName: MIGRATION_TABLE,
+      migrationLockTableName: MIGRATION_LOCK_TABLE,
+    });
+    expect((await migrator.migrateTo('0005-artifacts')).error).toBeUndefined();
+    database.exec(`
+      INSERT INTO users (id, email, name, created_at, email_verified) VALUES ('u1', 'one@example.com', 'One', 1, 1), ('u2', 'two@example.com', NULL, 2, 0);
+      INSERT INTO credentials (user_id, password_hash) VALUES ('u1', 'h1'), ('u2', 'h2');
+      INSERT INTO sessions (id, user_id, created_at, last_active_at, idle_expires_at, absolute_expires_at, auth_time, amr, ip, user_agent)
+        VALUES ('s1', 'u1', 1, 1, 9999999999999, 9999999999999, 1, '["pwd"]', '203.0.113.7', 'ua');
+      INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ('rt1', 's1', 1);
+      INSERT INTO events (id, user_id, type, at, ip, session_id, device, data) VALUES
+        ('e1', 'u1', 'login.success', 1, '203.0.113.7', 's1', 'Chrome', '{"m":1}'),
+        ('e2', 'u1', 'login.failed', 2, '198.51.100.9', NULL, 'curl', '{"x":1}');
+      INSERT INTO artifacts (hash, kind, user_id, created_at, expires_at) VALUES ('a1', 'password-reset', 'u1', 1, 9999999999999);
+    `);
+    database.close();
+    const store = await openSqliteStore({ file });
+    expect(await store.findUserById('u1')).toEqual({
+      id: 'u1',
+      email: 'one@example.com',
+      emailVerified: true,
+      name: 'One',
+      createdAt: 1,
+    });
+    expect(await store.updateUser('u2', { disabledAt: 5 })).toBe('ok');
+    expect(await store.findUserById('u2')).toMatchObject({ disabledAt: 5 });
+    expect(
+      await store.deleteUser({
+        userId: 'u1',
+        at: 10,
+        keepEventTypes: ['login.failed', 'account.deleted'],
+        event: {
+          id: 'e3',
+          userId: null,
+          type: 'account.deleted',
+          at: 10,
+          ip: null,
+          sessionId: null,
+          device: null,
+          data: null,
+        },
+      }),
+    ).toEqual(['s1']);
+    await store.close();
+    const check = new Database(file, { readonly: true });
+    expect(check.prepare('SELECT id, user_id, type, ip, session_id, data FROM events ORDER BY id').all()).toEqual([
+      { id: 'e2', user_id: null, type: 'login.failed', ip: '198.51.100.9', session_id: null, data: null },
+      { id: 'e3', user_id: null, type: 'account.deleted', ip: null, session_id: null, data: null },
+    ]);
+    for (const table of [
+      "users WHERE id = 'u1'",
+      "credentials WHERE user_id = 'u1'",
+      'sessions',
+      'refresh_tokens',
+      'artifacts',
+    ])
+      expect(check.prepare(`SELECT count(*) AS n FROM ${table}`).get(), table).toEqual({ n: 0 });
+    expect(check.prepare('SELECT session_id FROM revocations').all()).toEqual([{ session_id: 's1' }]);
+    check.close();
+  });
+
   it('ping throws after close', async () => {
     const store = await openSqliteStore({ file: join(dir, 'closed.db') });
     await store.close();

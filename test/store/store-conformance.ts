@@ -894,6 +894,150 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
       });
     });
 
+    describe('account lifecycle (updateUser, deleteUser)', () => {
+      const KEEP = ['login.failed', 'refresh.reuse_detected', 'account.deleted'];
+      const deletion = (userId: string, at = T0 + 5 * SEC) => ({
+        userId,
+        at,
+        keepEventTypes: KEEP,
+        event: event(null, at, { type: 'account.deleted', ip: '198.51.100.1', device: null }),
+      });
+
+      it('updateUser changes only the given fields; an active user has no disabledAt, a disabled one has the time', async () => {
+        const user = await addUser('ada@example.com');
+        expect(await store.updateUser(user.id, { emailVerified: true })).toBe('ok');
+        expect(await store.findUserById(user.id)).toEqual({ ...user, emailVerified: true });
+        expect(await store.updateUser(user.id, { disabledAt: T0 + 9 })).toBe('ok');
+        expect(await store.findUserById(user.id)).toEqual({ ...user, emailVerified: true, disabledAt: T0 + 9 });
+        expect((await store.listUsers({ limit: 5 })).users[0]).toMatchObject({ disabledAt: T0 + 9 });
+        expect(await store.updateUser(user.id, { disabledAt: null })).toBe('ok');
+        const back = await store.findUserById(user.id);
+        expect(back).toEqual({ ...user, emailVerified: true });
+        expect(back && 'disabledAt' in back).toBe(false);
+        expect((await store.getCredentials(user.id))?.passwordHash).toBe('hash-1');
+      });
+
+      it('updateUser moves the address: the old one is free, the new one found (in any case)', async () => {
+        const user = await addUser('old@example.com');
+        expect(await store.updateUser(user.id, { email: 'new@example.com', emailVerified: true })).toBe('ok');
+        expect(await store.findUserByEmail('NEW@example.com')).toEqual({
+          ...user,
+          email: 'new@example.com',
+          emailVerified: true,
+        });
+        expect(await store.findUserByEmail('old@example.com')).toBeNull();
+        expect(await store.createUser(newUser('old@example.com'), 'h')).toBe('ok');
+      });
+
+      it("updateUser to another user's address is email_taken and changes nothing", async () => {
+        const a = await addUser('a@example.com');
+        await addUser('b@example.com');
+        expect(await store.updateUser(a.id, { email: 'B@example.com', emailVerified: true })).toBe('email_taken');
+        expect(await store.findUserById(a.id)).toEqual(a);
+      });
+
+      it('updateUser with expectedEmail applies only while the address is still that one', async () => {
+        const user = await addUser('first@example.com');
+        expect(await store.updateUser(user.id, { emailVerified: true }, { expectedEmail: 'other@example.com' })).toBe(
+          'not_found',
+        );
+        expect((await store.findUserById(user.id))?.emailVerified).toBe(false);
+        expect(await store.updateUser(user.id, { emailVerified: true }, { expectedEmail: 'FIRST@example.com' })).toBe(
+          'ok',
+        );
+        expect(await store.updateUser(randomUUID(), { emailVerified: true })).toBe('not_found');
+        expect(await store.updateUser(user.id, {}, { expectedEmail: 'first@example.com' })).toBe('ok');
+        expect(await store.updateUser(user.id, {}, { expectedEmail: 'x@example.com' })).toBe('not_found');
+      });
+
+      it('concurrent moves of two users to one free address: exactly one wins', async () => {
+        const users = [await addUser(), await addUser(), await addUser(), await addUser()];
+        const results = await Promise.all(users.map((u) => store.updateUser(u.id, { email: 'wanted@example.com' })));
+        expect(results.filter((r) => r === 'ok')).toHaveLength(1);
+        expect(results.filter((r) => r === 'email_taken')).toHaveLength(3);
+        expect((await store.findUserByEmail('wanted@example.com'))?.id).toBe(users[results.indexOf('ok')]?.id);
+      });
+
+      it('deleteUser removes the user, credentials, sessions, refresh tokens and identity links; returns the active sessions', async () => {
+        const user = await addUser('gone@example.com');
+        const other = await addUser();
+        const live = await addSession(user.id, T0);
+        const revoked = await addSession(user.id, T0);
+        await store.revokeSession(revoked.session.id, T0 + SEC, 'logout');
+        const expired = await addSession(user.id, T0 - 40 * DAY);
+        const kept = await addSession(other.id, T0);
+        await store.linkIdentity({
+          issuer: 'https://idp.example.com',
+          subject: 's-1',
+          userId: user.id,
+          email: null,
+          createdAt: T0,
+        });
+        const ended = await store.deleteUser(deletion(user.id));
+        expect(ended).toEqual([live.session.id]);
+        expect(await store.findUserById(user.id)).toBeNull();
+        expect(await store.findUserByEmail('gone@example.com')).toBeNull();
+        expect(await store.getCredentials(user.id)).toBeNull();
+        for (const s of [live, revoked, expired]) {
+          expect(await store.getSession(s.session.id)).toBeNull();
+          expect(await store.findSessionByRefreshHash(s.refreshHash)).toBeNull();
+        }
+        expect(await store.findUserByIdentity('https://idp.example.com', 's-1')).toBeNull();
+        expect(await store.listUserSessions(user.id, { limit: 10 })).toEqual([]);
+        // Every node learns that the live session ended, although its row is gone.
+        expect((await store.listRevocationsSince(T0)).map((r) => r.sessionId)).toContain(live.session.id);
+        // Nobody else is touched; the address is free again.
+        expect(await store.getSession(kept.session.id)).toMatchObject({ revokedAt: null });
+        expect(await store.findUserById(other.id)).toEqual(other);
+        expect(await store.createUser(newUser('gone@example.com'), 'h')).toBe('ok');
+      });
+
+      it('deleteUser keeps the security events anonymised, deletes the rest, and records its own event', async () => {
+        const user = await addUser();
+        const other = await addUser();
+        const s = await addSession(user.id, T0);
+        await store.recordEvent(
+          event(user.id, T0 + 1, { type: 'login.success', sessionId: s.session.id, data: { m: 1 } }),
+        );
+        await store.recordEvent(event(user.id, T0 + 2, { type: 'login.failed', data: { x: 1 } }));
+        await store.recordEvent(event(user.id, T0 + 3, { type: 'refresh.reuse_detected', sessionId: s.session.id }));
+        await store.recordEvent(event(other.id, T0 + 4, { type: 'login.success' }));
+        const input = deletion(user.id);
+        await store.deleteUser(input);
+        expect((await store.listEvents(user.id, { limit: 10 })).events).toEqual([]);
+        expect((await store.listEvents(other.id, { limit: 10 })).events).toHaveLength(1);
+        // The kept and the new events have no user: prune (by time) is the only way to count them here —
+        // other's event, the two kept, account.deleted, and the live session's revocation (the
+        // user's own login.success is gone: it would make 6).
+        expect(await store.prune(T0 + 3 * DAY)).toBe(5);
+      });
+
+      it('deleteUser keeps anonymised events readable to no one, with type, time and IP only', async () => {
+        const user = await addUser();
+        await store.recordEvent(
+          event(user.id, T0 + 2, { type: 'login.failed', sessionId: randomUUID(), data: { x: 1 } }),
+        );
+        await store.deleteUser(deletion(user.id));
+        // A user created later with the same id would not inherit them.
+        const again = { ...newUser(), id: user.id };
+        expect(await store.createUser(again, 'h')).toBe('ok');
+        expect((await store.listEvents(user.id, { limit: 10 })).events).toEqual([]);
+      });
+
+      it('deleteUser of an unknown user is null and changes nothing', async () => {
+        const user = await addUser();
+        expect(await store.deleteUser(deletion(randomUUID()))).toBeNull();
+        expect(await store.findUserById(user.id)).toEqual(user);
+      });
+
+      it('concurrent deletions of one user: one returns the sessions, the others null', async () => {
+        const user = await addUser();
+        const s = await addSession(user.id, T0);
+        const results = await Promise.all(Array.from({ length: 5 }, () => store.deleteUser(deletion(user.id))));
+        expect(results.filter((r) => r !== null)).toEqual([[s.session.id]]);
+      });
+    });
+
     describe('administration listings', () => {
       it('listUsers pages through every user in email order; the last page has no cursor', async () => {
         const emails = [

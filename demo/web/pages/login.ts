@@ -1,4 +1,4 @@
-import { client, describeProblem, loginSecondFactor, loginWithPassword, passkeys } from '../api.js';
+import { api, client, demoFeatures, describeProblem, loginSecondFactor, loginWithPassword, passkeys } from '../api.js';
 import { busy, field, h, replace, statusLine } from '../dom.js';
 import type { Page, PageContext } from '../page.js';
 
@@ -65,6 +65,11 @@ function renderLogin(context: PageContext, options: { notice?: string } = {}): H
       required: true,
       minlength: 8,
     });
+    const magic = h(
+      'button',
+      { type: 'button', class: 'btn btn-ghost btn-block', 'data-testid': 'magic-link-button', hidden: true },
+      'Email me a sign-in link',
+    );
     const form = h(
       'form',
       { id: 'login-form', class: 'stack' },
@@ -75,7 +80,14 @@ function renderLogin(context: PageContext, options: { notice?: string } = {}): H
       status.el,
       h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Log in'),
       passkeys.supported() ? passkeyButton : null,
-      h('p', { class: 'muted center' }, 'New here? ', h('a', { href: '/signup' }, 'Create an account')),
+      magic,
+      h(
+        'p',
+        { class: 'muted center' },
+        h('a', { href: '/forgot-password', 'data-testid': 'forgot-link' }, 'Forgot password?'),
+        ' · New here? ',
+        h('a', { href: '/signup' }, 'Create an account'),
+      ),
     );
     // A passkey picked from the email field's autofill signs in without a click on anything else.
     const startAutofill = async () => {
@@ -104,6 +116,22 @@ function renderLogin(context: PageContext, options: { notice?: string } = {}): H
       });
     });
     queueMicrotask(() => void startAutofill());
+    // A sign-in link by mail instead of the password (when the server offers magic links).
+    magic.addEventListener('click', () => {
+      status.show(null);
+      if (!email.checkValidity()) return status.show('error', 'Enter your email address first.');
+      void busy(form, async () => {
+        const result = await api('/auth/magic-link', { method: 'POST', body: { email: email.value } });
+        if (!result.ok) return status.show('error', describeProblem(result.problem));
+        status.show(
+          'ok',
+          `If an account exists for ${email.value.trim()}, a sign-in link is on its way (see the Outbox).`,
+        );
+      });
+    });
+    void demoFeatures().then((f) => {
+      magic.hidden = !f.magicLink;
+    });
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       status.show(null);
@@ -270,7 +298,13 @@ export const signupPage: Page = {
           const details = { email: email.value, password: password.value };
           await client.signup(name.value.trim() ? { ...details, name: name.value.trim() } : details);
         } catch (error) {
-          status.show('error', describeProblem(error));
+          // With TOKENWARD_REQUIRE_EMAIL_VERIFICATION the account exists but has no session yet.
+          if ((error as { code?: string }).code === 'email_unverified')
+            status.show(
+              'ok',
+              'Account created. Open the link we mailed you (see the Outbox) to confirm your address, then log in.',
+            );
+          else status.show('error', describeProblem(error));
         }
       });
     });

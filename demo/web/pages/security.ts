@@ -1,5 +1,5 @@
 import type { Passkey } from '../../../src/client/passkeys/index.js';
-import { api, describeProblem, passkeys } from '../api.js';
+import { api, client, describeProblem, passkeys } from '../api.js';
 import { busy, card, field, formatTime, h, relativeTime, replace, statusLine } from '../dom.js';
 import type { Page } from '../page.js';
 import { promptCode, withStepUp, withStepUpThrowing } from '../step-up.js';
@@ -43,6 +43,13 @@ const EVENT_LABELS: Record<string, [string, 'ok' | 'warning' | 'danger' | 'muted
   'passkey.renamed': ['Passkey renamed', 'muted'],
   'passkey.used': ['Passkey used', 'ok'],
   'passkey.clone_suspected': ['Passkey counter went backwards (cloned?)', 'danger'],
+  'email.verified': ['Email address confirmed', 'ok'],
+  'email.change_requested': ['Email change requested', 'warning'],
+  'email.changed': ['Email address changed', 'warning'],
+  'password.reset': ['Password reset by mail link', 'warning'],
+  'account.exported': ['Account data downloaded', 'muted'],
+  'account.disabled': ['Account disabled by an administrator', 'danger'],
+  'account.enabled': ['Account enabled again', 'ok'],
 };
 
 /** The secret of an otpauth:// URI, grouped in fours for typing it by hand. */
@@ -421,6 +428,102 @@ function passwordCard(): HTMLElement {
   return card('Password', form);
 }
 
+/** The address: its state, and a change (step-up; a link to the new address, a notice to the old one). */
+function emailCard(): HTMLElement {
+  const status = statusLine();
+  const state = client.state();
+  const user = state.status === 'authenticated' ? state.user : null;
+  const next = h('input', {
+    name: 'email',
+    type: 'email',
+    autocomplete: 'email',
+    required: true,
+    placeholder: 'new@example.com',
+  });
+  const form = h(
+    'form',
+    { id: 'email-change-form', class: 'stack' },
+    h(
+      'p',
+      {},
+      'Now: ',
+      h('strong', { 'data-testid': 'current-email' }, user?.email ?? ''),
+      ' ',
+      h(
+        'span',
+        { class: user?.emailVerified ? 'pill pill-ok' : 'pill pill-warning' },
+        user?.emailVerified ? 'confirmed' : 'not confirmed',
+      ),
+    ),
+    field('New address', next, 'We mail a confirmation link to the new address and a notice to the current one.'),
+    status.el,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Change address')),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    status.show(null);
+    void busy(form, async () => {
+      const address = next.value.trim();
+      const r = await withStepUp('Changing your address changes where reset links go.', () =>
+        api('/auth/email/change', { method: 'POST', body: { email: address } }),
+      );
+      if (!r.ok) return status.show('error', describeProblem(r.problem));
+      form.reset();
+      status.show('ok', `Open the link we mailed to ${address} to confirm it. Until then nothing changes.`);
+    });
+  });
+  return card('Email address', form);
+}
+
+/** Export (a JSON download) and deletion (step-up, confirmed twice). */
+function dataCard(navigate: (path: string) => void): HTMLElement {
+  const status = statusLine();
+  const download = h('button', { id: 'export-account', type: 'button', class: 'btn btn-ghost' }, 'Download my data');
+  const remove = h(
+    'button',
+    { id: 'delete-account', type: 'button', class: 'btn btn-danger-ghost' },
+    'Delete my account',
+  );
+  download.addEventListener(
+    'click',
+    () =>
+      void busy(download, async () => {
+        const response = await client.fetch('/auth/account/export');
+        if (!response.ok) return status.show('error', `The export failed (HTTP ${response.status}).`);
+        const url = URL.createObjectURL(await response.blob());
+        const link = h('a', { href: url, download: 'account-export.json' });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10_000);
+        status.show('ok', 'Your data is downloading (account-export.json).');
+      }),
+  );
+  remove.addEventListener(
+    'click',
+    () =>
+      void busy(remove, async () => {
+        if (!window.confirm('Delete your account and everything of it? This cannot be undone.')) return;
+        const r = await withStepUp('Deleting your account cannot be undone.', () =>
+          api('/auth/account', { method: 'DELETE' }),
+        );
+        if (!r.ok) return status.show('error', describeProblem(r.problem));
+        await client.me().catch(() => undefined);
+        navigate('/login');
+      }),
+  );
+  return card(
+    'Your data',
+    h(
+      'p',
+      {},
+      'Download everything this demo keeps about you, or delete the account: every session ends on every device.',
+    ),
+    status.el,
+    h('div', { class: 'actions' }, download, remove),
+  );
+}
+
 function eventsCard(): HTMLElement {
   const list = h('ol', { class: 'events', 'data-testid': 'events' });
   const status = statusLine();
@@ -469,7 +572,7 @@ function eventsCard(): HTMLElement {
 export const securityPage: Page = {
   title: 'Security',
   requiresAuth: true,
-  render() {
+  render({ navigate }) {
     return h(
       'div',
       { class: 'page' },
@@ -486,7 +589,7 @@ export const securityPage: Page = {
       h(
         'div',
         { class: 'grid-2 align-start' },
-        h('div', { class: 'stack-lg' }, passkeysCard(), totpCard(), passwordCard()),
+        h('div', { class: 'stack-lg' }, passkeysCard(), totpCard(), passwordCard(), emailCard(), dataCard(navigate)),
         eventsCard(),
       ),
     );

@@ -15,6 +15,7 @@ export const oauthServerFeature = defineFeature({
     'invalid_dpop_proof',
     'use_dpop_nonce',
     'too_many_attempts',
+    'account_disabled',
   ],
   load: async () => ({
     setup: async (ctx) => {

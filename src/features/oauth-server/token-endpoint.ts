@@ -16,6 +16,8 @@ const OAUTH_ERROR: Partial<Record<ErrorCode, string>> = {
   invalid_dpop_proof: 'invalid_dpop_proof',
   use_dpop_nonce: 'use_dpop_nonce',
   too_many_attempts: 'temporarily_unavailable',
+  // 403 like the browser paths (the grant is valid, the account may not use it), with RFC 6749's code for it.
+  account_disabled: 'invalid_grant',
 };
 
 /** Failures of the grant itself: all are `invalid_grant` on the wire, the detail says which. */

@@ -11,6 +11,8 @@ export const passwordFeature = defineFeature({
     'invalid_credentials',
     'too_many_attempts',
     'csrf_rejected',
+    'account_disabled',
+    'email_unverified',
   ],
   load: () => import('./module.js'),
 });

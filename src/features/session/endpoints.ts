@@ -33,7 +33,12 @@ export function sessionEndpoints(ctx: ServerContext): AnyEndpoint[] {
         ctx.metrics.refreshes.inc({ outcome: error.code });
         // A definite failure clears the cookies (a raced refresh never reaches here: it gets the successor).
         const response = errorResponse(error);
-        if (error.code === 'refresh_reused' || error.code === 'session_expired' || error.code === 'refresh_invalid') {
+        if (
+          error.code === 'refresh_reused' ||
+          error.code === 'session_expired' ||
+          error.code === 'refresh_invalid' ||
+          error.code === 'account_disabled'
+        ) {
           for (const [name, value] of clearingHeaders(ctx)) response.headers.append(name, value);
         }
         return response;

@@ -7,7 +7,15 @@ import { defineFeature } from '../feature.js';
 export const sessionFeature = defineFeature({
   id: 'session',
   enabled: () => true,
-  errors: ['refresh_invalid', 'refresh_reused', 'session_expired', 'unauthenticated', 'invalid_token', 'csrf_rejected'],
+  errors: [
+    'refresh_invalid',
+    'refresh_reused',
+    'session_expired',
+    'account_disabled',
+    'unauthenticated',
+    'invalid_token',
+    'csrf_rejected',
+  ],
   load: async () => ({
     setup: async (ctx) => ({ endpoints: (await import('./endpoints.js')).sessionEndpoints(ctx) }),
   }),

@@ -14,6 +14,7 @@ export const totpFeature = defineFeature({
     'step_up_required',
     'too_many_attempts',
     'invalid_request',
+    'account_disabled',
   ],
   load: () => import('./module.js'),
 });

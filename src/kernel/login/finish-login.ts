@@ -1,3 +1,4 @@
+import { TokenwardError } from '../../errors.js';
 import type { KernelDeps } from '../kernel-deps.js';
 import type { User } from '../ports.js';
 import type { RequestContext } from '../request-context.js';
@@ -24,6 +25,7 @@ export interface FinishLoginOptions extends StartSessionOptions {
  * login, the second login step, and each coming one (magic link, passkey, password reset) —
  * ends here with the user it proved and the methods (`amr`, RFC 8176) it proved them with:
  *
+ * 0. a disabled account is refused (403 `account_disabled`), whatever proved it;
  * 1. every login gate runs (each may refuse: no session, no cookies);
  * 2. unless this login already verified one of the account's second factors, an enrolled
  *    second factor turns the login into a pending one (`second_factor`);
@@ -43,6 +45,9 @@ export async function finishLogin(
   rc: RequestContext,
   options: FinishLoginOptions = {},
 ): Promise<LoginOutcome> {
+  // Reached only with a proven identity (right password, valid link, …): the answer tells nothing
+  // to someone who has not proven it.
+  if (user.disabledAt != null) throw new TokenwardError('account_disabled');
   // With requireMfa, `mfa` in a session's amr means "one of the account's own second factors was
   // verified": a federated provider's `mfa` does not count (the provider's policy is not ours),
   // so such a login without our second factor gets the enrolment-only session too.

@@ -101,6 +101,9 @@ export async function rotateRefreshToken(
     case 'invalid':
       throw new TokenwardError('refresh_invalid');
     case 'expired':
+      // The session of a disabled account says why it ended (while the account stays disabled).
+      if (outcome.session.revokeReason === 'account_disabled' && (await isDisabled(d, outcome.session.userId)))
+        throw new TokenwardError('account_disabled');
       throw new TokenwardError('session_expired');
     case 'reused':
       await publishRevoked(d, [outcome.session.id], now);
@@ -124,8 +127,19 @@ async function issueFor(
 ): Promise<IssuedSession> {
   const user = await d.store.findUserById(session.userId);
   if (!user) throw new TokenwardError('refresh_invalid');
+  // A disabled account's sessions are revoked when it is disabled; should one have been missed
+  // (a rotation racing the revocation), the refresh still refuses it and ends it now.
+  if (user.disabledAt != null) {
+    if (await d.store.revokeSession(session.id, d.clock.now(), 'account_disabled'))
+      await publishRevoked(d, [session.id], d.clock.now());
+    throw new TokenwardError('account_disabled');
+  }
   // The session keeps its client; only a session from before migration 0003 takes the refreshing transport's.
   return issueSession(d, user, session, refreshToken, session.dpopJkt ?? proofJkt, rc.clientId);
+}
+
+async function isDisabled(d: KernelDeps, userId: string): Promise<boolean> {
+  return (await d.store.findUserById(userId))?.disabledAt != null;
 }
 
 /** The session a refresh token belongs to, if still live (the double-submit binding of refresh and logout). */

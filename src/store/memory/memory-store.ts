@@ -2,6 +2,7 @@ import type {
   AuthEvent,
   CreateSessionInput,
   Credentials,
+  DeleteUserInput,
   EventPage,
   IdentityLink,
   ListUsersOptions,
@@ -13,6 +14,7 @@ import type {
   SigningKeyState,
   Store,
   User,
+  UserChanges,
   UserPage,
 } from '../../kernel/ports.js';
 import { decideRotation, type RefreshState } from '../../kernel/refresh/decide-rotation.js';
@@ -83,6 +85,52 @@ class MemoryStore implements Store {
       totpLastStep: null,
     });
     return 'ok';
+  }
+
+  async updateUser(
+    userId: string,
+    changes: UserChanges,
+    options: { expectedEmail?: string } = {},
+  ): Promise<'ok' | 'email_taken' | 'not_found'> {
+    // No await: the checks and the writes are one atomic step, like the SQL stores' one statement.
+    const user = this.#users.get(userId);
+    if (!user) return 'not_found';
+    if (options.expectedEmail !== undefined && user.email.toLowerCase() !== options.expectedEmail.toLowerCase())
+      return 'not_found';
+    if (changes.email !== undefined) {
+      const next = changes.email.toLowerCase();
+      const holder = this.#emails.get(next);
+      if (holder !== undefined && holder !== userId) return 'email_taken';
+      this.#emails.delete(user.email.toLowerCase());
+      this.#emails.set(next, userId);
+      user.email = changes.email;
+    }
+    if (changes.emailVerified !== undefined) user.emailVerified = changes.emailVerified;
+    // Like the SQL stores' rows: only a disabled account carries the field.
+    if (changes.disabledAt === null) delete user.disabledAt;
+    else if (changes.disabledAt !== undefined) user.disabledAt = changes.disabledAt;
+    return 'ok';
+  }
+
+  async deleteUser(input: DeleteUserInput): Promise<string[] | null> {
+    const { userId, at } = input;
+    const user = this.#users.get(userId);
+    if (!user) return null;
+    const active = this.#activeOf(userId, at).map((s) => s.id);
+    for (const id of active) if (!this.#revocations.has(id)) this.#revocations.set(id, at);
+    const keep = new Set(input.keepEventTypes);
+    for (const [id, e] of this.#events) {
+      if (e.userId !== userId) continue;
+      if (keep.has(e.type)) this.#events.set(id, { ...e, userId: null, sessionId: null, data: null });
+      else this.#events.delete(id);
+    }
+    this.#events.set(input.event.id, copyEvent(input.event));
+    for (const [id, s] of this.#sessions) if (s.userId === userId) this.#sessions.delete(id);
+    for (const [key, link] of this.#identities) if (link.userId === userId) this.#identities.delete(key);
+    this.#credentials.delete(userId);
+    this.#emails.delete(user.email.toLowerCase());
+    this.#users.delete(userId);
+    return active;
   }
 
   async findUserByEmail(email: string): Promise<User | null> {

@@ -6,6 +6,7 @@ import { rotationDeviceAndClient } from './0003-rotation-device-and-client.js';
 import { usersEmailVerified } from './0004-users-email-verified.js';
 import { artifacts } from './0005-artifacts.js';
 import { refreshState } from './0006-refresh-state.js';
+import { accountLifecycle } from './0007-account-lifecycle.js';
 
 /** The kernel's own migrations (users, sessions, refresh tokens, events, keys, revocations). */
 export const KERNEL_MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -14,6 +15,7 @@ export const KERNEL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004-users-email-verified': usersEmailVerified,
   '0005-artifacts': artifacts,
   '0006-refresh-state': refreshState,
+  '0007-account-lifecycle': accountLifecycle,
 };
 
 /**

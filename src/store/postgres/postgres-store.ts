@@ -4,6 +4,7 @@ import type {
   AuthEvent,
   CreateSessionInput,
   Credentials,
+  DeleteUserInput,
   EventPage,
   IdentityLink,
   ListUsersOptions,
@@ -15,6 +16,7 @@ import type {
   SigningKeyState,
   Store,
   User,
+  UserChanges,
   UserPage,
 } from '../../kernel/ports.js';
 import { decideRotation } from '../../kernel/refresh/decide-rotation.js';
@@ -565,6 +567,67 @@ class PostgresStore implements Store {
       if (error === identityTaken) return 'identity_taken';
       throw error;
     }
+  }
+
+  async updateUser(
+    userId: string,
+    changes: UserChanges,
+    options: { expectedEmail?: string } = {},
+  ): Promise<'ok' | 'email_taken' | 'not_found'> {
+    const set: { email?: string; email_verified?: number; disabled_at?: number | null } = {};
+    if (changes.email !== undefined) set.email = changes.email;
+    if (changes.emailVerified !== undefined) set.email_verified = changes.emailVerified ? 1 : 0;
+    if (changes.disabledAt !== undefined) set.disabled_at = changes.disabledAt;
+    const expected = options.expectedEmail;
+    if (Object.keys(set).length === 0) {
+      let probe = this.#db.selectFrom('users').select('id').where('id', '=', userId);
+      if (expected !== undefined)
+        probe = probe.where((eb) => eb(eb.fn('lower', ['email']), '=', eb.fn('lower', [eb.val(expected)])));
+      return (await probe.executeTakeFirst()) ? 'ok' : 'not_found';
+    }
+    let query = this.#db.updateTable('users').set(set).where('id', '=', userId);
+    if (expected !== undefined)
+      query = query.where((eb) => eb(eb.fn('lower', ['email']), '=', eb.fn('lower', [eb.val(expected)])));
+    try {
+      const result = await query.executeTakeFirst();
+      return result.numUpdatedRows === 1n ? 'ok' : 'not_found';
+    } catch (error) {
+      // 23505: the unique index on lower(email) — the new address belongs to someone else.
+      if ((error as { code?: unknown }).code === '23505') return 'email_taken';
+      throw error;
+    }
+  }
+
+  async deleteUser(input: DeleteUserInput): Promise<string[] | null> {
+    const { userId, at } = input;
+    return this.#db.transaction().execute(async (trx) => {
+      // The per-user lock of createSession and revokeUserSessions: no session starts meanwhile.
+      const locked = await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+      if (locked.length === 0) return null;
+      // Recorded as revoked before the rows go: every node learns it (bus or polling) and drops the tokens.
+      const { rows } = await sql<{ id: string }>`
+        with active as (
+          select id from sessions
+          where user_id = ${userId} and revoked_at is null and idle_expires_at > ${at} and absolute_expires_at > ${at}
+        ), recorded as (
+          insert into revocations (session_id, at) select id, ${at}::bigint from active on conflict do nothing
+        )
+        select id from active`.execute(trx);
+      await trx.deleteFrom('artifacts').where('user_id', '=', userId).execute();
+      const keep = [...input.keepEventTypes];
+      let own = trx.deleteFrom('events').where('user_id', '=', userId);
+      if (keep.length > 0) own = own.where('type', 'not in', keep);
+      await own.execute();
+      await trx
+        .updateTable('events')
+        .set({ user_id: null, session_id: null, data: null })
+        .where('user_id', '=', userId)
+        .execute();
+      await trx.insertInto('events').values(fromEvent(input.event)).execute();
+      // Credentials, sessions (with their refresh tokens) and identity links follow by ON DELETE CASCADE.
+      await trx.deleteFrom('users').where('id', '=', userId).execute();
+      return rows.map((r) => r.id);
+    });
   }
 
   async listUsers(options: ListUsersOptions): Promise<UserPage> {

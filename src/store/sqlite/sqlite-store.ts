@@ -6,6 +6,7 @@ import type {
   AuthEvent,
   CreateSessionInput,
   Credentials,
+  DeleteUserInput,
   EventPage,
   IdentityLink,
   ListUsersOptions,
@@ -17,6 +18,7 @@ import type {
   SigningKeyState,
   Store,
   User,
+  UserChanges,
   UserPage,
 } from '../../kernel/ports.js';
 import { decideRotation } from '../../kernel/refresh/decide-rotation.js';
@@ -43,6 +45,7 @@ import {
 import { registerSqlAccess } from '../sql-access.js';
 import { type AdminStatements, prepareAdminStatements } from './admin-statements.js';
 import { type IdentityStatements, prepareIdentityStatements } from './identity-statements.js';
+import { type LifecycleStatements, prepareLifecycleStatements } from './lifecycle-statements.js';
 import { INLINE_AUTOCHECKPOINT_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
 
 /** Rows deleted per pruning statement (each a few milliseconds at most, even on a large database). */
@@ -164,7 +167,7 @@ class SqliteStore implements Store {
     this.#db = db;
     this.#stopCheckpointer = stopCheckpointer;
     const s = {
-      insertUser: db.prepare<[UserRow], void>(
+      insertUser: db.prepare<[Omit<UserRow, 'disabled_at'>], void>(
         'INSERT INTO users (id, email, name, created_at, email_verified) VALUES (@id, @email, @name, @created_at, @email_verified)',
       ),
       insertCredentials: db.prepare<[string, string], void>(
@@ -540,6 +543,24 @@ class SqliteStore implements Store {
       if (isUniqueViolation(error) && (await this.findUserByEmail(user.email))) return 'email_taken';
       throw error;
     }
+  }
+
+  #lifecycleStatements: LifecycleStatements | undefined;
+  get #lifecycle(): LifecycleStatements {
+    this.#lifecycleStatements ??= prepareLifecycleStatements(this.#db);
+    return this.#lifecycleStatements;
+  }
+
+  async updateUser(
+    userId: string,
+    changes: UserChanges,
+    options: { expectedEmail?: string } = {},
+  ): Promise<'ok' | 'email_taken' | 'not_found'> {
+    return this.#lifecycle.updateUser(userId, changes, options);
+  }
+
+  async deleteUser(input: DeleteUserInput): Promise<string[] | null> {
+    return this.#lifecycle.deleteUser.immediate(input);
   }
 
   #adminStatements: AdminStatements | undefined;
