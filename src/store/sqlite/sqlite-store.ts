@@ -48,8 +48,13 @@ import { type IdentityStatements, prepareIdentityStatements } from './identity-s
 import { type LifecycleStatements, prepareLifecycleStatements } from './lifecycle-statements.js';
 import { INLINE_AUTOCHECKPOINT_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
 
-/** Rows deleted per pruning statement (each a few milliseconds at most, even on a large database). */
-const PRUNE_BATCH = 200;
+/**
+ * Rows deleted per pruning statement, adapted to keep each statement near PRUNE_STATEMENT_MS: a
+ * dead session's row sits in four B-trees, and on a large cold database a batch's cost is set by
+ * page reads, not by the row count (bench/refresh-growth.ts).
+ */
+const PRUNE_BATCH = { first: 200, min: 10, max: 2000 };
+const PRUNE_STATEMENT_MS = 4;
 
 /** Options of {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -84,6 +89,11 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     // checkpoints over (wal-checkpointer.ts), so none runs inside a request's commit.
     db.pragma(`wal_autocheckpoint = ${INLINE_AUTOCHECKPOINT_PAGES}`);
     db.pragma('journal_size_limit = 67108864');
+    // Reads of a large database come from the OS page cache without a copy per page (mmap), and
+    // the hottest pages stay in SQLite's own cache: with 1M sessions a rotation touches pages no
+    // 2 MB default cache holds (bench/refresh-growth.ts, section 2).
+    db.pragma('mmap_size = 268435456');
+    db.pragma('cache_size = -16384');
     await migrateSerially(resolve(options.file), db);
     const stopCheckpointer =
       options.file === ':memory:' ? null : startWalCheckpointer(db, resolve(options.file), busyTimeoutMs);
@@ -491,11 +501,16 @@ class SqliteStore implements Store {
     const s = this.#s;
     let deleted = 0;
     for (const statement of [s.pruneEvents, s.pruneRevocations, s.pruneRevokedSessions, s.pruneExpiredSessions]) {
+      let batch = PRUNE_BATCH.first;
       for (;;) {
         if (this.#closed) return deleted;
-        const changes = statement.run(before, PRUNE_BATCH).changes;
+        const started = performance.now();
+        const changes = statement.run(before, batch).changes;
+        const took = performance.now() - started;
         deleted += changes;
-        if (changes < PRUNE_BATCH) break;
+        if (changes < batch) break;
+        if (took > PRUNE_STATEMENT_MS) batch = Math.max(PRUNE_BATCH.min, Math.floor(batch / 2));
+        else if (took < PRUNE_STATEMENT_MS / 4) batch = Math.min(PRUNE_BATCH.max, batch * 2);
         // Let requests in between batches: the prune never holds the event loop for long.
         await new Promise((resolve) => setImmediate(resolve));
       }
